@@ -1,0 +1,34 @@
+# Two commands do all set-up on a fresh machine with only python3 (3.11+) and git:
+#   make demo   create .venv, install, mine the built-in demo repository, write demo/report.html
+#   make test   create .venv, install, run ruff, the docs build and the full test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint docs bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "aiimpact needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/aiimpact demo -o demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet --site-dir .site
+
+test: lint docs
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/mine.py
+
+clean:
+	rm -rf $(VENV) .site demo .pytest_cache

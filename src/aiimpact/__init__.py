@@ -1,0 +1,29 @@
+"""aiimpact: do AI-assisted changes turn out better or worse than unassisted ones?
+
+Mine a repository's history into tidy pandas tables, tag every commit with the AI tools
+that left a mark on it, and (in later modules) compare outcomes with honest statistics.
+
+Examples
+--------
+>>> import aiimpact as ai
+>>> commits = ai.Repo("path/to/repo").commits()  # doctest: +SKIP
+"""
+
+from aiimpact import synth
+from aiimpact.detect.detector import Attribution, Detector, detect
+from aiimpact.errors import AiimpactError, AiimpactWarning, InputError
+from aiimpact.repo import MiningReport, Repo
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AiimpactError",
+    "AiimpactWarning",
+    "Attribution",
+    "Detector",
+    "InputError",
+    "MiningReport",
+    "Repo",
+    "detect",
+    "synth",
+]

@@ -1,0 +1,184 @@
+"""The ``aiimpact`` command.
+
+Exit codes: 0 ok, 2 bad input (one line on stderr naming the problem), 1 internal error.
+``--json`` output and data go to stdout; progress bars and warnings go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from aiimpact.errors import AiimpactError, InputError
+
+
+def _write_table(df: pd.DataFrame, out: Path) -> None:
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".json"):
+        raise InputError(f"output {out} must end in .parquet, .csv or .json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        df.to_parquet(out, index=False)
+        return
+    flat = df.copy()
+    for col in flat.columns:
+        if (
+            flat[col].dtype == object
+            and flat[col].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any()
+        ):
+            flat[col] = flat[col].map(lambda v: json.dumps(_plain(v)))
+    if suffix == ".csv":
+        flat.to_csv(out, index=False)
+    else:
+        flat = df.copy()
+        for col in flat.columns:
+            if isinstance(flat[col].dtype, pd.DatetimeTZDtype):
+                flat[col] = flat[col].map(lambda t: t.isoformat() if pd.notna(t) else None)
+        records = [{k: _plain(v) for k, v in row.items()} for row in flat.to_dict("records")]
+        out.write_text(json.dumps(records, ensure_ascii=False))
+
+
+def _plain(v):
+    """JSON-ready Python values from numpy/pandas/pyarrow cell values."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if hasattr(v, "tolist") and not isinstance(v, str):
+        return _plain(v.tolist())
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if v is pd.NA or (isinstance(v, float) and v != v):
+        return None
+    return v
+
+
+def _cmd_mine(args: argparse.Namespace) -> int:
+    from aiimpact.repo import Repo
+
+    repo = Repo(
+        args.repo,
+        cache_dir=args.cache_dir,
+        renames=args.renames,
+        workers=args.workers,
+        progress=False if args.no_progress else None,
+    )
+    df = repo.commits(rev=args.rev, since=args.since, until=args.until)
+    report = repo.last_report
+    if args.output:
+        _write_table(df, Path(args.output))
+    ai = df["ai_assisted"].fillna(False).astype(bool) if len(df) else pd.Series([], dtype=bool)
+    print(
+        f"{repo.name}: {len(df)} commits ({report.mined} mined now, "
+        f"{len(df) - min(report.mined, len(df))} from cache), "
+        f"{int(ai.sum())} AI-assisted" + (f" -> {args.output}" if args.output else ""),
+        file=sys.stderr,
+    )
+    if len(df):
+        counts = df.loc[ai, "ai_evidence"].explode().value_counts()
+        for label, n in counts.items():
+            print(f"  {label}: {n} commits", file=sys.stderr)
+    if not args.output:
+        cols = [
+            "sha",
+            "commit_time",
+            "author_name",
+            "insertions",
+            "deletions",
+            "ai_tools",
+            "subject",
+        ]
+        with pd.option_context("display.width", 160, "display.max_colwidth", 50):
+            print(df[cols].head(20).to_string(index=False))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from aiimpact.repo import Repo
+    from aiimpact.report.summary import write_summary
+    from aiimpact.synth import make_demo_repo
+
+    out = Path(args.output)
+    with tempfile.TemporaryDirectory(prefix="aiimpact-demo-") as tmp:
+        print("building the demo repository ...", file=sys.stderr)
+        make_demo_repo(Path(tmp) / "demo-service", seed=args.seed)
+        repo = Repo(Path(tmp) / "demo-service", cache_dir=Path(tmp) / "cache")
+        commits = repo.commits()
+        out.mkdir(parents=True, exist_ok=True)
+        commits.to_parquet(out / "commits.parquet", index=False)
+        report = write_summary(commits, out / "report.html", "aiimpact demo: demo-service")
+        repo.close()
+    ai = commits["ai_assisted"].fillna(False).astype(bool)
+    print(
+        f"mined {len(commits)} commits, {int(ai.sum())} AI-assisted "
+        f"({ai.mean():.1%}); wrote {report} and {out / 'commits.parquet'}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``aiimpact`` command."""
+    p = argparse.ArgumentParser(
+        prog="aiimpact",
+        description="Do AI-assisted changes turn out better or worse? Mine the evidence.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="build the demo repository, mine it, write DIR/report.html")
+    d.add_argument("-o", "--output", default="demo", help="output directory (default: demo)")
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=_cmd_demo)
+
+    m = sub.add_parser("mine", help="commits + AI tags -> Parquet/CSV/JSON by suffix")
+    m.add_argument("repo", help="path or URL of a git repository")
+    m.add_argument("-o", "--output", help="FILE.parquet, FILE.csv or FILE.json")
+    m.add_argument("--rev", default="HEAD", help="revision to mine (default: HEAD)")
+    m.add_argument("--since", help="only commits committed at or after this date")
+    m.add_argument("--until", help="only commits committed at or before this date")
+    m.add_argument("--renames", action="store_true", help="detect renames (-M)")
+    m.add_argument("--workers", type=int, help="parallel git processes (default: CPUs)")
+    m.add_argument("--cache-dir", help="cache root (default: $AIIMPACT_CACHE_DIR or user cache)")
+    m.add_argument("--no-progress", action="store_true", help="no progress bar")
+    m.set_defaults(func=_cmd_mine)
+    return p
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.showwarning = _show_warning
+    try:
+        return args.func(args)
+    except (InputError, ValueError) as exc:
+        print(f"aiimpact: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("aiimpact: interrupted; finished batches are kept in the cache", file=sys.stderr)
+        return 130
+    except AiimpactError as exc:
+        print(f"aiimpact: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if os.environ.get("AIIMPACT_DEBUG"):
+            raise
+        print(
+            f"aiimpact: internal error: {type(exc).__name__}: {exc} "
+            "(set AIIMPACT_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

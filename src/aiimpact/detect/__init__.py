@@ -1,0 +1,1 @@
+"""AI-assistance detection: signatures as data (signatures.toml), one detector."""

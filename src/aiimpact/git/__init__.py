@@ -1,0 +1,1 @@
+"""Git access: safe subprocesses, the history walk, trailers."""

@@ -1,0 +1,402 @@
+"""``Repo``: open a repository, mine it once into the cache, return tidy tables."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pygit2
+from tqdm.auto import tqdm
+
+from aiimpact.detect.detector import Detector, default_detector
+from aiimpact.errors import (
+    EmptyRepositoryWarning,
+    InputError,
+    MissingObjectsWarning,
+    NotARepositoryError,
+    RevisionError,
+    TruncatedHistoryWarning,
+)
+from aiimpact.git.safety import SAFE_CONFIG, git_env
+from aiimpact.git.walk import mine_commits, walk_pairs
+from aiimpact.store import Store, default_cache_dir, repo_key
+
+COMMIT_COLUMNS = [
+    "repo",
+    "sha",
+    "parents",
+    "is_merge",
+    "author_name",
+    "author_email",
+    "author_time",
+    "committer_name",
+    "committer_email",
+    "commit_time",
+    "subject",
+    "message",
+    "trailers",
+    "files_changed",
+    "insertions",
+    "deletions",
+    "ai_assisted",
+    "ai_tools",
+    "ai_modes",
+    "ai_evidence",
+]
+FILE_COLUMNS = [
+    "repo",
+    "sha",
+    "path",
+    "old_path",
+    "change_type",
+    "insertions",
+    "deletions",
+    "is_binary",
+]
+_URL = re.compile(r"^([a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.I)
+_PROGRESS_MIN = 2000
+
+
+@dataclass
+class MiningReport:
+    """What the last mining call did.
+
+    Attributes
+    ----------
+    reachable : int
+        Commits reachable from the revision.
+    mined : int
+        Commits mined by this call (the rest came from the cache).
+    missing_object_commits : int
+        Commits whose diff was incomplete because objects are absent from the repository.
+    missing_object_files : int
+        Files in those commits whose line counts are unknown (``NA`` in ``file_changes``).
+    shallow : bool
+        The repository is a shallow clone: history before its boundary is absent.
+    """
+
+    reachable: int = 0
+    mined: int = 0
+    missing_object_commits: int = 0
+    missing_object_files: int = 0
+    shallow: bool = False
+
+
+class Repo:
+    """A git repository to mine, with its tables cached on disk.
+
+    Parameters
+    ----------
+    path_or_url : str or os.PathLike
+        A local repository (bare or with a work tree), or a URL (``https://``, ``ssh://``,
+        ``file://``, ``git@host:path``) that is cloned (``--mirror``) into the cache dir.
+    cache_dir : str or os.PathLike, optional
+        Cache root; default ``$AIIMPACT_CACHE_DIR``, else the platformdirs user cache dir.
+    renames : bool, default False
+        Detect renames (``-M``). Off by default: counts then equal
+        ``git log --numstat --diff-merges=first-parent --no-renames``.
+    workers : int, optional
+        Parallel git processes for line statistics (default: number of CPUs).
+    progress : bool, optional
+        Show a progress bar on stderr; default: only when more than 2,000 commits are mined.
+    detector : Detector, optional
+        The AI-assistance detector used for the ``ai_*`` columns (default: built-in).
+    update : bool, default False
+        For a URL, fetch new commits into the existing clone before mining.
+    batch_size : int, default 5000
+        Commits written to the cache per transaction: an interrupted run keeps every
+        finished batch and the next run resumes after them.
+
+    Examples
+    --------
+    >>> import aiimpact as ai
+    >>> repo = ai.Repo(".")                                   # doctest: +SKIP
+    >>> commits = repo.commits()                              # doctest: +SKIP
+    >>> commits.groupby("ai_assisted")["insertions"].median()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path_or_url: str | os.PathLike,
+        cache_dir: str | os.PathLike | None = None,
+        *,
+        renames: bool = False,
+        workers: int | None = None,
+        progress: bool | None = None,
+        detector: Detector | None = None,
+        update: bool = False,
+        batch_size: int = 5000,
+    ) -> None:
+        self.cache_root = default_cache_dir(cache_dir)
+        self.renames = renames
+        self.workers = workers
+        self.progress = progress
+        self.detector = detector
+        self.batch_size = batch_size
+        self.last_report = MiningReport()
+        source = os.fspath(path_or_url)
+        if _URL.match(source):
+            self.url: str | None = source
+            self.name = _name_from(source.rstrip("/"))
+            identity = source.rstrip("/")
+            git_dir = self._clone(source, self.cache_root / repo_key(self.name, identity), update)
+        else:
+            self.url = None
+            git_dir = _find_git_dir(Path(source))
+            identity = os.path.realpath(git_dir)
+            self.name = _name_from(
+                str(Path(identity).parent) if Path(identity).name == ".git" else identity
+            )
+        self.git_dir = str(git_dir)
+        self.identity = identity
+        self._repo = _open(self.git_dir)
+        self.cache_path = (
+            self.cache_root / repo_key(self.name, identity) / f"mine-renames{int(renames)}.duckdb"
+        )
+        self._store: Store | None = None
+
+    def __repr__(self) -> str:
+        return f"Repo({self.url or self.git_dir!r}, name={self.name!r})"
+
+    # -- public tables -------------------------------------------------------------------
+    def commits(self, rev: str = "HEAD", since=None, until=None) -> pd.DataFrame:
+        """One row per commit reachable from *rev*, newest first.
+
+        Parameters
+        ----------
+        rev : str, default "HEAD"
+            Any revision git understands that names a commit (branch, tag, sha, ``HEAD~3``).
+        since, until : str, datetime or pandas.Timestamp, optional
+            Keep commits whose committer time is within ``[since, until]`` (naive = UTC).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``repo, sha, parents, is_merge, author_name, author_email, author_time,
+            committer_name, committer_email, commit_time, subject, message, trailers,
+            files_changed, insertions, deletions, ai_assisted, ai_tools, ai_modes,
+            ai_evidence``. Statistics are against the first parent, as
+            ``git log --numstat --diff-merges=first-parent --no-renames`` counts them.
+
+        Examples
+        --------
+        >>> df = ai.Repo("path/to/repo").commits(since="2025-01-01")  # doctest: +SKIP
+        """
+        df = self._read(rev, "commits", since, until)
+        if df is None:
+            return _empty(COMMIT_COLUMNS)
+        df.insert(0, "repo", self.name)
+        (self.detector or default_detector()).tag(df)
+        return df[COMMIT_COLUMNS]
+
+    def file_changes(self, rev: str = "HEAD", since=None, until=None) -> pd.DataFrame:
+        """One row per (commit, file) for the commits reachable from *rev*.
+
+        Columns ``repo, sha, path, old_path, change_type, insertions, deletions, is_binary``.
+        ``change_type`` is git's status letter: A, M, D, T (type change), and R/C only with
+        ``renames=True``. Binary files count 0 lines. Files whose blobs are absent from the
+        repository have ``NA`` counts (see :attr:`last_report`).
+        """
+        df = self._read(rev, "file_changes", since, until)
+        if df is None:
+            return _empty(FILE_COLUMNS)
+        df.insert(0, "repo", self.name)
+        return df[FILE_COLUMNS]
+
+    def close(self) -> None:
+        """Release the cache file (it is reopened on the next call)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- mining --------------------------------------------------------------------------
+    def _read(self, rev: str, table: str, since, until) -> pd.DataFrame | None:
+        """Mine what is missing, then read *table*; a cache that fails to read is rebuilt."""
+        since, until = _when(since, "since"), _when(until, "until")
+        for attempt in (1, 2):
+            try:
+                tip = self._mine(rev)
+                if tip is None:
+                    return None
+                return getattr(self._store_open(), table)(tip, since, until)
+            except duckdb.Error as exc:
+                if attempt == 2 or not _is_corruption(exc):
+                    raise
+                self._store_open().rebuild(f"reading it failed: {type(exc).__name__}: {exc}")
+        raise AssertionError("unreachable")
+
+    def _store_open(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.cache_path, self.identity, f"renames={self.renames}")
+        return self._store
+
+    def resolve(self, rev: str = "HEAD") -> str | None:
+        """The commit sha *rev* names, or None for the unborn HEAD of an empty repository."""
+        repo = self._repo
+        if rev == "HEAD" and repo.head_is_unborn:
+            return None
+        try:
+            obj = repo.revparse_single(rev)
+            commit = obj.peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            raise RevisionError(
+                f"revision {rev!r} does not exist in {self.name} ({self.git_dir})"
+            ) from None
+        return str(commit.id)
+
+    def _mine(self, rev: str) -> str | None:
+        tip = self.resolve(rev)
+        if tip is None:
+            warnings.warn(
+                f"{self.name} has no commits (HEAD is unborn); the table is empty",
+                EmptyRepositoryWarning,
+                stacklevel=3,
+            )
+            return None
+        store = self._store_open()
+        report = MiningReport(shallow=self._repo.is_shallow)
+        self.last_report = report
+        if report.shallow:
+            warnings.warn(
+                f"{self.name} is a shallow clone: history is truncated at "
+                f"{_count_lines(Path(self.git_dir) / 'shallow')} boundary commit(s), which are "
+                "diffed against the empty tree",
+                TruncatedHistoryWarning,
+                stacklevel=3,
+            )
+        if store.has_tip(tip):
+            return tip
+        ancestors = [t for t in store.tips() if t == tip or self._repo.descendant_of(tip, t)]
+        try:
+            pairs = walk_pairs(
+                self._repo, pygit2.Oid(hex=tip), [pygit2.Oid(hex=t) for t in ancestors]
+            )
+        except (KeyError, pygit2.GitError) as exc:
+            raise InputError(f"cannot walk the history of {self.name}: {exc}") from None
+        known = store.known_shas()
+        todo = [p for p in pairs if p[0] not in known]
+        report.reachable, report.mined = len(pairs), len(todo)
+        show = self.progress if self.progress is not None else len(todo) > _PROGRESS_MIN
+        with tqdm(
+            total=len(todo), unit="commit", desc=f"mining {self.name}", disable=not show
+        ) as bar:
+            for batch in mine_commits(
+                self._repo,
+                self.git_dir,
+                todo,
+                renames=self.renames,
+                workers=self.workers,
+                batch_size=self.batch_size,
+                on_progress=bar.update,
+            ):
+                missing = [m for m in batch.commits["missing_files"] if m]
+                report.missing_object_commits += len(missing)
+                report.missing_object_files += sum(m for m in missing if m > 0)
+                store.write_batch(batch.commits, batch.files)
+        store.record_tip(tip, [p[0] for p in pairs], [t for t in ancestors if t != tip])
+        if report.missing_object_commits:
+            warnings.warn(
+                f"{self.name}: objects are missing from the repository (partial clone or "
+                f"incomplete mirror): {report.missing_object_commits} commit(s) have "
+                f"{report.missing_object_files} file(s) with unknown line counts (NA in "
+                "file_changes); their commit totals exclude those files",
+                MissingObjectsWarning,
+                stacklevel=3,
+            )
+        return tip
+
+    def _clone(self, url: str, dest_root: Path, update: bool) -> Path:
+        dest = dest_root / "repo.git"
+        argv = ["git"]
+        for item in SAFE_CONFIG:
+            if not item.startswith(("protocol.allow", "core.sshCommand", "credential.")):
+                argv += ["-c", item]
+        env = git_env()
+        if dest.exists():
+            if update:
+                _run_clone([*argv, "--git-dir", str(dest), "fetch", "--prune", "--quiet"], env, url)
+            return dest
+        dest_root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix="clone-", dir=dest_root))
+        try:
+            _run_clone([*argv, "clone", "--mirror", "--quiet", "--", url, str(tmp / "r")], env, url)
+            (tmp / "r").rename(dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return dest
+
+
+def _is_corruption(exc: duckdb.Error) -> bool:
+    """DuckDB errors that mean the file's content cannot be trusted (not: disk full, lock)."""
+    if isinstance(exc, duckdb.SerializationException | duckdb.InternalException):
+        return True
+    text = str(exc).lower()
+    return any(s in text for s in ("corrupt", "checksum", "not a valid duckdb", "invalid"))
+
+
+def _run_clone(argv: list[str], env: dict, url: str) -> None:
+    done = subprocess.run(argv, capture_output=True, env=env)
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()
+        raise InputError(f"cannot clone {url}: {reason[-1] if reason else 'git clone failed'}")
+
+
+def _find_git_dir(path: Path) -> str:
+    if not path.exists():
+        raise InputError(f"{path} does not exist")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise InputError(f"{path} is not readable (permission denied)")
+    if not path.is_dir():
+        raise NotARepositoryError(f"{path} is not a git repository (it is a file)")
+    # The ceiling stops discovery at *path*: a plain directory inside another repository is
+    # not that repository.
+    found = pygit2.discover_repository(str(path), False, str(path.resolve().parent))
+    if not found:
+        raise NotARepositoryError(f"{path} is not a git repository")
+    return str(Path(found).resolve())
+
+
+def _open(git_dir: str) -> pygit2.Repository:
+    try:
+        return pygit2.Repository(git_dir)
+    except pygit2.GitError as exc:
+        text = str(exc)
+        if "permission" in text.lower():
+            raise InputError(f"{git_dir} is not readable: {text}") from None
+        raise NotARepositoryError(f"cannot open {git_dir} as a git repository: {text}") from None
+
+
+def _name_from(s: str) -> str:
+    base = re.split(r"[/:]", s.rstrip("/"))[-1]
+    return base[:-4] if base.endswith(".git") and len(base) > 4 else base or "repo"
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        return sum(1 for line in path.read_text().splitlines() if line.strip())
+    except OSError:
+        return 0
+
+
+def _when(value, what: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise InputError(f"{what}={value!r} is not a date or time") from None
+    if pd.isna(ts):
+        raise InputError(f"{what}={value!r} is not a date or time")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})

@@ -1,0 +1,338 @@
+"""The per-repository cache: one DuckDB file per (repository, mining options).
+
+Layout: ``<cache_dir>/<repo-key>/mine-v<SCHEMA>-<options>.duckdb`` where ``<repo-key>`` is a
+readable name plus a hash of the repository's identity (its resolved git directory, or the
+URL it was cloned from). The cache dir is the ``cache_dir=`` argument, else
+``$AIIMPACT_CACHE_DIR``, else the platformdirs user cache dir.
+
+Durability: every batch of mined commits is written in one transaction together with its
+file changes, so an interrupted run (Ctrl-C, crash, ``kill -9``) keeps every batch it
+committed and the next run mines only what is missing. A tip (resolved revision) is recorded
+as complete, with its reachable commits, only after all of them are stored.
+
+Trust: the file carries its schema version and the repository identity; a file that DuckDB
+cannot open, whose schema or identity differs, or whose counts disagree is moved aside to
+``*.corrupt-<time>`` and rebuilt, with a :class:`~aiimpact.errors.CacheRebuiltWarning`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+import warnings
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import platformdirs
+import pyarrow as pa
+
+from aiimpact.errors import CacheLockedError, CacheRebuiltWarning
+
+SCHEMA_VERSION = "1"
+
+_COMMITS_DDL = """
+CREATE TABLE IF NOT EXISTS commits (
+    sha VARCHAR,
+    parents VARCHAR[],
+    is_merge BOOLEAN,
+    author_name VARCHAR,
+    author_email VARCHAR,
+    author_time TIMESTAMPTZ,
+    committer_name VARCHAR,
+    committer_email VARCHAR,
+    commit_time TIMESTAMPTZ,
+    subject VARCHAR,
+    message VARCHAR,
+    trailers STRUCT(key VARCHAR, value VARCHAR)[],
+    files_changed INTEGER,
+    insertions INTEGER,
+    deletions INTEGER,
+    missing_files INTEGER
+)"""
+_FILES_DDL = """
+CREATE TABLE IF NOT EXISTS file_changes (
+    sha VARCHAR,
+    path VARCHAR,
+    old_path VARCHAR,
+    change_type VARCHAR,
+    insertions INTEGER,
+    deletions INTEGER,
+    is_binary BOOLEAN
+)"""
+_OTHER_DDL = (
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS tips (tip VARCHAR PRIMARY KEY, n_commits BIGINT, "
+    "recorded_at TIMESTAMPTZ)",
+    "CREATE TABLE IF NOT EXISTS tip_members (tip VARCHAR, sha VARCHAR)",
+)
+_KEEP_TIPS = 16
+_EPOCH = pa.timestamp("s", tz="UTC")  # filled from integer seconds since the epoch
+_COMMIT_SCHEMA = pa.schema(
+    [
+        ("sha", pa.string()),
+        ("parents", pa.list_(pa.string())),
+        ("is_merge", pa.bool_()),
+        ("author_name", pa.string()),
+        ("author_email", pa.string()),
+        ("author_time", _EPOCH),
+        ("committer_name", pa.string()),
+        ("committer_email", pa.string()),
+        ("commit_time", _EPOCH),
+        ("subject", pa.string()),
+        ("message", pa.string()),
+        ("trailers", pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())]))),
+        ("files_changed", pa.int32()),
+        ("insertions", pa.int32()),
+        ("deletions", pa.int32()),
+        ("missing_files", pa.int32()),
+    ]
+)
+_FILE_SCHEMA = pa.schema(
+    [
+        ("sha", pa.string()),
+        ("path", pa.string()),
+        ("old_path", pa.string()),
+        ("change_type", pa.string()),
+        ("insertions", pa.int32()),
+        ("deletions", pa.int32()),
+        ("is_binary", pa.bool_()),
+    ]
+)
+
+
+def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The cache root: *cache_dir*, else ``$AIIMPACT_CACHE_DIR``, else the user cache dir."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get("AIIMPACT_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_cache_dir("aiimpact"))
+
+
+def repo_key(name: str, identity: str) -> str:
+    """Directory name for a repository: readable name + hash of its identity."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "repo"
+    return f"{slug}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
+
+class Store:
+    """A repository's mined tables in one DuckDB file.
+
+    Parameters
+    ----------
+    path : Path
+        The DuckDB file (created if absent).
+    identity : str
+        The repository's identity; a file recorded for another identity is not trusted.
+    options : str
+        The mining options the file holds (e.g. ``"renames=False"``).
+    """
+
+    def __init__(self, path: Path, identity: str, options: str) -> None:
+        self.path = path
+        self.identity = identity
+        self.options = options
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = self._open_checked()
+
+    # -- opening and trust -------------------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + float(os.environ.get("AIIMPACT_LOCK_TIMEOUT", "30"))
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                if time.monotonic() > deadline:
+                    raise CacheLockedError(
+                        f"cache {self.path} is in use by another process (DuckDB lock); "
+                        "wait for it to finish or use another cache_dir"
+                    ) from None
+                time.sleep(0.2)
+
+    def _open_checked(self) -> duckdb.DuckDBPyConnection:
+        try:
+            con = self._connect()
+            problem = self._check(con)
+        except CacheLockedError:
+            raise
+        except duckdb.Error as exc:
+            con, problem = None, f"DuckDB cannot read it ({type(exc).__name__}: {exc})"
+        if problem is None:
+            return con
+        if con is not None:
+            con.close()
+        self._quarantine(problem)
+        con = self._connect()
+        self._create(con)
+        return con
+
+    def rebuild(self, problem: str) -> None:
+        """Distrust the file: move it aside (with a warning) and start an empty one."""
+        self.con.close()
+        self._quarantine(problem)
+        self.con = self._connect()
+        self._create(self.con)
+
+    def _check(self, con: duckdb.DuckDBPyConnection) -> str | None:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if not tables:
+            self._create(con)
+            return None
+        if "meta" not in tables:
+            return "it has no meta table"
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        expected = {
+            "schema_version": SCHEMA_VERSION,
+            "identity": self.identity,
+            "options": self.options,
+        }
+        for key, value in expected.items():
+            if meta.get(key) != value:
+                return f"its {key} is {meta.get(key)!r}, expected {value!r}"
+        # Every recorded tip must be fully present: members all mined, counts consistent.
+        bad = con.execute(
+            """
+            SELECT t.tip FROM tips t
+            LEFT JOIN (SELECT tip, count(*) AS n FROM tip_members GROUP BY tip) m USING (tip)
+            WHERE coalesce(m.n, 0) <> t.n_commits
+            UNION ALL
+            SELECT DISTINCT m.tip FROM tip_members m ANTI JOIN commits c USING (sha)
+            LIMIT 1
+            """
+        ).fetchall()
+        if bad:
+            return f"tip {bad[0][0]} is recorded as mined but its commits are incomplete"
+        return None
+
+    def _quarantine(self, problem: str) -> None:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for suffix in ("", ".wal"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                p.rename(p.with_name(f"{p.name}.corrupt-{stamp}"))
+        warnings.warn(
+            f"cache {self.path} was not trusted ({problem}); moved aside and rebuilding",
+            CacheRebuiltWarning,
+            stacklevel=4,
+        )
+
+    def _create(self, con: duckdb.DuckDBPyConnection) -> None:
+        for ddl in (_COMMITS_DDL, _FILES_DDL, *_OTHER_DDL):
+            con.execute(ddl)
+        con.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [
+                ("schema_version", SCHEMA_VERSION),
+                ("identity", self.identity),
+                ("options", self.options),
+            ],
+        )
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self.con.close()
+
+    # -- writing -------------------------------------------------------------------------
+    def known_shas(self) -> set[str]:
+        """Every commit sha already stored."""
+        return {r[0] for r in self.con.execute("SELECT sha FROM commits").fetchall()}
+
+    def write_batch(self, commits: dict[str, list], files: dict[str, list]) -> None:
+        """Store one batch of commits and their file changes atomically."""
+        ctab = pa.Table.from_pydict(commits, schema=_COMMIT_SCHEMA)  # noqa: F841 (used by SQL)
+        ftab = pa.Table.from_pydict(files, schema=_FILE_SCHEMA)  # noqa: F841
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("INSERT INTO commits SELECT * FROM ctab")
+            con.execute("INSERT INTO file_changes SELECT * FROM ftab")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def has_tip(self, tip: str) -> bool:
+        """Whether every commit reachable from *tip* is stored."""
+        return bool(self.con.execute("SELECT 1 FROM tips WHERE tip = ?", [tip]).fetchall())
+
+    def tips(self) -> list[str]:
+        """Complete tips, newest first."""
+        rows = self.con.execute("SELECT tip FROM tips ORDER BY recorded_at DESC").fetchall()
+        return [r[0] for r in rows]
+
+    def record_tip(self, tip: str, new_shas: list[str], ancestor_tips: list[str]) -> None:
+        """Record *tip* as complete: its members are *new_shas* plus the ancestors' members."""
+        con = self.con
+        shas = pa.table({"sha": pa.array(new_shas, pa.string())})  # noqa: F841
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM tip_members WHERE tip = ?", [tip])
+            con.execute("INSERT INTO tip_members SELECT ?, sha FROM shas", [tip])
+            if ancestor_tips:
+                con.execute(
+                    """INSERT INTO tip_members SELECT DISTINCT ?, sha FROM tip_members
+                       WHERE list_contains(?, tip) AND sha NOT IN (SELECT sha FROM shas)""",
+                    [tip, ancestor_tips],
+                )
+            n = con.execute("SELECT count(*) FROM tip_members WHERE tip = ?", [tip]).fetchone()[0]
+            con.execute(
+                "INSERT OR REPLACE INTO tips VALUES (?, ?, now())",
+                [tip, n],
+            )
+            old = [t for t in self.tips()[_KEEP_TIPS:] if t != tip]
+            if old:
+                con.execute("DELETE FROM tips WHERE list_contains(?, tip)", [old])
+                con.execute("DELETE FROM tip_members WHERE list_contains(?, tip)", [old])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    # -- reading -------------------------------------------------------------------------
+    def _where(self, since, until, alias: str) -> tuple[str, list]:
+        clauses, params = [], []
+        if since is not None:
+            clauses.append(f"{alias}.commit_time >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append(f"{alias}.commit_time <= ?")
+            params.append(until)
+        return "".join(f" AND {c}" for c in clauses), params
+
+    def commits(self, tip: str, since=None, until=None) -> pd.DataFrame:
+        """Commits reachable from *tip* (newest first), optionally within a time window."""
+        where, params = self._where(since, until, "c")
+        sql = f"""SELECT c.* FROM commits c SEMI JOIN
+                  (SELECT sha FROM tip_members WHERE tip = ?) m USING (sha)
+                  WHERE TRUE{where} ORDER BY c.commit_time DESC, c.sha"""
+        return _to_pandas(self.con.sql(sql, params=[tip, *params]))
+
+    def file_changes(self, tip: str, since=None, until=None) -> pd.DataFrame:
+        """File changes of the commits reachable from *tip*."""
+        where, params = self._where(since, until, "c")
+        sql = f"""SELECT f.* FROM file_changes f
+                  JOIN commits c USING (sha)
+                  SEMI JOIN (SELECT sha FROM tip_members WHERE tip = ?) m USING (sha)
+                  WHERE TRUE{where} ORDER BY c.commit_time DESC, f.sha, f.path"""
+        return _to_pandas(self.con.sql(sql, params=[tip, *params]))
+
+
+def _to_pandas(result: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    """Fetch a query result through Arrow into pandas with nullable integer/boolean dtypes."""
+    fetch = getattr(result, "to_arrow_table", None) or result.arrow
+    return fetch().to_pandas(types_mapper=_types)
+
+
+def _types(t: pa.DataType):
+    """Nullable pandas dtypes for integer and boolean columns (NA, not NaN or None)."""
+    if pa.types.is_integer(t):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(t):
+        return pd.BooleanDtype()
+    return None

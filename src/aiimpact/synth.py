@@ -1,0 +1,372 @@
+"""Build real git repositories from declarations: for tests, the demo and validation.
+
+:class:`RepoBuilder` drives one ``git fast-import`` process: each :meth:`RepoBuilder.commit`
+writes a commit and returns its sha at once (so a later message can say
+``This reverts commit <sha>.``), without a process per commit. Expected answers can be
+written beside each commit (``expect=``) and read back from :attr:`RepoBuilder.expected`.
+
+Examples
+--------
+>>> from aiimpact.synth import RepoBuilder
+>>> with RepoBuilder(tmp_path / "r") as b:                                # doctest: +SKIP
+...     first = b.commit("Add parser", {"parser.py": "def parse():\\n    pass\\n"})
+...     b.commit("Fix parser\\n\\nCo-authored-by: Cursor <cursoragent@cursor.com>",
+...              {"parser.py": "def parse():\\n    return 1\\n"}, expect={"ai": True})
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiimpact.git.safety import git_env
+
+__all__ = ["Binary", "RepoBuilder", "Submodule", "Symlink", "make_demo_repo"]
+
+
+@dataclass(frozen=True)
+class Symlink:
+    """A symbolic link pointing to *target*."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class Binary:
+    """File content given as bytes (a NUL byte makes git treat it as binary)."""
+
+    data: bytes
+    executable: bool = False
+
+
+@dataclass(frozen=True)
+class Submodule:
+    """A gitlink (submodule entry) at commit *sha*."""
+
+    sha: str
+
+
+Content = str | bytes | Binary | Symlink | Submodule | None
+
+
+def _signature(ident: str, when: datetime) -> str:
+    offset = when.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    tz = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    return f"{ident} {int(when.timestamp())} {tz}"
+
+
+class RepoBuilder:
+    """Declare commits, branches and merges; get a real git repository.
+
+    Parameters
+    ----------
+    path : str or Path
+        Where to create the repository (must not exist yet, or be empty).
+    bare : bool, default False
+        Create a bare repository.
+    start : datetime, optional
+        Date of the first commit when a commit gives none (default 2025-01-06 09:00 UTC);
+        each later commit without a date comes *step* after the previous one.
+    step : timedelta, default 1 hour
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        bare: bool = False,
+        start: datetime | None = None,
+        step: timedelta = timedelta(hours=1),
+        default_branch: str = "main",
+    ) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.git_dir = self.path if bare else self.path / ".git"
+        if not (self.git_dir / "HEAD").exists():
+            init = ["git", "init", "--quiet", f"--initial-branch={default_branch}"]
+            subprocess.run([*init, *(["--bare"] if bare else []), str(self.path)], check=True)
+        self.clock = start or datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+        self.step = step
+        self.default_branch = default_branch
+        self.expected: dict[str, dict] = {}
+        self.shas: list[str] = []
+        self.trees: dict[str, dict[str, Content]] = {}
+        self._tips: dict[str, str] = {}
+        self._mark = 0
+        self._marks: dict[str, int] = {}
+        # Appending to an existing repository: continue its branches.
+        refs = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(self.git_dir),
+                "for-each-ref",
+                "--format=%(refname:short) %(objectname)",
+                "refs/heads",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        self._tips.update(zip(refs[::2], refs[1::2], strict=True))
+        if refs and start is None:
+            last = subprocess.run(
+                ["git", "--git-dir", str(self.git_dir), "log", "-1", "--all", "--format=%ct"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            self.clock = datetime.fromtimestamp(int(last), UTC) + step
+        self._proc = subprocess.Popen(
+            ["git", "--git-dir", str(self.git_dir), "fast-import", "--quiet", "--done"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=git_env(),
+        )
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> RepoBuilder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Finish the import (refs are written) and update HEAD's work tree if not bare."""
+        if self._proc.poll() is None:
+            self._write(b"done\n")
+            self._proc.stdin.close()
+            if self._proc.wait() != 0:
+                raise RuntimeError("git fast-import failed")
+
+    # -- declarations ----------------------------------------------------------------------
+    def branch(self, name: str, at: str | None = None) -> None:
+        """Start branch *name* at the tip of branch or commit *at* (default branch)."""
+        base = self._tips.get(at or self.default_branch, at)
+        if base is None:
+            raise ValueError(f"cannot branch from {at!r}: no such branch or commit")
+        self._tips[name] = base
+        self.trees[name] = dict(self.trees.get(at or self.default_branch, {}))
+
+    def commit(
+        self,
+        message: str | bytes,
+        files: dict[str, Content] | None = None,
+        *,
+        author: str = "Alice Example <alice@example.com>",
+        committer: str | None = None,
+        date: datetime | None = None,
+        commit_date: datetime | None = None,
+        branch: str | None = None,
+        merge: list[str] | tuple[str, ...] = (),
+        encoding: str | None = None,
+        replace_tree: bool = False,
+        expect: dict | None = None,
+    ) -> str:
+        """Write one commit on *branch* and return its sha.
+
+        *files* maps paths to new content (``str``, ``bytes``, :class:`Binary`,
+        :class:`Symlink`, :class:`Submodule`) or ``None`` to delete the path. *merge* lists
+        branches or shas to merge (two or more make an octopus). With *replace_tree* the
+        commit's tree is exactly *files*.
+        """
+        branch = branch or self.default_branch
+        when = date or self._tick()
+        cdate = commit_date or when
+        self._mark += 1
+        mark = self._mark
+        body = message.encode(encoding or "utf-8") if isinstance(message, str) else message
+        out = [f"commit refs/heads/{branch}\nmark :{mark}\n".encode()]
+        # git writes the whole commit, identities included, in the commit's encoding
+        enc = encoding or "utf-8"
+        out.append(f"author {_signature(author, when)}\n".encode(enc))
+        out.append(f"committer {_signature(committer or author, cdate)}\n".encode(enc))
+        if encoding:
+            out.append(f"encoding {encoding}\n".encode())
+        out.append(b"data %d\n%s\n" % (len(body), body))
+        parent = self._tips.get(branch)
+        if parent:
+            out.append(f"from {self._ref(parent)}\n".encode())
+        tree = {} if replace_tree else dict(self.trees.get(branch, {}))
+        if replace_tree:
+            out.append(b"deleteall\n")
+        ops = []
+        for other in merge:
+            sha = self._tips.get(other, other)
+            out.append(f"merge {self._ref(sha)}\n".encode())
+            if not replace_tree:
+                for path, content in self.trees.get(other, {}).items():
+                    if tree.get(path) != content and path not in (files or {}):
+                        tree[path] = content
+                        ops.append(_file_op(path, content))
+        out += ops
+        for path, content in (files or {}).items():
+            out.append(_file_op(path, content))
+            if content is None:
+                tree.pop(path, None)
+            else:
+                tree[path] = content
+        out.append(b"\n")
+        self._write(b"".join(out))
+        sha = self._get_mark(mark)
+        self._tips[branch] = sha
+        self.trees[branch] = tree
+        self.shas.append(sha)
+        self._marks[sha] = mark
+        if expect is not None:
+            self.expected[sha] = expect
+        return sha
+
+    def tip(self, branch: str | None = None) -> str:
+        """Current sha of *branch* (default branch)."""
+        return self._tips[branch or self.default_branch]
+
+    # -- internals -------------------------------------------------------------------------
+    def _tick(self) -> datetime:
+        when = self.clock
+        self.clock = when + self.step
+        return when
+
+    def _ref(self, sha: str) -> str:
+        """fast-import only knows its own new commits by mark, not by sha."""
+        return f":{self._marks[sha]}" if sha in self._marks else sha
+
+    def _write(self, data: bytes) -> None:
+        self._proc.stdin.write(data)
+
+    def _get_mark(self, mark: int) -> str:
+        self._write(f"get-mark :{mark}\n".encode())
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline().decode().strip()
+        if len(line) < 40:
+            raise RuntimeError(f"git fast-import did not return a sha for commit :{mark}")
+        return line
+
+
+def _file_op(path: str, content: Content) -> bytes:
+    p = path.encode()
+    if b"\n" in p or p.startswith(b'"'):
+        raise ValueError(f"path {path!r} cannot be written by this builder")
+    if content is None:
+        return b"D " + p + b"\n"
+    if isinstance(content, Submodule):
+        return b"M 160000 %s %s\n" % (content.sha.encode(), p)
+    if isinstance(content, Symlink):
+        mode, data = b"120000", content.target.encode()
+    elif isinstance(content, Binary):
+        mode, data = (b"100755" if content.executable else b"100644"), content.data
+    elif isinstance(content, bytes):
+        mode, data = b"100644", content
+    else:
+        mode, data = b"100644", content.encode()
+    return b"M %s inline %s\ndata %d\n%s\n" % (mode, p, len(data), data)
+
+
+# -- the demo repository ----------------------------------------------------------------------
+_HUMANS = [
+    "Maya Chen <maya@example.org>",
+    "Tomás Ruiz <tomas@example.org>",
+    "Priya Nair <priya@example.org>",
+    "Jon Berg <jon@example.org>",
+]
+_AI_MARKS = {
+    "claude-code": "\n\nCo-Authored-By: Claude Opus 4.5 <noreply@anthropic.com>",
+    "copilot": "\n\nCo-authored-by: Copilot <223556219+Copilot@users.noreply.github.com>",
+    "cursor": "\n\nCo-authored-by: Cursor <cursoragent@cursor.com>",
+    "codex": "\n\nCo-authored-by: Codex <noreply@openai.com>",
+    "aider": "\n\nCo-authored-by: aider (anthropic/claude-sonnet-4) <aider@aider.chat>",
+}
+_MODULES = ["api", "cache", "parser", "cli", "store", "report", "auth", "sync"]
+
+
+def make_demo_repo(path: str | Path, n_commits: int = 400, seed: int = 0) -> RepoBuilder:
+    """Generate the demo repository: a realistic history with AI marks, reverts and fixes.
+
+    Four developers work on a small Python service for about a year. Some of them adopt AI
+    tools over time (Claude Code, Copilot, Cursor, Codex, aider trailers, and an
+    ``(aider)`` author suffix); feature branches are merged; some changes are reverted
+    (``This reverts commit <sha>.``) and some are fixed later (``Fix ...`` commits that
+    touch the lines an earlier commit wrote). Deterministic for a given *seed*.
+
+    Returns the (closed) builder, whose ``expected`` maps each sha to what was planted:
+    ``{"ai": bool, "tool": str | None, "reverted_by": sha | None}``.
+    """
+    rng = random.Random(seed)
+    b = RepoBuilder(path, start=datetime(2025, 1, 6, 9, 0, tzinfo=UTC), step=timedelta(hours=19))
+    files = {f"src/{m}.py": [f"# {m} module\n"] for m in _MODULES}
+    b.commit(
+        "Initial import",
+        {p: "".join(lines) for p, lines in files.items()} | {"README.md": "# demo service\n"},
+        author=_HUMANS[0],
+        expect={"ai": False, "tool": None},
+    )
+    adopted = {h: None for h in _HUMANS}
+    recent: list[tuple[str, str, dict]] = []
+    for i in range(1, n_commits):
+        author = rng.choice(_HUMANS)
+        progress = i / n_commits
+        if adopted[author] is None and rng.random() < 0.02 + progress * 0.03:
+            adopted[author] = rng.choice(list(_AI_MARKS))
+        tool = adopted[author] if adopted[author] and rng.random() < 0.6 else None
+        roll = rng.random()
+        if roll < 0.05 and recent:
+            target_sha, target_subject, snapshot = recent.pop(rng.randrange(len(recent)))
+            msg = f'Revert "{target_subject}"\n\nThis reverts commit {target_sha}.'
+            sha = b.commit(msg, snapshot, author=author, expect={"ai": False, "tool": None})
+            b.expected[target_sha]["reverted_by"] = sha
+            for p, text in snapshot.items():
+                files[p] = text.splitlines(keepends=True)
+            continue
+        module = rng.choice(_MODULES)
+        path_ = f"src/{module}.py"
+        before = {path_: "".join(files[path_])}
+        is_fix = roll < 0.2 and len(files[path_]) > 3
+        if is_fix:
+            k = rng.randrange(1, len(files[path_]))
+            files[path_][k] = files[path_][k].replace("return", "return  # fixed:", 1)
+            subject = f"Fix {module}: handle empty input ({rng.randint(100, 999)})"
+        else:
+            n_new = rng.randint(3, 30) * (2 if tool else 1)
+            fn = f"{module}_{i}"
+            files[path_] += (
+                [f"def {fn}(x):\n"]
+                + [f"    y{j} = x + {j}\n" for j in range(n_new)]
+                + ["    return x\n"]
+            )
+            subject = f"Add {fn} to {module}"
+        msg = subject + (_AI_MARKS[tool] if tool else "")
+        ident = author
+        if tool == "aider" and rng.random() < 0.5:
+            ident = author.replace(" <", " (aider) <")
+            msg = subject
+        sha = b.commit(
+            msg,
+            {path_: "".join(files[path_])},
+            author=ident,
+            expect={"ai": tool is not None, "tool": tool, "reverted_by": None},
+        )
+        recent = [*recent[-15:], (sha, subject, before)]
+        if rng.random() < 0.04:
+            feature = f"feature/{module}-{i}"
+            b.branch(feature)
+            extra = f"src/{module}_extra.py"
+            b.commit(
+                f"Start {module} extra",
+                {extra: f"# {module} extra\n"},
+                author=author,
+                branch=feature,
+                expect={"ai": False, "tool": None},
+            )
+            b.commit(
+                f"Merge branch '{feature}'",
+                author=author,
+                merge=[feature],
+                expect={"ai": False, "tool": None},
+            )
+    b.close()
+    return b
