@@ -352,10 +352,10 @@ def _run_clone(argv: list[str], env: dict, url: str) -> None:
 def _find_git_dir(path: Path) -> str:
     if not path.exists():
         raise InputError(f"{path} does not exist")
-    if not os.access(path, os.R_OK | os.X_OK):
-        raise InputError(f"{path} is not readable (permission denied)")
     if not path.is_dir():
         raise NotARepositoryError(f"{path} is not a git repository (it is a file)")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise InputError(f"{path} is not readable (permission denied)")
     # The ceiling stops discovery at *path*: a plain directory inside another repository is
     # not that repository.
     found = pygit2.discover_repository(str(path), False, str(path.resolve().parent))

@@ -12,8 +12,9 @@ Semantics (the same as ``git log --numstat --diff-merges=first-parent --no-renam
 
 Many commits go to one git process on stdin (``<sha> <first-parent>`` lines): never one
 process per commit. When an object is absent (a partial clone, a mirror without its large
-blobs), git stops; the commit that stopped it is diffed again tolerating the absence (files
-whose blobs are missing get unknown line counts), and a new stream resumes after it.
+blobs), git stops; the commits it had not finished are then listed from their trees alone
+(one more stream, no blob read), those with every object present are diffed by git as usual,
+and in the others the files whose blobs are absent get unknown (``None``) line counts.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 
 import pygit2
 
-from aiimpact.git.safety import popen_git, run_git
+from aiimpact.git.safety import popen_git
 
 _DIFF_OPTS = ("-r", "--root", "--no-ext-diff", "--no-textconv", "-z")
 
@@ -49,6 +50,7 @@ class CommitDiff:
     files: list[FileChange] = field(default_factory=list)
     missing_files: int = 0
     tree_missing: bool = False
+    objects: list[tuple[bytes, bytes, bytes, bytes]] | None = None  # listing mode only
 
 
 def _decode(b: bytes) -> str:
@@ -66,7 +68,9 @@ class _Parser:
     a clean stream) shows that the commit is complete.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, listing: bool = False) -> None:
+        self._listing = listing  # --raw only (no numstat): keep modes and object ids
+        self._objects: list[tuple[bytes, bytes, bytes, bytes]] = []
         self._tail = b""
         self._pending: list[bytes] = []
         self._current: str | None = None
@@ -91,6 +95,8 @@ class _Parser:
                 if i + npaths >= n:
                     break
                 submodule = t[1:7] == b"160000" or t[8:14] == b"160000"
+                if self._listing:
+                    self._objects.append(tuple(t[1:].split(b" ")[:4]))
                 if npaths == 2:
                     raw.append((_decode(toks[i + 2]), kind, _decode(toks[i + 1]), submodule))
                 else:
@@ -119,6 +125,13 @@ class _Parser:
     def _finish(self) -> CommitDiff | None:
         if self._current is None:
             return None
+        if self._listing:
+            files = [FileChange(p, old, kind, None, None, None) for p, kind, old, _s in self._raw]
+            diff = CommitDiff(self._current, files, objects=list(self._objects))
+            self._raw.clear()
+            self._objects.clear()
+            self._current = None
+            return diff
         files = [
             FileChange(path, old, kind, ins, dels, binary)
             for (path, kind, old, _sub), (ins, dels, binary) in zip(
@@ -138,7 +151,8 @@ class _Parser:
 class _Stream:
     """One ``git diff-tree --stdin`` process: feed it pairs, iterate over parsed commits."""
 
-    def __init__(self, git_dir: str, args: list[str], feed: str) -> None:
+    def __init__(self, git_dir: str, args: list[str], feed: str, listing: bool = False) -> None:
+        self.listing = listing
         self.proc = popen_git(git_dir, args)
         self._err: list[bytes] = []
         self._threads = [
@@ -160,7 +174,7 @@ class _Stream:
 
     def batches(self) -> Iterator[list[CommitDiff]]:
         """Complete commits, a list per read; only commits git finished are yielded."""
-        parser = _Parser()
+        parser = _Parser(self.listing)
         out = self.proc.stdout
         while data := out.read1(1 << 18):
             done = list(parser.feed(data))
@@ -178,13 +192,20 @@ class _Stream:
         return rc
 
     def kill(self) -> None:
+        """Stop git if it still runs, and release the pipes."""
         if self.proc.poll() is None:
             self.proc.kill()
         self.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
     @property
     def stderr(self) -> str:
         return b"".join(self._err).decode(errors="replace").strip()
+
+
+def _feed(pairs: Sequence[tuple[str, str | None]]) -> str:
+    return "".join(f"{sha} {parent or ''}\n" for sha, parent in pairs)
 
 
 def diff_commits(
@@ -192,94 +213,114 @@ def diff_commits(
     pairs: Sequence[tuple[str, str | None]],
     *,
     renames: bool = False,
+    tolerate_missing: bool = True,
 ) -> Iterator[list[CommitDiff]]:
     """Diff each ``(sha, first_parent)`` pair; yield lists of results as they complete.
 
-    Runs one git process for the whole sequence, plus one extra process per commit whose
-    objects are missing (those are rare; see the module docstring). Only commits that git
-    finished are yielded, so a commit git stopped on is redone by the tolerant path.
+    One git process diffs the whole sequence. If git stops on an absent object, the
+    commits it has not finished go through :func:`_diff_tolerant` instead.
     """
     args = ["diff-tree", "--stdin", "--always", "--raw", "--numstat", _rename_opt(renames)]
-    args += _DIFF_OPTS
+    stream = _Stream(git_dir, [*args, *_DIFF_OPTS], _feed(pairs))
+    start = 0
+    try:
+        for done in stream.batches():
+            start += len(done)
+            yield done
+    finally:
+        stream.kill()
+    if stream.proc.returncode == 0:
+        return
+    if not tolerate_missing or not _is_missing_object_error(stream.stderr):
+        raise RuntimeError(f"git diff-tree failed in {git_dir}: {stream.stderr}")
+    yield from _diff_tolerant(git_dir, pairs[start:], renames=renames)
+
+
+def _diff_tolerant(
+    git_dir: str, pairs: Sequence[tuple[str, str | None]], *, renames: bool
+) -> Iterator[list[CommitDiff]]:
+    """Diff commits some of whose objects are absent, still without a process per commit.
+
+    1. One ``diff-tree --raw`` stream lists every commit's changed files with their object
+       ids; listing reads trees only, never blobs. A commit whose *trees* are absent gets no
+       files and ``tree_missing=True`` (the listing restarts after it).
+    2. Commits whose objects are all present go back to one normal stream (exact git counts).
+    3. In the others, files whose blobs are present are counted by libgit2 (blob-to-blob
+       patch, the same Myers diff); files with an absent blob get ``None`` counts. Renames are
+       not detected in such commits.
+    """
+    repo = pygit2.Repository(git_dir)
+    listing = ["diff-tree", "--stdin", "--always", "--raw", "--no-renames", *_DIFF_OPTS]
+    complete: list[tuple[str, str | None]] = []
+    parents = dict(pairs)
     start = 0
     while start < len(pairs):
-        feed = "".join(f"{sha} {parent or ''}\n" for sha, parent in pairs[start:])
-        stream = _Stream(git_dir, args, feed)
+        stream = _Stream(git_dir, listing, _feed(pairs[start:]), listing=True)
         try:
             for done in stream.batches():
                 start += len(done)
-                yield done
+                partial = []
+                for diff in done:
+                    if all(_present(repo, o) for o in diff.objects):
+                        complete.append((diff.sha, parents[diff.sha]))
+                    else:
+                        partial.append(_count_present(repo, diff))
+                if partial:
+                    yield partial
         finally:
             stream.kill()
         if stream.proc.returncode == 0:
-            return
-        if not _is_missing_object_error(stream.stderr):
-            raise RuntimeError(f"git diff-tree failed in {git_dir}: {stream.stderr}")
-        sha, parent = pairs[start]
-        yield [diff_one_tolerant(git_dir, sha, parent, renames=renames)]
+            break
+        yield [CommitDiff(pairs[start][0], [], tree_missing=True)]
         start += 1
+    if complete:
+        yield from diff_commits(git_dir, complete, renames=renames, tolerate_missing=False)
+
+
+_GITLINK = b"160000"
+
+
+def _present(repo: pygit2.Repository, obj: tuple[bytes, bytes, bytes, bytes]) -> bool:
+    omode, nmode, osha, nsha = obj
+    return all(
+        mode == _GITLINK or oid.strip(b"0") == b"" or oid.decode() in repo
+        for mode, oid in ((omode, osha), (nmode, nsha))
+    )
+
+
+def _count_present(repo: pygit2.Repository, diff: CommitDiff) -> CommitDiff:
+    """Fill line counts of the files whose objects are present (libgit2); count the rest."""
+    for fc, (omode, nmode, osha, nsha) in zip(diff.files, diff.objects, strict=True):
+        if not _present(repo, (omode, nmode, osha, nsha)):
+            diff.missing_files += 1
+            continue
+
+        def blob(mode: bytes, oid: bytes):
+            return None if mode == _GITLINK or oid.strip(b"0") == b"" else repo[oid.decode()]
+
+        patch = pygit2.Patch.create_from(blob(omode, osha), blob(nmode, nsha))
+        if patch.delta.is_binary:
+            fc.insertions, fc.deletions, fc.is_binary = 0, 0, True
+            continue
+        _ctx, ins, dels = patch.line_stats
+        # a gitlink counts as one line "Subproject commit <sha>", as git counts it
+        ins += nmode == _GITLINK and nsha.strip(b"0") != b""
+        dels += omode == _GITLINK and osha.strip(b"0") != b""
+        fc.insertions, fc.deletions, fc.is_binary = int(ins), int(dels), False
+    diff.objects = None
+    return diff
 
 
 def _is_missing_object_error(err: str) -> bool:
     text = err.lower()
     return any(
         s in text
-        for s in ("unable to read", "bad object", "missing", "could not read", "not a valid")
-    )
-
-
-def diff_one_tolerant(
-    git_dir: str, sha: str, parent: str | None, *, renames: bool = False
-) -> CommitDiff:
-    """Diff one commit whose objects may be absent: count what can be counted.
-
-    Lists the changed paths from the trees (no blob is read), then computes line counts for
-    the files whose blobs are all present. Files with an absent blob get ``None`` counts; a
-    commit whose trees are absent gets no files and ``tree_missing=True``.
-    """
-    base = [parent] if parent else ["--root"]
-    listing = run_git(
-        git_dir,
-        ["diff-tree", "--raw", "--no-renames", *_DIFF_OPTS, *base, sha],
-        check=False,
-    )
-    if listing.returncode != 0:
-        return CommitDiff(sha, [], tree_missing=True)
-    repo = pygit2.Repository(git_dir)
-    toks = listing.stdout.split(b"\0")
-    raw: list[tuple[str, str, bool]] = []  # path, kind, all objects present
-    i = 0
-    while i < len(toks) - 1:
-        t = toks[i]
-        if t[:1] != b":":
-            i += 1  # the commit header
-            continue
-        omode, nmode, osha, nsha, status = t[1:].split(b" ")
-        present = all(
-            mode == b"160000" or set(oid) == {ord("0")} or oid.decode() in repo
-            for mode, oid in ((omode, osha), (nmode, nsha))
+        for s in (
+            "unable to read",
+            "bad object",
+            "missing",
+            "could not read",
+            "not a valid",
+            "promisor",
         )
-        raw.append((_decode(toks[i + 1]), chr(status[0]), present))
-        i += 2
-    readable = [path for path, _k, ok in raw if ok]
-    counts: dict[str, tuple[int, int, bool]] = {}
-    if readable:
-        out = run_git(
-            git_dir,
-            ["diff-tree", "--numstat", "--no-renames", *_DIFF_OPTS, *base, sha, "--", *readable],
-            check=False,
-        )
-        for entry in out.stdout.split(b"\0"):
-            if b"\t" not in entry:
-                continue
-            a, d, path = entry.split(b"\t", 2)
-            counts[_decode(path)] = (0, 0, True) if a == b"-" else (int(a), int(d), False)
-    files, missing = [], 0
-    for path, kind, _ok in raw:
-        if path in counts:
-            ins, dels, binary = counts[path]
-            files.append(FileChange(path, None, kind, ins, dels, binary))
-        else:
-            missing += 1
-            files.append(FileChange(path, None, kind, None, None, None))
-    return CommitDiff(sha, files, missing_files=missing)
+    )
