@@ -287,11 +287,12 @@ _MODULES = ["api", "cache", "parser", "cli", "store", "report", "auth", "sync"]
 def make_demo_repo(path: str | Path, n_commits: int = 400, seed: int = 0) -> RepoBuilder:
     """Generate the demo repository: a realistic history with AI marks, reverts and fixes.
 
-    Four developers work on a small Python service for about a year. Some of them adopt AI
-    tools over time (Claude Code, Copilot, Cursor, Codex, aider trailers, and an
-    ``(aider)`` author suffix); feature branches are merged; some changes are reverted
-    (``This reverts commit <sha>.``) and some are fixed later (``Fix ...`` commits that
-    touch the lines an earlier commit wrote). Deterministic for a given *seed*.
+    Four developers work on a small Python service for about a year. Each takes up an AI
+    tool at a different time (staggered adoption: Claude Code, Copilot, Cursor and aider
+    trailers, an ``(aider)`` author suffix, occasional Codex); feature branches are merged;
+    some changes are reverted (``This reverts commit <sha>.``) and some lines are fixed later
+    (``Fix ...`` commits that modify lines an earlier commit wrote). Deterministic for a
+    given *seed*.
 
     Returns the (closed) builder, whose ``expected`` maps each sha to what was planted:
     ``{"ai": bool, "tool": str | None, "reverted_by": sha | None}``.
@@ -305,14 +306,16 @@ def make_demo_repo(path: str | Path, n_commits: int = 400, seed: int = 0) -> Rep
         author=_HUMANS[0],
         expect={"ai": False, "tool": None},
     )
-    adopted = {h: None for h in _HUMANS}
+    # staggered adoption: each developer takes up one tool at a different point in time
+    adoption = dict(zip(_HUMANS, [0.15, 0.35, 0.5, 0.65], strict=True))
+    favourite = dict(zip(_HUMANS, ["claude-code", "copilot", "cursor", "aider"], strict=True))
     recent: list[tuple[str, str, dict]] = []
     for i in range(1, n_commits):
         author = rng.choice(_HUMANS)
         progress = i / n_commits
-        if adopted[author] is None and rng.random() < 0.02 + progress * 0.03:
-            adopted[author] = rng.choice(list(_AI_MARKS))
-        tool = adopted[author] if adopted[author] and rng.random() < 0.6 else None
+        tool = None
+        if progress >= adoption[author] and rng.random() < 0.6:
+            tool = "codex" if rng.random() < 0.1 else favourite[author]
         roll = rng.random()
         if roll < 0.05 and recent:
             target_sha, target_subject, snapshot = recent.pop(rng.randrange(len(recent)))
@@ -325,10 +328,10 @@ def make_demo_repo(path: str | Path, n_commits: int = 400, seed: int = 0) -> Rep
         module = rng.choice(_MODULES)
         path_ = f"src/{module}.py"
         before = {path_: "".join(files[path_])}
-        is_fix = roll < 0.2 and len(files[path_]) > 3
-        if is_fix:
-            k = rng.randrange(1, len(files[path_]))
-            files[path_][k] = files[path_][k].replace("return", "return  # fixed:", 1)
+        body = [k for k, line in enumerate(files[path_]) if line.startswith("    y")]
+        if roll < 0.2 and body:
+            k = rng.choice(body)
+            files[path_][k] = files[path_][k].replace(" + ", " - ", 1).rstrip() + "  # fixed\n"
             subject = f"Fix {module}: handle empty input ({rng.randint(100, 999)})"
         else:
             n_new = rng.randint(3, 30) * (2 if tool else 1)

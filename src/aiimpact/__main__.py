@@ -1,0 +1,7 @@
+"""``python -m aiimpact`` runs the CLI."""
+
+import sys
+
+from aiimpact.cli import main
+
+sys.exit(main())
