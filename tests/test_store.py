@@ -131,7 +131,6 @@ def test_garbage_cache_is_rebuilt(build):
     b = _linear(build)
     repo = ai.Repo(b.path)
     good = repo.commits()
-    repo.close()
     repo.cache_path.write_bytes(b"this is not a database\n" * 500)
     _rebuilt(b.path, good)
 
@@ -140,7 +139,6 @@ def test_truncated_cache_is_rebuilt(build):
     b = _linear(build, n=300)
     repo = ai.Repo(b.path)
     good = repo.commits()
-    repo.close()
     data = repo.cache_path.read_bytes()
     repo.cache_path.write_bytes(data[: len(data) // 3])
     _rebuilt(b.path, good)
@@ -150,7 +148,6 @@ def test_inconsistent_cache_is_rebuilt(build):
     b = _linear(build)
     repo = ai.Repo(b.path)
     good = repo.commits()
-    repo.close()
     con = duckdb.connect(str(repo.cache_path))
     con.execute("DELETE FROM commits WHERE sha IN (SELECT sha FROM commits LIMIT 3)")
     con.close()
@@ -161,8 +158,33 @@ def test_cache_of_another_repository_is_not_trusted(build):
     b = _linear(build)
     repo = ai.Repo(b.path)
     good = repo.commits()
-    repo.close()
     con = duckdb.connect(str(repo.cache_path))
     con.execute("UPDATE meta SET value = '/somewhere/else' WHERE key = 'identity'")
     con.close()
     _rebuilt(b.path, good)
+
+
+def test_cache_is_free_between_calls_for_other_processes(build):
+    b = _linear(build)
+    repo = ai.Repo(b.path)
+    repo.commits()
+    code = "import sys, aiimpact as ai; print(len(ai.Repo(sys.argv[1]).commits()))"
+    done = subprocess.run([sys.executable, "-c", code, str(b.path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "40"
+    assert len(repo.commits()) == 40  # the first object still works afterwards
+
+
+def test_url_is_cloned_into_the_cache_and_updated_on_request(build, tmp_path):
+    b = _linear(build)
+    url = f"file://{b.path}"
+    repo = ai.Repo(url)
+    assert repo.git_dir.startswith(os.environ["AIIMPACT_CACHE_DIR"])
+    assert len(repo.commits()) == 40 and repo.name == "lin"
+    more = build("lin")
+    more.commit("new upstream commit", {"n.txt": "n\n"})
+    more.close()
+    assert len(ai.Repo(url).commits()) == 40  # the clone is reused as it is
+    assert len(ai.Repo(url, update=True).commits()) == 41
+    with pytest.raises(ai.InputError, match="cannot clone file:///no/such/repo"):
+        ai.Repo("file:///no/such/repo")

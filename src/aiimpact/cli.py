@@ -112,7 +112,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         commits.to_parquet(out / "commits.parquet", index=False)
         report = write_summary(commits, out / "report.html", "aiimpact demo: demo-service")
-        repo.close()
     ai = commits["ai_assisted"].fillna(False).astype(bool)
     print(
         f"mined {len(commits)} commits, {int(ai.sum())} AI-assisted "

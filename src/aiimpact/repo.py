@@ -161,7 +161,6 @@ class Repo:
         self.cache_path = (
             self.cache_root / repo_key(self.name, identity) / f"mine-renames{int(renames)}.duckdb"
         )
-        self._store: Store | None = None
 
     def __repr__(self) -> str:
         return f"Repo({self.url or self.git_dir!r}, name={self.name!r})"
@@ -211,32 +210,26 @@ class Repo:
         df.insert(0, "repo", self.name)
         return df[FILE_COLUMNS]
 
-    def close(self) -> None:
-        """Release the cache file (it is reopened on the next call)."""
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
     # -- mining --------------------------------------------------------------------------
     def _read(self, rev: str, table: str, since, until) -> pd.DataFrame | None:
-        """Mine what is missing, then read *table*; a cache that fails to read is rebuilt."""
-        since, until = _when(since, "since"), _when(until, "until")
-        for attempt in (1, 2):
-            try:
-                tip = self._mine(rev)
-                if tip is None:
-                    return None
-                return getattr(self._store_open(), table)(tip, since, until)
-            except duckdb.Error as exc:
-                if attempt == 2 or not _is_corruption(exc):
-                    raise
-                self._store_open().rebuild(f"reading it failed: {type(exc).__name__}: {exc}")
-        raise AssertionError("unreachable")
+        """Mine what is missing, then read *table*; a cache that fails to read is rebuilt.
 
-    def _store_open(self) -> Store:
-        if self._store is None:
-            self._store = Store(self.cache_path, self.identity, f"renames={self.renames}")
-        return self._store
+        The cache file is opened for the call only, so other processes (a notebook and the
+        CLI, say) can use the same cache between calls.
+        """
+        since, until = _when(since, "since"), _when(until, "until")
+        with Store(self.cache_path, self.identity, f"renames={self.renames}") as store:
+            for attempt in (1, 2):
+                try:
+                    tip = self._mine(rev, store)
+                    if tip is None:
+                        return None
+                    return getattr(store, table)(tip, since, until)
+                except duckdb.Error as exc:
+                    if attempt == 2 or not _is_corruption(exc):
+                        raise
+                    store.rebuild(f"reading it failed: {type(exc).__name__}: {exc}")
+        raise AssertionError("unreachable")
 
     def resolve(self, rev: str = "HEAD") -> str | None:
         """The commit sha *rev* names, or None for the unborn HEAD of an empty repository."""
@@ -252,7 +245,7 @@ class Repo:
             ) from None
         return str(commit.id)
 
-    def _mine(self, rev: str) -> str | None:
+    def _mine(self, rev: str, store: Store) -> str | None:
         tip = self.resolve(rev)
         if tip is None:
             warnings.warn(
@@ -261,7 +254,6 @@ class Repo:
                 stacklevel=3,
             )
             return None
-        store = self._store_open()
         report = MiningReport(shallow=self._repo.is_shallow)
         self.last_report = report
         if report.shallow:

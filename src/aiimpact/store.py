@@ -238,6 +238,12 @@ class Store:
         """Close the DuckDB connection."""
         self.con.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     # -- writing -------------------------------------------------------------------------
     def known_shas(self) -> set[str]:
         """Every commit sha already stored."""
