@@ -713,52 +713,59 @@ def print_table(approaches: list[Approach], total: int) -> None:
 
 
 def print_targets(by: dict[str, Approach], total: int) -> None:
-    def ok(cond: bool) -> str:
+    """The ratios the project's targets are stated in, with a verdict for each."""
+    cold, cached, gitlog, pyd = by["cold"], by["cached"], by["gitlog"], by.get("pydriller")
+    small = total < TARGET_COMMITS
+    at_size = f"target stated for {TARGET_COMMITS:,} commits; this history has {total:,}"
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def verdict(cond: bool) -> str:
         return "met" if cond else "NOT met"
 
-    scale = (
-        ""
-        if total >= TARGET_COMMITS
-        else (f" (stated for {TARGET_COMMITS:,} commits; this history has {total:,})")
-    )
-    cold, cached, gitlog, pyd = by["cold"], by["cached"], by["gitlog"], by.get("pydriller")
-    print("Targets")
     if cold.runs and gitlog.runs:
         r = cold.median / gitlog.median
-        print(f"  aiimpact cold wall / git log wall:     {r:6.2f}   target <= 1.0   {ok(r <= 1.0)}")
-    if cold.runs and pyd is not None and pyd.runs:
+        rows.append(
+            ("aiimpact cold wall / git log wall", f"{r:.2f}", "<= 1.0", verdict(r <= 1), "")
+        )
+    if pyd is None:
+        rows.append(("aiimpact / PyDriller throughput", "n/a", ">= 20x", "-", "PyDriller skipped"))
+    elif cold.runs and pyd.runs:
         r = cold.rate / pyd.rate
         note = ""
         if pyd.commits < total:
             note = (
-                f"   (PyDriller throughput measured on its first {pyd.commits:,} commits, "
-                f"extrapolated: full history ~{total / pyd.rate:,.0f} s)"
+                f"PyDriller measured on its first {pyd.commits:,} commits and extrapolated "
+                f"(whole history ~{total / pyd.rate:,.0f} s)"
             )
-        print(
-            f"  aiimpact / PyDriller throughput:       {r:6.1f}x  target >= 20    "
-            f"{ok(r >= 20)}{note}"
+        rows.append(
+            ("aiimpact / PyDriller throughput", f"{r:.1f}x", ">= 20x", verdict(r >= 20), note)
         )
-    elif pyd is None:
-        print("  aiimpact / PyDriller throughput:        n/a    (PyDriller skipped)")
     if cached.runs:
-        s = cached.median
-        extra = ""
-        if total < TARGET_COMMITS:
-            extra = (
-                f"; linear extrapolation to {TARGET_COMMITS:,} commits: "
-                f"{s * TARGET_COMMITS / max(total, 1):.2f} s"
-            )
-        print(
-            f"  cached second run:                     {s:6.2f} s  target < 2 s    "
-            f"{ok(s < 2.0)}{scale}{extra}"
-        )
+        sec = cached.median
+        note = ""
+        if small:
+            note = f"{at_size}; linear to {TARGET_COMMITS:,}: {sec * TARGET_COMMITS / total:.2f} s"
+        rows.append(("aiimpact cached second run", f"{sec:.2f} s", "< 2 s", verdict(sec < 2), note))
     if cold.runs:
         mb = cold.maxrss_mb
-        tree = f", whole process tree {cold.tree_mb:,.0f} MB PSS" if cold.tree_mb else ""
-        print(
-            f"  aiimpact cold peak RSS:             {mb:7.0f} MB  target < 1024 MB "
-            f"{ok(mb < 1024)}{scale}{tree}"
+        note = f"whole process tree {cold.tree_mb:,.0f} MB PSS" if cold.tree_mb else ""
+        if small:
+            note = f"{note}; {at_size}" if note else at_size
+        rows.append(
+            ("aiimpact cold peak RSS", f"{mb:,.0f} MB", "< 1024 MB", verdict(mb < 1024), note)
         )
+    head = ("target", "value", "goal", "verdict", "")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    print("Targets")
+    for r in [head, *rows]:
+        cells = [
+            r[0].ljust(widths[0]),
+            r[1].rjust(widths[1]),
+            r[2].ljust(widths[2]),
+            r[3].ljust(widths[3]),
+            r[4],
+        ]
+        print("  " + "  ".join(cells).rstrip())
 
 
 # ==========================================================================================
