@@ -347,6 +347,9 @@ def make_demo_repo(path: str | Path, n_commits: int = 400, seed: int = 0) -> Rep
         if tool == "aider" and rng.random() < 0.5:
             ident = author.replace(" <", " (aider) <")
             msg = subject
+        elif tool == "copilot" and rng.random() < 0.3:  # the coding agent authors it
+            ident = "Copilot <198982749+Copilot@users.noreply.github.com>"
+            msg = subject
         sha = b.commit(
             msg,
             {path_: "".join(files[path_])},

@@ -62,7 +62,7 @@ def _share_figure(monthly: pd.DataFrame) -> str:
     ax.bar(x, monthly["ai_commits"], color="#8250df", label="AI-assisted (marked)")
     ax.set_ylabel("commits")
     ax.tick_params(axis="x", rotation=60, labelsize=7)
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
 
@@ -84,6 +84,8 @@ def write_summary(commits: pd.DataFrame, path: str | Path, title: str) -> Path:
     lines_all = int(commits["insertions"].sum())
     first, last = commits["commit_time"].min(), commits["commit_time"].max()
     evidence = commits.loc[ai, "ai_evidence"].explode().value_counts().rename("commits")
+    modes = commits.loc[ai, "ai_modes"].explode().value_counts().rename("commits")
+    modes = modes.rename_axis("mode")
     esc = html.escape
     body = f"""<!doctype html><html><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#1f2328}}
@@ -98,10 +100,14 @@ Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by aiimpact.</p>
 <div><div class="k">{lines_ai:,} of {lines_all:,}</div>lines added by marked commits</div>
 <div><div class="k">{len(tools)}</div>AI tools seen</div></div>
 <h2>AI-assisted commits per month</h2>{_share_figure(monthly)}
-<h2>By tool</h2>{tools.to_html(float_format=lambda v: f"{v:.1%}")}
+<h2>By tool</h2>{tools.reset_index().to_html(index=False, float_format=lambda v: f"{v:.1%}")}
+<h2>By mode</h2>
+<p>agent: an agent authored the change; co-author: an interactive assistant co-wrote it;
+suggestion: an accepted review suggestion; declared: a policy trailer.</p>
+{modes.reset_index().to_html(index=False)}
 <h2>How the AI share was decided</h2>
 <p>Signals that fired, counted in commits (a commit can carry several):</p>
-{evidence.to_frame().to_html()}
+{evidence.rename_axis("signal").reset_index().to_html(index=False)}
 <h2>Caveats</h2><ul class="caveat">{"".join(f"<li>{c}</li>" for c in CAVEATS)}</ul>
 </body></html>"""
     path.parent.mkdir(parents=True, exist_ok=True)
