@@ -42,6 +42,6 @@ def test_demo_command_writes_report(tmp_path):
     n_ai = int(commits.ai_assisted.sum())
     assert f"{n_ai} ({n_ai / len(commits):.1%})" in html
     for tool in set(commits.ai_tools.explode().dropna()):
-        assert f"<th>{tool}</th>" in html
-    assert "<svg" in html and "lower bound" in html
+        assert f"<td>{tool}</td>" in html
+    assert "<svg" in html and "lower bound" in html and "<td>agent</td>" in html
     assert "AI-assisted" in done.stderr and str(out / "report.html") in done.stderr
