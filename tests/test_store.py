@@ -188,3 +188,26 @@ def test_url_is_cloned_into_the_cache_and_updated_on_request(build, tmp_path):
     assert len(ai.Repo(url, update=True).commits()) == 41
     with pytest.raises(ai.InputError, match="cannot clone file:///no/such/repo"):
         ai.Repo("file:///no/such/repo")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://github.com/Aider-AI/aider.git", "Aider-AI/aider"),
+        ("git@github.com:owner/name.git", "owner/name"),
+        ("ssh://git@host:22/group/sub/proj", "sub/proj"),
+        ("https://host/proj", "proj"),
+        ("/srv/git/service.git", "service"),
+    ],
+)
+def test_repository_ids(url, expected):
+    from aiimpact.repo import _name_from
+
+    assert _name_from(url) == expected
+
+
+def test_name_override_goes_to_the_repo_column(build):
+    b = _linear(build, n=3)
+    df = ai.Repo(b.path, name="acme/service").commits()
+    assert set(df.repo) == {"acme/service"}
+    assert set(ai.Repo(b.path, name="acme/service").file_changes().repo) == {"acme/service"}

@@ -10,6 +10,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import pandas as pd
@@ -114,6 +115,9 @@ class Repo:
     batch_size : int, default 5000
         Commits written to the cache per transaction: an interrupted run keeps every
         finished batch and the next run resumes after them.
+    name : str, optional
+        The repository id written to the ``repo`` column. Default: ``owner/name`` for a URL
+        with both (``https://github.com/owner/name``), else the directory name.
 
     Examples
     --------
@@ -134,6 +138,7 @@ class Repo:
         detector: Detector | None = None,
         update: bool = False,
         batch_size: int = 5000,
+        name: str | None = None,
     ) -> None:
         self.cache_root = default_cache_dir(cache_dir)
         self.renames = renames
@@ -155,6 +160,7 @@ class Repo:
             self.name = _name_from(
                 str(Path(identity).parent) if Path(identity).name == ".git" else identity
             )
+        self.name = name or self.name
         self.git_dir = str(git_dir)
         self.identity = identity
         self._repo = _open(self.git_dir)
@@ -367,8 +373,16 @@ def _open(git_dir: str) -> pygit2.Repository:
 
 
 def _name_from(s: str) -> str:
-    base = re.split(r"[/:]", s.rstrip("/"))[-1]
-    return base[:-4] if base.endswith(".git") and len(base) > 4 else base or "repo"
+    """``owner/name`` for a URL whose path has two or more parts, else the last part."""
+    if _URL.match(s) and not s.startswith("file:"):
+        path = urlsplit(s).path if "://" in s else s.split(":", 1)[1]
+    else:
+        path = s
+    parts = [p for p in path.rstrip("/").split("/") if p]
+    if not parts:
+        return "repo"
+    parts[-1] = parts[-1].removesuffix(".git") or parts[-1]
+    return "/".join(parts[-2:]) if path is not s and len(parts) >= 2 else parts[-1]
 
 
 def _count_lines(path: Path) -> int:

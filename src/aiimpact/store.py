@@ -1,6 +1,6 @@
 """The per-repository cache: one DuckDB file per (repository, mining options).
 
-Layout: ``<cache_dir>/<repo-key>/mine-v<SCHEMA>-<options>.duckdb`` where ``<repo-key>`` is a
+Layout: ``<cache_dir>/<repo-key>/mine-renames<0|1>.duckdb`` where ``<repo-key>`` is a
 readable name plus a hash of the repository's identity (its resolved git directory, or the
 URL it was cloned from). The cache dir is the ``cache_dir=`` argument, else
 ``$AIIMPACT_CACHE_DIR``, else the platformdirs user cache dir.
