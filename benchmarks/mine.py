@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -165,8 +166,6 @@ def _write_dump(path: str, shas, files, ins, dels) -> None:
 
 def child(spec: dict) -> None:
     """Run one approach as described by *spec*; print its result as one JSON line."""
-    import resource
-
     kind, repo, dump = spec["kind"], spec["repo"], spec.get("dump")
     extra: dict = {}
     if kind in ("cold", "cached"):
@@ -468,7 +467,7 @@ def build_synthetic(path: Path, n_commits: int, seed: int = 7) -> dict:
     """Write a realistic synthetic history of *n_commits* commits into a bare repository.
 
     Developers edit a few files per commit (hunks of deleted and inserted lines), add,
-    delete and move files, now and then commit a binary file, and about 5% of commits
+    delete and move files, now and then commit a binary file, and about 4% of commits
     are merges of short feature branches that ran alongside the main line.
     """
     from aiimpact.synth import Binary, RepoBuilder
@@ -898,6 +897,8 @@ def _main(args: argparse.Namespace, work: Path) -> int:
                 flush=True,
             )
         shutil.rmtree(cache, ignore_errors=True)
+    # The floor under every child's peak RSS: this process's own peak while it spawned them.
+    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print()
     print(
@@ -922,9 +923,6 @@ def _main(args: argparse.Namespace, work: Path) -> int:
     print()
     print_targets(by, total)
     print()
-    import resource
-
-    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         "peak RSS: ru_maxrss from os.wait4, the largest single process among the child and "
         "the git\nprocesses it ran (Linux keeps the spawning parent's peak across exec, so "
