@@ -211,3 +211,21 @@ def test_name_override_goes_to_the_repo_column(build):
     df = ai.Repo(b.path, name="acme/service").commits()
     assert set(df.repo) == {"acme/service"}
     assert set(ai.Repo(b.path, name="acme/service").file_changes().repo) == {"acme/service"}
+
+
+def test_stored_tags_follow_the_signatures(build):
+    b = build("tags")
+    b.commit("one\n\nCo-authored-by: Cursor <cursoragent@cursor.com>", {"a": "1\n"})
+    b.commit("two", {"a": "2\n"})
+    b.close()
+    repo = ai.Repo(b.path)
+    assert [list(t) for t in repo.commits().ai_tools] == [[], ["cursor"]]
+    # as if the cache had been written under an older signature set
+    con = duckdb.connect(str(repo.cache_path))
+    con.execute("UPDATE commits SET ai_assisted = NOT ai_assisted, ai_tools = ['x']")
+    con.execute("UPDATE meta SET value = 'older-signatures' WHERE key = 'detector'")
+    con.close()
+    df = repo.commits()
+    assert repo.last_report.mined == 0
+    assert [list(t) for t in df.ai_tools] == [[], ["cursor"]]
+    assert list(df.ai_assisted) == [False, True]

@@ -17,7 +17,7 @@ import pandas as pd
 import pygit2
 from tqdm.auto import tqdm
 
-from aiimpact.detect.detector import Detector, default_detector
+from aiimpact.detect.detector import IDENTITY_FIELDS, Detector, default_detector
 from aiimpact.errors import (
     EmptyRepositoryWarning,
     InputError,
@@ -199,7 +199,11 @@ class Repo:
         if df is None:
             return _empty(COMMIT_COLUMNS)
         df.insert(0, "repo", self.name)
-        (self.detector or default_detector()).tag(df)
+        if (
+            self.detector is not None
+            and self.detector.fingerprint != default_detector().fingerprint
+        ):
+            self.detector.tag(df)
         return df[COMMIT_COLUMNS]
 
     def file_changes(self, rev: str = "HEAD", since=None, until=None) -> pd.DataFrame:
@@ -227,6 +231,7 @@ class Repo:
         with Store(self.cache_path, self.identity, f"renames={self.renames}") as store:
             for attempt in (1, 2):
                 try:
+                    store.retag(default_detector())
                     tip = self._mine(rev, store)
                     if tip is None:
                         return None
@@ -295,7 +300,9 @@ class Repo:
                 batch_size=self.batch_size,
                 on_progress=bar.update,
             ):
-                missing = [m for m in batch.commits["missing_files"] if m]
+                c = batch.commits
+                c.update(default_detector().columns(*(c[f] for f in IDENTITY_FIELDS)))
+                missing = [m for m in c["missing_files"] if m]
                 report.missing_object_commits += len(missing)
                 report.missing_object_files += sum(m for m in missing if m > 0)
                 store.write_batch(batch.commits, batch.files)

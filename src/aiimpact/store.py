@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from aiimpact.errors import CacheLockedError, CacheRebuiltWarning
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 _COMMITS_DDL = """
 CREATE TABLE IF NOT EXISTS commits (
@@ -50,7 +50,11 @@ CREATE TABLE IF NOT EXISTS commits (
     files_changed INTEGER,
     insertions INTEGER,
     deletions INTEGER,
-    missing_files INTEGER
+    missing_files INTEGER,
+    ai_assisted BOOLEAN,
+    ai_tools VARCHAR[],
+    ai_modes VARCHAR[],
+    ai_evidence VARCHAR[]
 )"""
 _FILES_DDL = """
 CREATE TABLE IF NOT EXISTS file_changes (
@@ -88,6 +92,10 @@ _COMMIT_SCHEMA = pa.schema(
         ("insertions", pa.int32()),
         ("deletions", pa.int32()),
         ("missing_files", pa.int32()),
+        ("ai_assisted", pa.bool_()),
+        ("ai_tools", pa.list_(pa.string())),
+        ("ai_modes", pa.list_(pa.string())),
+        ("ai_evidence", pa.list_(pa.string())),
     ]
 )
 _FILE_SCHEMA = pa.schema(
@@ -262,6 +270,31 @@ class Store:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def retag(self, detector) -> int:
+        """Make the stored ``ai_*`` columns those of *detector*; return commits re-tagged.
+
+        Tags are computed while mining, with the built-in signatures; when the signatures
+        change (a new release, say), the stored tags are recomputed here, without git.
+        """
+        key = "detector"
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        if row and row[0] == detector.fingerprint:
+            return 0
+        fields = "sha, message, author_name, author_email, committer_name, committer_email"
+        stored = self.con.execute(f"SELECT {fields} FROM commits").fetchall()
+        if stored:
+            shas, *cols = zip(*stored, strict=True)
+            tags = pa.table({"sha": pa.array(shas, pa.string()), **detector.columns(*cols)})
+            self.con.register("new_tags", tags)
+            self.con.execute(
+                """UPDATE commits SET ai_assisted = t.ai_assisted, ai_tools = t.ai_tools,
+                   ai_modes = t.ai_modes, ai_evidence = t.ai_evidence
+                   FROM new_tags t WHERE commits.sha = t.sha"""
+            )
+            self.con.unregister("new_tags")
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, detector.fingerprint])
+        return len(stored)
 
     def has_tip(self, tip: str) -> bool:
         """Whether every commit reachable from *tip* is stored."""

@@ -14,6 +14,8 @@ them once and applies them to a commit's message, author and committer:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -150,7 +152,12 @@ class Detector:
         unknown = disabled - {e.get("id") for e in entries}
         if unknown:
             raise ValueError(f"cannot disable unknown signature(s): {', '.join(sorted(unknown))}")
-        self.signatures = [_compile(e) for e in entries if e.get("id") not in disabled]
+        used = [e for e in entries if e.get("id") not in disabled]
+        self.signatures = [_compile(e) for e in used]
+        #: identifies the signature set; cached tags are reused only under the same one
+        self.fingerprint = hashlib.sha256(
+            json.dumps(used, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
         self._trailer = [s for s in self.signatures if s.kind == "trailer"]
         self._footer = [s for s in self.signatures if s.kind == "footer"]
         self._subject = [s for s in self.signatures if s.kind == "subject"]
@@ -213,27 +220,34 @@ class Detector:
             tuple(sorted({s.id for s in fired})),
         )
 
+    def columns(self, message, author_name, author_email, committer_name, committer_email):
+        """The four ``ai_*`` columns (plain lists) for parallel sequences of commit fields."""
+        found = [
+            self.detect(*row)
+            for row in zip(
+                message, author_name, author_email, committer_name, committer_email, strict=True
+            )
+        ]
+        return {
+            "ai_assisted": [a.ai_assisted for a in found],
+            "ai_tools": [list(a.tools) for a in found],
+            "ai_modes": [list(a.modes) for a in found],
+            "ai_evidence": [list(a.evidence) for a in found],
+        }
+
     def tag(self, commits: pd.DataFrame) -> pd.DataFrame:
-        """Add ``ai_assisted, ai_tools, ai_modes, ai_evidence`` to a commits table (in place).
+        """Set ``ai_assisted, ai_tools, ai_modes, ai_evidence`` on a commits table (in place).
 
         Returns the same DataFrame, for chaining.
         """
-        cols = zip(
-            commits["message"],
-            commits["author_name"],
-            commits["author_email"],
-            commits["committer_name"],
-            commits["committer_email"],
-            strict=True,
-        )
-        found = [self.detect(*row) for row in cols]
-        commits["ai_assisted"] = pd.array([a.ai_assisted for a in found], dtype="boolean")
-        commits["ai_tools"] = [list(a.tools) for a in found]
-        commits["ai_modes"] = [list(a.modes) for a in found]
-        commits["ai_evidence"] = [list(a.evidence) for a in found]
+        cols = self.columns(*(commits[c] for c in IDENTITY_FIELDS))
+        commits["ai_assisted"] = pd.array(cols.pop("ai_assisted"), dtype="boolean")
+        for name, values in cols.items():
+            commits[name] = values
         return commits
 
 
+IDENTITY_FIELDS = ("message", "author_name", "author_email", "committer_name", "committer_email")
 _DEFAULT: Detector | None = None
 
 
