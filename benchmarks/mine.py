@@ -468,7 +468,8 @@ def build_synthetic(path: Path, n_commits: int, seed: int = 7) -> dict:
 
     Developers edit a few files per commit (hunks of deleted and inserted lines), add,
     delete and move files, now and then commit a binary file, and about 4% of commits
-    are merges of short feature branches that ran alongside the main line.
+    are merges of short feature branches that ran alongside the main line. The result is
+    repacked, as every cloned or garbage-collected repository is.
     """
     from aiimpact.synth import Binary, RepoBuilder
 
@@ -651,6 +652,9 @@ def build_synthetic(path: Path, n_commits: int, seed: int = 7) -> dict:
         else:
             commit(b, main, main_paths)
     b.close()
+    # fast-import writes objects in creation order (commits interleaved with blobs); every
+    # real repository has been packed by pack-objects (clone, fetch, gc), commits together.
+    subprocess.run(["git", "-C", str(path), "repack", "-a", "-d", "-q"], check=True)
     return {**made, "files_at_head": len(main)}
 
 

@@ -75,6 +75,31 @@ class _Signature:
         return not (self.name_re is not None and not self.name_re.search(name))
 
 
+class _IdentityIndex:
+    """Identity signatures of one kind, indexed so that most identities cost one lookup."""
+
+    def __init__(self, sigs: list[_Signature]) -> None:
+        self.exact: dict[str, list[_Signature]] = {}
+        self.patterned: list[_Signature] = []
+        for s in sigs:
+            if s.email is not None and s.email_re is None and s.name_re is None:
+                self.exact.setdefault(s.email, []).append(s)
+            else:
+                self.patterned.append(s)
+        emails = [s.email_re.pattern for s in self.patterned if s.email_re is not None]
+        names = [s.name_re.pattern for s in self.patterned if s.name_re is not None]
+        self._email_hint = re.compile("|".join(f"(?:{p})" for p in emails) or "(?!)", re.I)
+        self._name_hint = re.compile("|".join(f"(?:{p})" for p in names) or "(?!)", re.I)
+
+    def match(self, name: str, email: str) -> list[_Signature]:
+        email = email.strip().lower()
+        found = list(self.exact.get(email, ()))
+        if self.patterned and (self._email_hint.search(email) or self._name_hint.search(name)):
+            name = name.strip()
+            found += [s for s in self.patterned if s.identity_matches(name, email)]
+        return found
+
+
 def _compile(entry: Mapping) -> _Signature:
     sid = entry.get("id", "?")
     missing = {"id", "tool", "kind", "mode"} - entry.keys()
@@ -161,8 +186,10 @@ class Detector:
         self._trailer = [s for s in self.signatures if s.kind == "trailer"]
         self._footer = [s for s in self.signatures if s.kind == "footer"]
         self._subject = [s for s in self.signatures if s.kind == "subject"]
-        self._author = [s for s in self.signatures if s.kind == "author"]
-        self._committer = [s for s in self.signatures if s.kind == "committer"]
+        self._identity = {
+            kind: _IdentityIndex([s for s in self.signatures if s.kind == kind])
+            for kind in ("author", "committer")
+        }
         self._trailer_keys = {s.key for s in self._trailer}
         # Cheap pre-checks: most commits carry no mark, and skip the per-signal loops.
         keys = "|".join(sorted(re.escape(k) for k in self._trailer_keys)) or "(?!)"
@@ -203,15 +230,10 @@ class Detector:
                 fired += [s for s in self._footer if s.pattern.search(line)]
         subject = message.lstrip("\n").split("\n", 1)[0]
         fired += [s for s in self._subject if s.pattern.search(subject)]
-        for sigs, name, email in (
-            (self._author, author_name, author_email),
-            (self._committer, committer_name, committer_email),
-        ):
-            if sigs:
-                name, email = name.strip(), email.strip().lower()
-                fired += [s for s in sigs if s.identity_matches(name, email)]
+        fired += self._identity["author"].match(author_name, author_email)
+        fired += self._identity["committer"].match(committer_name, committer_email)
         if not fired:
-            return Attribution(False)
+            return _NOTHING
         return Attribution(
             True,
             tuple(sorted({s.tool for s in fired})),
@@ -221,7 +243,10 @@ class Detector:
         )
 
     def columns(self, message, author_name, author_email, committer_name, committer_email):
-        """The four ``ai_*`` columns (plain lists) for parallel sequences of commit fields."""
+        """The four ``ai_*`` columns for parallel sequences of commit fields.
+
+        ``ai_assisted`` is a list of bool; the others are lists of tuples of str.
+        """
         found = [
             self.detect(*row)
             for row in zip(
@@ -230,9 +255,9 @@ class Detector:
         ]
         return {
             "ai_assisted": [a.ai_assisted for a in found],
-            "ai_tools": [list(a.tools) for a in found],
-            "ai_modes": [list(a.modes) for a in found],
-            "ai_evidence": [list(a.evidence) for a in found],
+            "ai_tools": [a.tools for a in found],
+            "ai_modes": [a.modes for a in found],
+            "ai_evidence": [a.evidence for a in found],
         }
 
     def tag(self, commits: pd.DataFrame) -> pd.DataFrame:
@@ -243,11 +268,12 @@ class Detector:
         cols = self.columns(*(commits[c] for c in IDENTITY_FIELDS))
         commits["ai_assisted"] = pd.array(cols.pop("ai_assisted"), dtype="boolean")
         for name, values in cols.items():
-            commits[name] = values
+            commits[name] = [list(v) for v in values]
         return commits
 
 
 IDENTITY_FIELDS = ("message", "author_name", "author_email", "committer_name", "committer_email")
+_NOTHING = Attribution(False)
 _DEFAULT: Detector | None = None
 
 
