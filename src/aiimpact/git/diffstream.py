@@ -74,7 +74,7 @@ class _Parser:
         self._tail = b""
         self._pending: list[bytes] = []
         self._current: str | None = None
-        self._raw: list[tuple[str, str, str | None, bool]] = []
+        self._raw: list[tuple[str, str, str | None]] = []  # path, status letter, old path
         self._num: list[tuple[int, int, bool]] = []
 
     def feed(self, data: bytes) -> Iterator[CommitDiff]:
@@ -94,13 +94,12 @@ class _Parser:
                 npaths = 2 if kind in "RC" else 1
                 if i + npaths >= n:
                     break
-                submodule = t[1:7] == b"160000" or t[8:14] == b"160000"
                 if self._listing:
                     self._objects.append(tuple(t[1:].split(b" ")[:4]))
                 if npaths == 2:
-                    raw.append((_decode(toks[i + 2]), kind, _decode(toks[i + 1]), submodule))
+                    raw.append((_decode(toks[i + 2]), kind, _decode(toks[i + 1])))
                 else:
-                    raw.append((_decode(toks[i + 1]), kind, None, submodule))
+                    raw.append((_decode(toks[i + 1]), kind, None))
                 i += npaths + 1
             elif b"\t" in t:
                 a, d, rest = t.split(b"\t", 2)
@@ -126,7 +125,7 @@ class _Parser:
         if self._current is None:
             return None
         if self._listing:
-            files = [FileChange(p, old, kind, None, None, None) for p, kind, old, _s in self._raw]
+            files = [FileChange(p, old, kind, None, None, None) for p, kind, old in self._raw]
             diff = CommitDiff(self._current, files, objects=list(self._objects))
             self._raw.clear()
             self._objects.clear()
@@ -134,7 +133,7 @@ class _Parser:
             return diff
         files = [
             FileChange(path, old, kind, ins, dels, binary)
-            for (path, kind, old, _sub), (ins, dels, binary) in zip(
+            for (path, kind, old), (ins, dels, binary) in zip(
                 self._raw, self._num, strict=True
             )
         ]
