@@ -203,3 +203,18 @@ def test_warnings_do_not_lose_rows(build):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(ai.Repo(b.path).commits()) == 12
+
+
+def test_linked_worktree_opens_its_repository(build, tmp_path):
+    b = _linear(build)
+    git(b.path, "worktree", "add", "-q", "-b", "wt", str(tmp_path / "wt"), b.shas[5])
+    df = ai.Repo(tmp_path / "wt").commits()
+    assert set(df.sha) == set(b.shas[:6])  # HEAD of the worktree, not of the main checkout
+
+
+def test_unsupported_object_format_is_named(tmp_path):
+    git(tmp_path, "init", "-q", "--object-format=sha256", "s256")
+    done = _cli("mine", str(tmp_path / "s256"))
+    assert done.returncode == 2
+    assert "unknown object format 'sha256'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

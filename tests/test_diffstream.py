@@ -50,6 +50,7 @@ def test_any_chunking_parses_the_same(build, cuts, renames):
 def test_byte_by_byte_and_rename_entries(build):
     out, shas = _recorded(build, renames=True)
     whole = _parse([out])
+    assert [d.sha for d in whole] == shas
     assert _parse([out[i : i + 1] for i in range(len(out))]) == whole
     renamed = [f for d in whole for f in d.files if f.change_type == "R"]
     assert {(f.old_path, f.path) for f in renamed} == {("a.txt", "b.txt"), ("b.txt", "c.txt")}

@@ -133,9 +133,7 @@ class _Parser:
             return diff
         files = [
             FileChange(path, old, kind, ins, dels, binary)
-            for (path, kind, old), (ins, dels, binary) in zip(
-                self._raw, self._num, strict=True
-            )
+            for (path, kind, old), (ins, dels, binary) in zip(self._raw, self._num, strict=True)
         ]
         self._raw.clear()
         self._num.clear()
