@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,8 @@ def test_mine_parquet_csv_json_agree(build, tmp_path):
         assert done.returncode == 0, done.stderr
         assert done.stdout == ""
         assert "cli: 30 commits" in done.stderr and "10 AI-assisted" in done.stderr
-        assert "trailer:co-authored-by: 10 commits" in done.stderr
+        assert re.search(r"claude-code/co-author +claude-code +co-author +10\n", done.stderr)
+        assert "not evidence of human authorship" in done.stderr
     pq = pd.read_parquet(tmp_path / "c.parquet")
     csv = pd.read_csv(tmp_path / "c.csv")
     js = json.loads((tmp_path / "c.json").read_text())

@@ -10,6 +10,7 @@ Examples
 """
 
 from aiimpact import synth
+from aiimpact.detect.coverage import coverage
 from aiimpact.detect.detector import Attribution, Detector, detect
 from aiimpact.errors import AiimpactError, AiimpactWarning, InputError
 from aiimpact.repo import MiningReport, Repo
@@ -24,6 +25,7 @@ __all__ = [
     "InputError",
     "MiningReport",
     "Repo",
+    "coverage",
     "detect",
     "synth",
 ]

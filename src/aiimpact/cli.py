@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from aiimpact.detect.coverage import CAVEAT
+from aiimpact.detect.detector import Detector
 from aiimpact.errors import AiimpactError, InputError
 
 
@@ -61,12 +63,16 @@ def _plain(v):
 def _cmd_mine(args: argparse.Namespace) -> int:
     from aiimpact.repo import Repo
 
+    detector = None
+    if args.signatures or args.disable_signature:
+        detector = Detector(extra=args.signatures or (), disable=args.disable_signature or ())
     repo = Repo(
         args.repo,
         cache_dir=args.cache_dir,
         renames=args.renames,
         workers=args.workers,
         progress=False if args.no_progress else None,
+        detector=detector,
     )
     df = repo.commits(rev=args.rev, since=args.since, until=args.until)
     report = repo.last_report
@@ -79,10 +85,15 @@ def _cmd_mine(args: argparse.Namespace) -> int:
         f"{int(ai.sum())} AI-assisted" + (f" -> {args.output}" if args.output else ""),
         file=sys.stderr,
     )
+    cov = report.coverage
+    if cov is not None and len(cov):
+        print("  AI signals matched (commits):", file=sys.stderr)
+        for row in cov.itertuples():
+            print(f"    {row.id:<28} {row.tool:<12} {row.mode:<10} {row.commits}", file=sys.stderr)
+    if report.notes:
+        print(f"  git-ai notes: {report.notes} commits", file=sys.stderr)
     if len(df):
-        counts = df.loc[ai, "ai_evidence"].explode().value_counts()
-        for label, n in counts.items():
-            print(f"  {label}: {n} commits", file=sys.stderr)
+        print(f"  note: {CAVEAT}", file=sys.stderr)
     if not args.output:
         cols = [
             "sha",
@@ -144,6 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--workers", type=int, help="parallel git processes (default: CPUs)")
     m.add_argument("--cache-dir", help="cache root (default: $AIIMPACT_CACHE_DIR or user cache)")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
+    m.add_argument(
+        "--signatures",
+        action="append",
+        metavar="FILE",
+        help="TOML file of extra [[signature]] tables (repeatable)",
+    )
+    m.add_argument(
+        "--disable-signature",
+        action="append",
+        metavar="ID",
+        help="switch off a signature by id (repeatable)",
+    )
     m.set_defaults(func=_cmd_mine)
     return p
 

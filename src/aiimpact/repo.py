@@ -17,6 +17,7 @@ import pandas as pd
 import pygit2
 from tqdm.auto import tqdm
 
+from aiimpact.detect.coverage import apply_notes, coverage
 from aiimpact.detect.detector import IDENTITY_FIELDS, Detector, default_detector
 from aiimpact.errors import (
     EmptyRepositoryWarning,
@@ -26,6 +27,7 @@ from aiimpact.errors import (
     RevisionError,
     TruncatedHistoryWarning,
 )
+from aiimpact.git.notes import read_notes
 from aiimpact.git.safety import SAFE_CONFIG, git_env
 from aiimpact.git.walk import mine_commits, walk_pairs
 from aiimpact.store import Store, default_cache_dir, repo_key
@@ -51,6 +53,9 @@ COMMIT_COLUMNS = [
     "ai_tools",
     "ai_modes",
     "ai_evidence",
+    "ai_signals",
+    "ai_carried_from",
+    "ai_lines",
 ]
 FILE_COLUMNS = [
     "repo",
@@ -82,6 +87,11 @@ class MiningReport:
         Files in those commits whose line counts are unknown (``NA`` in ``file_changes``).
     shallow : bool
         The repository is a shallow clone: history before its boundary is absent.
+    notes : int
+        Commits (in the table) with a git-ai note; 0 when the repository has none (their
+        ``ai_lines`` is then NA: unknown, not zero).
+    coverage : pandas.DataFrame or None
+        How many commits each AI signature matched (see :func:`aiimpact.coverage`).
     """
 
     reachable: int = 0
@@ -89,6 +99,8 @@ class MiningReport:
     missing_object_commits: int = 0
     missing_object_files: int = 0
     shallow: bool = False
+    notes: int = 0
+    coverage: pd.DataFrame | None = None
 
 
 class Repo:
@@ -199,11 +211,11 @@ class Repo:
         if df is None:
             return _empty(COMMIT_COLUMNS)
         df.insert(0, "repo", self.name)
-        if (
-            self.detector is not None
-            and self.detector.fingerprint != default_detector().fingerprint
-        ):
-            self.detector.tag(df)
+        detector = self.detector or default_detector()
+        if detector.fingerprint != default_detector().fingerprint:
+            detector.tag(df)
+        self.last_report.notes = apply_notes(df, read_notes(self.git_dir), detector)
+        self.last_report.coverage = coverage(df, detector)
         return df[COMMIT_COLUMNS]
 
     def file_changes(self, rev: str = "HEAD", since=None, until=None) -> pd.DataFrame:

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from aiimpact.errors import CacheLockedError, CacheRebuiltWarning
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 _COMMITS_DDL = """
 CREATE TABLE IF NOT EXISTS commits (
@@ -54,7 +54,9 @@ CREATE TABLE IF NOT EXISTS commits (
     ai_assisted BOOLEAN,
     ai_tools VARCHAR[],
     ai_modes VARCHAR[],
-    ai_evidence VARCHAR[]
+    ai_evidence VARCHAR[],
+    ai_signals VARCHAR[],
+    ai_carried_from VARCHAR
 )"""
 _FILES_DDL = """
 CREATE TABLE IF NOT EXISTS file_changes (
@@ -96,6 +98,8 @@ _COMMIT_SCHEMA = pa.schema(
         ("ai_tools", pa.list_(pa.string())),
         ("ai_modes", pa.list_(pa.string())),
         ("ai_evidence", pa.list_(pa.string())),
+        ("ai_signals", pa.list_(pa.string())),
+        ("ai_carried_from", pa.string()),
     ]
 )
 _FILE_SCHEMA = pa.schema(
@@ -289,7 +293,8 @@ class Store:
             self.con.register("new_tags", tags)
             self.con.execute(
                 """UPDATE commits SET ai_assisted = t.ai_assisted, ai_tools = t.ai_tools,
-                   ai_modes = t.ai_modes, ai_evidence = t.ai_evidence
+                   ai_modes = t.ai_modes, ai_evidence = t.ai_evidence,
+                   ai_signals = t.ai_signals, ai_carried_from = t.ai_carried_from
                    FROM new_tags t WHERE commits.sha = t.sha"""
             )
             self.con.unregister("new_tags")
