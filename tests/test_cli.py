@@ -88,3 +88,24 @@ def test_usage_errors_exit_2():
     done = run("mine")
     assert done.returncode == 2 and "required: repo" in done.stderr
     assert run("no-such-command").returncode == 2
+
+
+def test_signatures_file_and_disable(build, tmp_path):
+    b = build("sig")
+    b.commit("one", {"a": "1\n"}, author="Acme Bot <bot@acme.dev>")
+    b.commit(f"two\n\n{CLAUDE}", {"a": "2\n"})
+    b.close()
+    extra = tmp_path / "acme.toml"
+    extra.write_text(
+        '[[signature]]\nid = "acme/bot"\ntool = "other"\nkind = "author"\n'
+        'email = "bot@acme.dev"\nmode = "agent"\nsource = "our CI bot"\n'
+    )
+    out = tmp_path / "s.parquet"
+    done = run("mine", str(b.path), "--signatures", str(extra),
+               "--disable-signature", "claude-code/co-author", "-o", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    df = pd.read_parquet(out)
+    assert [list(t) for t in df.ai_tools] == [[], ["other"]]
+    assert re.search(r"acme/bot +other +agent +1\n", done.stderr)
+    bad = run("mine", str(b.path), "--disable-signature", "no/such")
+    assert bad.returncode == 2 and "unknown signature(s): no/such" in bad.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import aiimpact as ai
@@ -81,3 +82,100 @@ def test_repo_uses_the_given_detector(build):
                               "email": "bot@acme.dev", "mode": "agent"}])  # fmt: skip
     df = ai.Repo(b.path, detector=det).commits()
     assert list(df.ai_assisted) == [True, True] and list(df.ai_tools) == [["cursor"], ["other"]]
+
+
+def test_trailer_keys_any_case_anywhere_in_the_message():
+    for key in ("co-authored-by", "CO-AUTHORED-BY", "Co-Authored-By"):
+        msg = f"Subject\n\n{key}: Cursor <cursoragent@cursor.com>\n\nMore text after it.\n"
+        assert ai.detect(msg).tools == ("cursor",)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ('Revert "Add cache"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.'
+         "\n\nCo-Authored-By: Claude <noreply@anthropic.com>", "revert"),
+        ("Add cache\n\nCo-Authored-By: Claude <noreply@anthropic.com>\n"
+         "(cherry picked from commit 0123456789abcdef0123456789abcdef01234567)", "cherry-pick"),
+    ],
+)  # fmt: skip
+def test_reverts_and_cherry_picks_carry_the_original_marks(message, kind):
+    a = ai.detect(message, "Dana", "dana@example.org", "Dana", "dana@example.org")
+    assert a.ai_assisted and a.tools == ("claude-code",)
+    assert a.carried == kind and a.carried_from == "0123456789abcdef0123456789abcdef01234567"
+    # the same revert made by an agent is the agent's own: not "carried"
+    bot = "198982749+Copilot@users.noreply.github.com"
+    own = ai.detect(message, "Copilot", bot, "GitHub", "noreply@github.com")
+    assert own.carried is None and set(own.tools) == {"claude-code", "copilot"}
+
+
+def test_policy_trailer_is_other_only_when_no_tool_is_named():
+    assert ai.detect("x\n\nAssisted-by: Claude:claude-3-opus coccinelle").tools == ("other",)
+    named = ai.detect("x\n\nAssisted-by: Claude Opus 4.6 <noreply@anthropic.com>")
+    assert named.tools == ("claude-code",) and named.modes == ("declared",)
+
+
+def test_marks_in_file_contents_never_count(build):
+    b = build("contents")
+    b.commit(
+        "Document the commit template",
+        {
+            "CONTRIBUTING.md": "End AI commits with:\n\n"
+            "Co-Authored-By: Claude <noreply@anthropic.com>\n"
+        },
+    )
+    b.close()
+    df = ai.Repo(b.path).commits()
+    assert not df.ai_assisted.any()
+
+
+def _notes_repo(build):
+    from conftest import git
+
+    b = build("notes")
+    shas = [b.commit(f"c{i}", {"a.py": "x\n" * (i + 1)}) for i in range(4)]
+    b.close()
+    note = (
+        "a.py\n  s_0123456789abcd::t_0123456789abcd 1-3\n  h_aaaaaaaaaaaaaa 4\n---\n"
+        '{"schema_version": "authorship/3.0.0", "sessions": {"s_0123456789abcd": '
+        '{"agent_id": {"tool": "claude", "id": "x", "model": "opus"}}}}'
+    )
+    human_only = 'a.py\n  h_aaaaaaaaaaaaaa 1-2\n---\n{"schema_version": "authorship/3.0.0"}'
+    git(b.path, "notes", "--ref=ai", "add", "-m", note, shas[1])
+    git(b.path, "notes", "--ref=ai", "add", "-m", human_only, shas[2])
+    legacy = '{"files": {"a.py": {"authors": [{"author": "Cursor", "lines": [1, [2, 4]]}]}}}'
+    blob = git(b.path, "hash-object", "-w", "--stdin", input=legacy.encode()).strip()
+    git(b.path, "update-ref", f"refs/ai/authorship/{shas[3]}", blob)
+    return b, shas
+
+
+def test_git_ai_notes_give_ai_lines_and_tools(build):
+    b, shas = _notes_repo(build)
+    repo = ai.Repo(b.path)
+    df = repo.commits().set_index("sha")
+    assert pd.isna(df.loc[shas[0], "ai_lines"])  # no note: unknown, not zero
+    assert df.loc[shas[1], "ai_lines"] == 3 and list(df.loc[shas[1], "ai_tools"]) == ["claude-code"]
+    assert "note:git-ai" in list(df.loc[shas[1], "ai_evidence"])
+    assert df.loc[shas[2], "ai_lines"] == 0 and not df.loc[shas[2], "ai_assisted"]
+    assert df.loc[shas[3], "ai_lines"] == 4 and list(df.loc[shas[3], "ai_tools"]) == ["cursor"]
+    assert repo.last_report.notes == 3
+    off = ai.Repo(b.path, detector=ai.Detector(disable=["git-ai/note"])).commits()
+    assert off.ai_lines.notna().sum() == 3 and not off.ai_assisted.any()
+
+
+def test_coverage_names_each_signal(build):
+    b = build("cov")
+    b.commit("a\n\nCo-authored-by: Cursor <cursoragent@cursor.com>", {"a": "1\n"})
+    b.commit("b\n\nCo-authored-by: Cursor <cursoragent@cursor.com>", {"a": "2\n"})
+    b.commit("c", {"a": "3\n"}, author="Ann (aider) <ann@example.org>")
+    b.commit("d", {"a": "4\n"})
+    b.close()
+    repo = ai.Repo(b.path)
+    df = repo.commits()
+    cov = repo.last_report.coverage
+    assert list(zip(cov.id, cov.commits, strict=True)) == [
+        ("cursor/co-author", 2),
+        ("aider/author-suffix", 1),
+    ]
+    assert cov.share.iloc[0] == 0.5 and set(cov.tool) == {"cursor", "aider"}
+    assert len(ai.coverage(df, all_signatures=True)) == len(ai.Detector().signatures)

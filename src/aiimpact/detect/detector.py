@@ -51,6 +51,7 @@ _CHERRY = re.compile(r"^\(cherry picked from commit ([0-9a-f]{7,64})\)", re.M)
 _FIELDS = {
     "id", "tool", "kind", "mode", "confidence", "key", "email", "email_regex", "name_regex",
     "github_bot", "pattern", "login_regex", "fallback", "evidence", "source", "ref",
+    "example", "near_miss",
 }  # fmt: skip
 
 
@@ -295,7 +296,7 @@ class Detector:
         keys = "|".join(sorted(re.escape(k) for k in self._trailer_keys)) or "(?!)"
         self._any_trailer = re.compile(rf"^(?:{keys})[ \t]*:", re.I | re.M)
         footers = "|".join(f"(?:{s.pattern.pattern})" for s in self._footer) or "(?!)"
-        self._any_footer = re.compile(footers, re.I)
+        self._any_footer = re.compile(footers, re.I | re.M)
 
     def table(self) -> pd.DataFrame:
         """The signatures in use: id, tool, kind, mode, confidence, evidence, source."""
