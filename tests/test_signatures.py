@@ -84,3 +84,16 @@ def test_drift_over_time_is_covered():
     assert modes == {("agent",), ("co-author",), ("suggestion",)}
     for model in ("Claude", "Claude Opus 4.5", "Claude Sonnet 4.5", "Claude Fable 5 (1M context)"):
         assert det.detect(f"x\n\nCo-Authored-By: {model} <noreply@anthropic.com>").ai_assisted
+
+
+def test_docs_catalogue_page_is_current():
+    from pathlib import Path
+
+    from aiimpact.detect.catalogue import markdown
+
+    page = Path(__file__).parents[1] / "docs" / "signatures.md"
+    assert page.read_text() == markdown(), (
+        "docs/signatures.md is stale: run python -m aiimpact.detect.catalogue > docs/signatures.md"
+    )
+    for entry in ENTRIES:
+        assert f"`{entry['id']}`" in page.read_text()
