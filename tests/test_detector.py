@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -23,6 +24,8 @@ CASES = [
     ("Update ci.yml\n\nCo-authored-by: Copilot <175728472+Copilot@users.noreply.github.com>",
      ("Ann", "ann@x.org"), None, {"copilot"}, {"suggestion"}, {"trailer:co-authored-by"}),
     ("Fix\n\nAssisted-by: Claude:claude-3-opus coccinelle", ("Ann", "ann@x.org"), None,
+     {"claude-code"}, {"declared"}, {"trailer:assisted-by"}),
+    ("Fix\n\nAssisted-by: generic LLM chatbot", ("Ann", "ann@x.org"), None,
      {"other"}, {"declared"}, {"trailer:assisted-by"}),
     ("Task", ("google-labs-jules[bot]", JULES), None, {"jules"}, {"agent"}, {"author:bot"}),
 ]  # fmt: skip
@@ -103,16 +106,30 @@ def test_reverts_and_cherry_picks_carry_the_original_marks(message, kind):
     a = ai.detect(message, "Dana", "dana@example.org", "Dana", "dana@example.org")
     assert a.ai_assisted and a.tools == ("claude-code",)
     assert a.carried == kind and a.carried_from == "0123456789abcdef0123456789abcdef01234567"
-    # the same revert made by an agent is the agent's own: not "carried"
     bot = "198982749+Copilot@users.noreply.github.com"
-    own = ai.detect(message, "Copilot", bot, "GitHub", "noreply@github.com")
-    assert own.carried is None and set(own.tools) == {"claude-code", "copilot"}
+    by_agent = ai.detect(message, "Copilot", bot, "GitHub", "noreply@github.com")
+    assert set(by_agent.tools) == {"claude-code", "copilot"}
+    if kind == "revert":  # a revert's author made the revert: an agent's revert is its own
+        assert by_agent.carried is None
+    else:  # a cherry-pick keeps the original author: an AI author is copied too
+        assert by_agent.carried == "cherry-pick"
 
 
-def test_policy_trailer_is_other_only_when_no_tool_is_named():
-    assert ai.detect("x\n\nAssisted-by: Claude:claude-3-opus coccinelle").tools == ("other",)
+def test_policy_trailer_names_its_tool_or_is_other():
+    assert ai.detect("x\n\nAssisted-by: ChatGPTv5").tools == ("other",)
+    # the leftmost tool name wins: a model named after another tool does not count
+    assert ai.detect("x\n\nAssisted-by: Cline:claude-sonnet-4").tools == ("cline",)
+    assert ai.detect("x\n\nGenerated-by: Cursor (claude-4-sonnet)").tools == ("cursor",)
     named = ai.detect("x\n\nAssisted-by: Claude Opus 4.6 <noreply@anthropic.com>")
-    assert named.tools == ("claude-code",) and named.modes == ("declared",)
+    assert named.tools == ("claude-code",) and named.signatures == ("claude-code/assisted-by",)
+    # a person credited, or a generator script, is not an AI declaration
+    assert not ai.detect("x\n\nAssisted-by: Dana Lee <dana@example.org>").ai_assisted
+    assert not ai.detect("x\n\nGenerated-by: tools/gen_unicode_tables.py").ai_assisted
+
+
+def test_fenced_code_blocks_are_not_marks():
+    msg = "hooks: reject agent trailers\n\n```\nMade-with: Cursor\n```\n"
+    assert not ai.detect(msg).ai_assisted
 
 
 def test_marks_in_file_contents_never_count(build):
@@ -179,3 +196,21 @@ def test_coverage_names_each_signal(build):
     ]
     assert cov.share.iloc[0] == 0.5 and set(cov.tool) == {"cursor", "aider"}
     assert len(ai.coverage(df, all_signatures=True)) == len(ai.Detector().signatures)
+
+
+def test_changed_notes_are_read_again_and_parsed_notes_are_cached(build):
+    from conftest import git
+
+    b, shas = _notes_repo(build)
+    repo = ai.Repo(b.path)
+    assert repo.commits().set_index("sha").loc[shas[2], "ai_lines"] == 0
+    con = duckdb.connect(str(repo.cache_path))
+    assert con.execute("SELECT count(*) FROM note_cache").fetchone()[0] == 3
+    con.close()
+    rewritten = (
+        "a.py\n  s_0123456789abcd::t_0123456789abcd 1-2\n---\n"
+        '{"sessions": {"s_0123456789abcd": {"agent_id": {"tool": "codex"}}}}'
+    )
+    git(b.path, "notes", "--ref=ai", "add", "-f", "-m", rewritten, shas[2])
+    row = repo.commits().set_index("sha").loc[shas[2]]
+    assert row.ai_lines == 2 and list(row.ai_tools) == ["codex"] and row.ai_assisted

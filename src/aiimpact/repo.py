@@ -207,16 +207,23 @@ class Repo:
         --------
         >>> df = ai.Repo("path/to/repo").commits(since="2025-01-01")  # doctest: +SKIP
         """
-        df = self._read(rev, "commits", since, until)
+        df = self._read(rev, "commits", since, until, also=self._notes)
         if df is None:
             return _empty(COMMIT_COLUMNS)
+        df, notes = df
         df.insert(0, "repo", self.name)
         detector = self.detector or default_detector()
         if detector.fingerprint != default_detector().fingerprint:
             detector.tag(df)
-        self.last_report.notes = apply_notes(df, read_notes(self.git_dir), detector)
+        self.last_report.notes = apply_notes(df, notes, detector)
         self.last_report.coverage = coverage(df, detector)
         return df[COMMIT_COLUMNS]
+
+    def _notes(self, store: Store, commits: pd.DataFrame) -> dict:
+        """git-ai notes of *commits*, parsing only note blobs the cache has not seen."""
+        notes, new = read_notes(self.git_dir, store.cached_notes(), set(commits["sha"]))
+        store.save_notes(new)
+        return notes
 
     def file_changes(self, rev: str = "HEAD", since=None, until=None) -> pd.DataFrame:
         """One row per (commit, file) for the commits reachable from *rev*.
@@ -233,11 +240,12 @@ class Repo:
         return df[FILE_COLUMNS]
 
     # -- mining --------------------------------------------------------------------------
-    def _read(self, rev: str, table: str, since, until) -> pd.DataFrame | None:
+    def _read(self, rev: str, table: str, since, until, also=None):
         """Mine what is missing, then read *table*; a cache that fails to read is rebuilt.
 
         The cache file is opened for the call only, so other processes (a notebook and the
-        CLI, say) can use the same cache between calls.
+        CLI, say) can use the same cache between calls. *also(store)*, if given, runs in the
+        same session and the result is ``(table, also(store, table))``.
         """
         since, until = _when(since, "since"), _when(until, "until")
         with Store(self.cache_path, self.identity, f"renames={self.renames}") as store:
@@ -247,7 +255,8 @@ class Repo:
                     tip = self._mine(rev, store)
                     if tip is None:
                         return None
-                    return getattr(store, table)(tip, since, until)
+                    df = getattr(store, table)(tip, since, until)
+                    return df if also is None else (df, also(store, df))
                 except duckdb.Error as exc:
                     if attempt == 2 or not _is_corruption(exc):
                         raise

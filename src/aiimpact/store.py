@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from aiimpact.errors import CacheLockedError, CacheRebuiltWarning
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 _COMMITS_DDL = """
 CREATE TABLE IF NOT EXISTS commits (
@@ -73,6 +73,8 @@ _OTHER_DDL = (
     "CREATE TABLE IF NOT EXISTS tips (tip VARCHAR PRIMARY KEY, n_commits BIGINT, "
     "recorded_at TIMESTAMPTZ)",
     "CREATE TABLE IF NOT EXISTS tip_members (tip VARCHAR, sha VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS note_cache (blob VARCHAR PRIMARY KEY, ai_lines INTEGER, "
+    "human_lines INTEGER, tools VARCHAR[], schema VARCHAR)",
 )
 _KEEP_TIPS = 16
 _EPOCH = pa.timestamp("s", tz="UTC")  # filled from integer seconds since the epoch
@@ -300,6 +302,24 @@ class Store:
             self.con.unregister("new_tags")
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, detector.fingerprint])
         return len(stored)
+
+    def cached_notes(self) -> dict:
+        """git-ai note attributions parsed before, by note blob id."""
+        from aiimpact.git.notes import NoteAttribution
+
+        rows = self.con.execute("SELECT * FROM note_cache").fetchall()
+        return {b: NoteAttribution(a, h, tuple(t), s) for b, a, h, t, s in rows}
+
+    def save_notes(self, parsed: dict) -> None:
+        """Remember parsed note attributions by blob id (a blob id names its content)."""
+        if parsed:
+            self.con.executemany(
+                "INSERT OR REPLACE INTO note_cache VALUES (?, ?, ?, ?, ?)",
+                [
+                    (b, n.ai_lines, n.human_lines, list(n.tools), n.schema)
+                    for b, n in parsed.items()
+                ],
+            )
 
     def has_tip(self, tip: str) -> bool:
         """Whether every commit reachable from *tip* is stored."""

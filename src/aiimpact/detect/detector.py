@@ -51,8 +51,9 @@ _CHERRY = re.compile(r"^\(cherry picked from commit ([0-9a-f]{7,64})\)", re.M)
 _FIELDS = {
     "id", "tool", "kind", "mode", "confidence", "key", "email", "email_regex", "name_regex",
     "github_bot", "pattern", "login_regex", "fallback", "evidence", "source", "ref",
-    "example", "near_miss",
+    "example", "near_miss", "value_tools",
 }  # fmt: skip
+_FENCED = re.compile(r"^[ \t]*```.*?^[ \t]*```[^\n]*$", re.M | re.S)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Signature:
     pattern: re.Pattern | None = None
     login_re: re.Pattern | None = None
     fallback: bool = False
+    value_tools: str | None = None
 
     @property
     def has_identity(self) -> bool:
@@ -172,7 +174,14 @@ def _compile(entry: Mapping) -> Signature:
         pattern=rx("pattern"),
         login_re=rx("login_regex"),
         fallback=bool(entry.get("fallback", False)),
+        value_tools=_value_tools(sid, entry.get("value_tools")),
     )
+
+
+def _value_tools(sid: str, value) -> str | None:
+    if value not in (None, "replace", "add"):
+        raise ValueError(f"signature {sid!r}: value_tools must be 'replace' or 'add'")
+    return value
 
 
 def _default_evidence(kind: str, key: str, entry: Mapping) -> str:
@@ -210,6 +219,20 @@ def load_signatures(path: str | Path | None = None) -> list[dict]:
         return list(tomllib.loads(text).get("signature", []))
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"signatures file {path or 'built-in'} is not valid TOML: {exc}") from None
+
+
+def load_tool_names(path: str | Path | None = None) -> dict[str, str]:
+    """The ``[tool_names]`` table: how each tool is named in free text (regular expressions)."""
+    text = (
+        resources.files("aiimpact.detect").joinpath("signatures.toml").read_text()
+        if path is None
+        else Path(path).read_text()
+    )
+    names = dict(tomllib.loads(text).get("tool_names", {}))
+    unknown = set(names) - set(TOOLS)
+    if unknown:
+        raise ValueError(f"tool_names has unknown tool id(s): {', '.join(sorted(unknown))}")
+    return names
 
 
 class _IdentityIndex:
@@ -292,6 +315,14 @@ class Detector:
         self._identity = {k: _IdentityIndex(by_kind[k]) for k in ("author", "committer")}
         self._pr = {k: by_kind[k] for k in PR_KINDS}
         self._trailer_keys = {k for s in self._trailer for k in s.keys}
+        names = load_tool_names()
+        for item in extra or ():
+            if not isinstance(item, Mapping):
+                names |= load_tool_names(item)
+        self._tool_names = re.compile(
+            "|".join(f"(?P<{t.replace('-', '_')}>{rx})" for t, rx in names.items()) or "(?!)",
+            re.I,
+        )
         # Cheap pre-checks: most commits carry no mark, and skip the per-signal loops.
         keys = "|".join(sorted(re.escape(k) for k in self._trailer_keys)) or "(?!)"
         self._any_trailer = re.compile(rf"^(?:{keys})[ \t]*:", re.I | re.M)
@@ -314,31 +345,40 @@ class Detector:
     ) -> Attribution:
         """Find the AI signals on one commit; see :func:`aiimpact.detect`."""
         in_message = self._from_message(message)
-        identities = self._identity["author"].match(author_name, author_email)
-        identities += self._identity["committer"].match(committer_name, committer_email)
-        if not (in_message or identities):
+        by_author = self._identity["author"].match(author_name, author_email)
+        by_committer = self._identity["committer"].match(committer_name, committer_email)
+        if not (in_message or by_author or by_committer):
             return _NOTHING
-        # marks only in the message of a revert/cherry-pick were copied from the original
-        carried = _carried(message) if in_message and not identities else (None, None)
-        return _attribution(in_message + identities, *carried)
+        fired = in_message + [(s, (s.tool,)) for s in by_author + by_committer]
+        # Marks copied from the original change are "carried": a revert's message can repeat
+        # the original's trailers, and a cherry-pick keeps the original message and author;
+        # an AI identity as the revert's author, or as the cherry-pick's committer, is its own.
+        kind, original = _carried(message)
+        own = by_committer if kind == "cherry-pick" else by_author + by_committer
+        if kind is None or own or not (in_message or by_author):
+            kind = original = None
+        return _attribution(fired, kind, original)
 
-    def _from_message(self, message: str) -> list[Signature]:
-        fired: list[Signature] = []
-        if self._any_trailer.search(message):
-            for key, value in _TRAILER_LINE.findall(message):
+    def _from_message(self, message: str) -> list[tuple[Signature, tuple[str, ...]]]:
+        fired: list[tuple[Signature, tuple[str, ...]]] = []
+        scan = _FENCED.sub("", message) if "```" in message else message
+        if self._any_trailer.search(scan):
+            for key, value in _TRAILER_LINE.findall(scan):
                 key = key.lower()
                 if key in self._trailer_keys:
                     fired += self._trailer_line(key, value)
-        if self._any_footer.search(message):
-            for line in message.splitlines():
+        if self._any_footer.search(scan):
+            for line in scan.splitlines():
                 if not line.lstrip().startswith(">"):
-                    fired += [s for s in self._footer if s.pattern.search(line.strip())]
+                    fired += [
+                        (s, (s.tool,)) for s in self._footer if s.pattern.search(line.strip())
+                    ]
         if self._subject:
             subject = message.lstrip("\n").split("\n", 1)[0]
-            fired += [s for s in self._subject if s.pattern.search(subject)]
+            fired += [(s, (s.tool,)) for s in self._subject if s.pattern.search(subject)]
         return fired
 
-    def _trailer_line(self, key: str, value: str) -> list[Signature]:
+    def _trailer_line(self, key: str, value: str) -> list[tuple[Signature, tuple[str, ...]]]:
         m = _EMAIL_IN_VALUE.search(value)
         email = m.group(1).strip().lower() if m else ""
         name = (value[: m.start()] if m else value).strip()
@@ -348,8 +388,18 @@ class Detector:
                 continue
             if s.has_identity and not s.identity_matches(name, email):
                 continue
-            (fallbacks if s.fallback else hits).append(s)
+            (fallbacks if s.fallback else hits).append((s, self._tools_of(s, value)))
         return hits or fallbacks
+
+    def _tools_of(self, sig: Signature, value: str) -> tuple[str, ...]:
+        """The signature's tool, or the tool its trailer value names (``value_tools``)."""
+        if sig.value_tools is None:
+            return (sig.tool,)
+        named = self._tool_names.search(value)
+        if named is None:
+            return (sig.tool,)
+        tool = named.lastgroup.replace("_", "-")
+        return (tool,) if sig.value_tools == "replace" else (sig.tool, tool)
 
     def columns(
         self, message, author_name, author_email, committer_name, committer_email
@@ -412,7 +462,7 @@ class Detector:
                 fired.append(s)
         fired += [s for s in self._pr["branch"] if head_ref and s.pattern.search(head_ref)]
         fired += [s for s in self._pr["pr_body"] if body and s.pattern.search(body)]
-        return _attribution(fired, None, None) if fired else _NOTHING
+        return _attribution([(s, (s.tool,)) for s in fired], None, None) if fired else _NOTHING
 
 
 def _carried(message: str) -> tuple[str | None, str | None]:
@@ -425,13 +475,15 @@ def _carried(message: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _attribution(fired: Sequence[Signature], carried, carried_from) -> Attribution:
+def _attribution(
+    fired: Sequence[tuple[Signature, tuple[str, ...]]], carried, carried_from
+) -> Attribution:
     return Attribution(
         True,
-        tuple(sorted({s.tool for s in fired})),
-        tuple(sorted({s.mode for s in fired})),
-        tuple(sorted({s.evidence for s in fired})),
-        tuple(sorted({s.id for s in fired})),
+        tuple(sorted({t for _s, tools in fired for t in tools})),
+        tuple(sorted({s.mode for s, _t in fired})),
+        tuple(sorted({s.evidence for s, _t in fired})),
+        tuple(sorted({s.id for s, _t in fired})),
         carried,
         carried_from,
     )

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 
-from aiimpact.git.safety import run_git
+from aiimpact.git.safety import popen_git, run_git
 
 NOTES_REF = "refs/notes/ai"
 LEGACY_PREFIX = "refs/ai/authorship/"
@@ -28,7 +30,10 @@ _AGENT_TOOLS = {
     "amp": "amp", "cline": "cline", "aider": "aider", "devin": "devin", "jules": "jules",
     "junie": "junie", "zed": "zed", "goose": "goose", "roo": "roo",
 }  # fmt: skip
-_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
+_RANGE = re.compile(rb"(\d+)(?:-(\d+))?")
+_AGENT = re.compile(rb'"agent_id"\s*:\s*\{[^{}]*?"tool"\s*:\s*"([^"]*)"')
+_OPENING_KEY = re.compile(rb'"([^"]+)"\s*:\s*\{\s*$')
+_SCHEMA = re.compile(rb'"schema_version"\s*:\s*"([^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -52,50 +57,73 @@ def tool_id(name: str) -> str:
     return "other"
 
 
-def _count_ranges(spec: str) -> int:
+def _count_ranges(spec: bytes) -> int:
     return sum(int(b or a) - int(a) + 1 for a, b in _RANGE.findall(spec))
 
 
-def parse_note(text: str) -> NoteAttribution:
-    """Parse one ``authorship/3.0.0`` note (attestation, ``---``, JSON metadata).
+def parse_note(note: bytes | str) -> NoteAttribution:
+    r"""Parse one ``authorship/3.0.0`` note (attestation, ``---``, JSON metadata).
+
+    Works on the raw bytes: notes can hold whole agent transcripts, and only the
+    attestation and each record's ``agent_id`` are needed.
 
     Examples
     --------
-    >>> note = 'a.py\\n  s_0123456789abcd::t_0123456789abcd 1-10,15\\n  h_0123456789abcd 11-14\\n'
-    >>> note += '---\\n{"schema_version": "authorship/3.0.0", "sessions": '
+    >>> note = 'a.py\n  s_0123456789abcd::t_0123456789abcd 1-10,15\n  h_0123456789abcd 11-14\n'
+    >>> note += '---\n{"schema_version": "authorship/3.0.0", "sessions": '
     >>> note += '{"s_0123456789abcd": {"agent_id": {"tool": "cursor"}}}}'
     >>> parse_note(note)
     NoteAttribution(ai_lines=11, human_lines=4, tools=('cursor',), schema='authorship/3.0.0')
     """
-    attestation, _, meta_text = text.partition("\n---\n")
-    try:
-        meta = json.loads(meta_text) if meta_text.strip() else {}
-    except json.JSONDecodeError:
-        meta = {}
-    sessions = meta.get("sessions") or {}
-    prompts = meta.get("prompts") or {}
+    data = note.encode() if isinstance(note, str) else note
+    if data.startswith(b"---\n"):
+        attestation, meta = b"", data[4:]
+    else:
+        attestation, _, meta = data.partition(b"\n---\n")
     ai = human = 0
-    tools: set[str] = set()
+    keys: set[str] = set()
     for line in attestation.splitlines():
-        if not line.startswith((" ", "\t")) or not line.strip():
+        if not line.startswith((b" ", b"\t")) or not line.strip():
             continue  # a file path line
-        key, _, ranges = line.strip().partition(" ")
+        key, _, ranges = line.strip().partition(b" ")
         n = _count_ranges(ranges)
-        if key.startswith("h_"):
+        if key.startswith(b"h_"):
             human += n
-            continue
-        ai += n
-        entry = sessions.get(key.split("::", 1)[0]) if key.startswith("s_") else prompts.get(key)
-        agent = ((entry or {}).get("agent_id") or {}).get("tool", "")
-        tools.add(tool_id(agent))
-    return NoteAttribution(ai, human, tuple(sorted(tools)), str(meta.get("schema_version", "")))
+        else:
+            ai += n
+            keys.add(key.split(b"::", 1)[0].decode("ascii", "replace"))
+    agents = _agents(meta, keys)
+    tools = tuple(sorted({tool_id(agents.get(k, "")) for k in keys}))
+    schema = _SCHEMA.search(meta)
+    return NoteAttribution(ai, human, tools, schema.group(1).decode() if schema else "")
 
 
-def parse_legacy(text: str) -> NoteAttribution:
+def _agents(meta: bytes, keys: set[str]) -> dict[str, str]:
+    """Agent tool name per session/prompt key. git-ai writes each record's ``agent_id``
+    first, so a regular expression finds them without parsing the (often huge) transcripts;
+    anything it misses is looked up in the parsed JSON."""
+    agents = {}
+    for m in _AGENT.finditer(meta):  # a literal-led pattern: fast even over huge text
+        key = _OPENING_KEY.search(meta, max(0, m.start() - 200), m.start())
+        if key:
+            agents[key.group(1).decode("utf-8", "replace")] = m.group(1).decode("utf-8", "replace")
+    if keys <= agents.keys():
+        return agents
+    try:
+        parsed = json.loads(meta) if meta.strip() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return agents
+    for section in ("sessions", "prompts"):
+        for key, record in (parsed.get(section) or {}).items():
+            agents.setdefault(key, ((record or {}).get("agent_id") or {}).get("tool", ""))
+    return agents
+
+
+def parse_legacy(blob: bytes | str) -> NoteAttribution:
     """Parse an old git-ai JSON blob (``refs/ai/authorship/<commit>``)."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = json.loads(blob)
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return NoteAttribution(0, 0, (), "invalid")
     ai, tools = 0, set()
     for entry in (data.get("files") or {}).values():
@@ -106,25 +134,46 @@ def parse_legacy(text: str) -> NoteAttribution:
     return NoteAttribution(ai, 0, tuple(sorted(tools)), str(data.get("schema_version", "")))
 
 
-def _cat_blobs(git_dir: str, oids: list[str]) -> dict[str, str]:
+def _cat_blobs(git_dir: str, oids: list[str]) -> dict[str, bytes]:
+    """Read blobs with one streamed ``git cat-file --batch`` (raw bytes, by object id)."""
     if not oids:
         return {}
-    out = run_git(git_dir, ["cat-file", "--batch"], input="\n".join(oids).encode() + b"\n")
-    blobs, data, pos = {}, out.stdout, 0
-    while pos < len(data):
-        eol = data.index(b"\n", pos)
-        header = data[pos:eol].split()
-        pos = eol + 1
-        if len(header) < 3 or header[1] == b"missing":
-            continue
-        size = int(header[2])
-        blobs[header[0].decode()] = data[pos : pos + size].decode("utf-8", "replace")
-        pos += size + 1
+    blobs: dict[str, bytes] = {}
+    proc = popen_git(git_dir, ["cat-file", "--batch"])
+    feeder = threading.Thread(
+        target=lambda: (proc.stdin.write("\n".join(oids).encode() + b"\n"), proc.stdin.close()),
+        daemon=True,
+    )
+    feeder.start()
+    out = proc.stdout
+    try:
+        for _ in oids:
+            header = out.readline().split()
+            if len(header) < 3 or header[1] == b"missing":
+                continue
+            blobs[header[0].decode()] = out.read(int(header[2]))
+            out.read(1)  # the newline after each object
+    finally:
+        feeder.join()
+        proc.stdout.close()
+        proc.stderr.close()
+        proc.wait()
     return blobs
 
 
-def read_notes(git_dir: str) -> dict[str, NoteAttribution]:
-    """Every commit's git-ai attribution, by commit sha (commits without a note are absent)."""
+def read_notes(
+    git_dir: str,
+    known: Mapping[str, NoteAttribution] | None = None,
+    commits: Container[str] | None = None,
+) -> tuple[dict[str, NoteAttribution], dict[str, NoteAttribution]]:
+    """git-ai attributions by commit sha (commits without a note are absent).
+
+    *known* maps note blob ids to attributions parsed before (notes can hold whole agent
+    transcripts, hundreds of MB in all; a blob id names its content, so they are parsed
+    once). *commits* limits the reading to those commits. Returns the attributions by
+    commit and those parsed now, by blob id.
+    """
+    known = known or {}
     listed = run_git(git_dir, ["notes", f"--ref={NOTES_REF}", "list"], check=False)
     pairs = [line.split() for line in listed.stdout.decode().splitlines() if line.strip()]
     legacy = run_git(
@@ -134,12 +183,15 @@ def read_notes(git_dir: str) -> dict[str, NoteAttribution]:
         (oid, ref.removeprefix(LEGACY_PREFIX))
         for oid, ref in (line.split(" ", 1) for line in legacy.splitlines() if line.strip())
     ]
-    blobs = _cat_blobs(git_dir, [b for b, _ in pairs] + [b for b, _ in legacy_pairs])
-    found: dict[str, NoteAttribution] = {}
-    for oid, commit in legacy_pairs:
-        if oid in blobs:
-            found[commit] = parse_legacy(blobs[oid])
-    for oid, commit in pairs:  # the current format wins over the legacy one
-        if oid in blobs:
-            found[commit] = parse_note(blobs[oid])
-    return found
+    if commits is not None:
+        pairs = [(b, c) for b, c in pairs if c in commits]
+        legacy_pairs = [(b, c) for b, c in legacy_pairs if c in commits]
+    wanted = {b for b, _ in pairs} | {b for b, _ in legacy_pairs}
+    blobs = _cat_blobs(git_dir, sorted(wanted - known.keys()))
+    new = {oid: parse_note(text) for oid, text in blobs.items() if oid in dict(pairs)}
+    new |= {oid: parse_legacy(blobs[oid]) for oid, _ in legacy_pairs if oid in blobs}
+    parsed = {**known, **new}
+    found = {commit: parsed[oid] for oid, commit in legacy_pairs if oid in parsed}
+    # the current format wins over the legacy one
+    found |= {commit: parsed[oid] for oid, commit in pairs if oid in parsed}
+    return found, new
