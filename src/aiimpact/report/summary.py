@@ -17,10 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from aiimpact.detect.coverage import CAVEAT, coverage
+
 CAVEATS = (
-    "AI assistance is detected from the marks tools leave (trailers, bot identities, "
-    "footers). Use without a mark is invisible, so the absence of a mark is not evidence "
-    "of human authorship: every AI share here is a lower bound.",
+    CAVEAT,
     "Line counts are against each commit's first parent, as "
     "<code>git log --numstat --diff-merges=first-parent --no-renames</code> counts them; "
     "binary files count 0 lines; merges are kept and flagged.",
@@ -83,7 +83,7 @@ def write_summary(commits: pd.DataFrame, path: str | Path, title: str) -> Path:
     lines_ai = int(commits.loc[ai, "insertions"].sum())
     lines_all = int(commits["insertions"].sum())
     first, last = commits["commit_time"].min(), commits["commit_time"].max()
-    evidence = commits.loc[ai, "ai_evidence"].explode().value_counts().rename("commits")
+    signals = coverage(commits)[["id", "tool", "kind", "mode", "confidence", "commits"]]
     modes = commits.loc[ai, "ai_modes"].explode().value_counts().rename("commits")
     modes = modes.rename_axis("mode")
     esc = html.escape
@@ -106,8 +106,9 @@ Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by aiimpact.</p>
 suggestion: an accepted review suggestion; declared: a policy trailer.</p>
 {modes.reset_index().to_html(index=False)}
 <h2>How the AI share was decided</h2>
-<p>Signals that fired, counted in commits (a commit can carry several):</p>
-{evidence.rename_axis("signal").reset_index().to_html(index=False)}
+<p>Signatures that matched, counted in commits (a commit can carry several); each is
+listed with its source in the signature catalogue.</p>
+{signals.to_html(index=False)}
 <h2>Caveats</h2><ul class="caveat">{"".join(f"<li>{c}</li>" for c in CAVEATS)}</ul>
 </body></html>"""
     path.parent.mkdir(parents=True, exist_ok=True)
