@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,6 +30,11 @@ from aiimpact.errors import (
 from aiimpact.git.notes import read_notes
 from aiimpact.git.safety import SAFE_CONFIG, git_env
 from aiimpact.git.walk import mine_commits, walk_pairs
+from aiimpact.outcomes.churn import churn_table, window_seconds
+from aiimpact.outcomes.lines import LineHistory, line_history
+from aiimpact.outcomes.reverts import message_reverts, reverts_table
+from aiimpact.outcomes.szz import find_fixes, szz
+from aiimpact.outcomes.table import outcomes_table
 from aiimpact.store import Store, default_cache_dir, repo_key
 
 COMMIT_COLUMNS = [
@@ -92,6 +97,10 @@ class MiningReport:
         ``ai_lines`` is then NA: unknown, not zero).
     coverage : pandas.DataFrame or None
         How many commits each AI signature matched (see :func:`aiimpact.coverage`).
+    unresolved_reverts : int
+        Reverted commits named in messages but absent from the history.
+    ghost_fixes : list of str
+        Fixes with nothing to blame (they only add lines).
     """
 
     reachable: int = 0
@@ -101,6 +110,8 @@ class MiningReport:
     shallow: bool = False
     notes: int = 0
     coverage: pd.DataFrame | None = None
+    unresolved_reverts: int = 0
+    ghost_fixes: list = field(default_factory=list)
 
 
 class Repo:
@@ -176,6 +187,7 @@ class Repo:
         self.git_dir = str(git_dir)
         self.identity = identity
         self._repo = _open(self.git_dir)
+        self._histories: dict[tuple[str, int], LineHistory] = {}
         self.cache_path = (
             self.cache_root / repo_key(self.name, identity) / f"mine-renames{int(renames)}.duckdb"
         )
@@ -238,6 +250,121 @@ class Repo:
             return _empty(FILE_COLUMNS)
         df.insert(0, "repo", self.name)
         return df[FILE_COLUMNS]
+
+    # -- outcomes ------------------------------------------------------------------------
+    def lines(self, rev: str = "HEAD", revert_window: str = "30D") -> LineHistory:
+        """The line-level history of *rev* (one ``git log -p`` replay, kept per revision).
+
+        *revert_window* bounds how far back a partial revert may reach.
+        """
+        tip = self.resolve(rev)
+        if tip is None:
+            return LineHistory()
+        key = (tip, window_seconds(revert_window))
+        if key not in self._histories:
+            self._histories[key] = line_history(self.git_dir, tip, revert_window=key[1])
+        return self._histories[key]
+
+    def reverts(self, rev: str = "HEAD", window: str = "30D") -> pd.DataFrame:
+        """One row per (revert, reverted) pair: declared in messages, or found in content.
+
+        ``kind`` is ``message`` (``evidence``: sha, subject or conventional), ``content``
+        (the revert's diff is the exact inverse of the earlier commit's) or ``partial`` (within
+        *window*, at least half of the earlier commit's added lines deleted and half of its
+        removed lines restored; ``fraction`` is the share deleted). ``is_reland`` marks a
+        revert of a revert. ``time_to_revert`` is in hours.
+
+        Examples
+        --------
+        >>> ai.Repo(".").reverts().query("kind == 'message'")  # doctest: +SKIP
+        """
+        commits = self.commits(rev)
+        declared, unresolved = message_reverts(commits)
+        self.last_report.unresolved_reverts = unresolved
+        history = self.lines(rev, revert_window=window)
+        seen = set(zip(declared["revert_sha"], declared["reverted_sha"], strict=True))
+        rows = []
+        for kind, pairs in (
+            ("content", [(r, c, 1.0) for r, c in history.content_reverts]),
+            ("partial", history.partial_reverts),
+        ):
+            for r, c, fraction in pairs:
+                pair = (history.commits[r], history.commits[c])
+                if pair not in seen:
+                    seen.add(pair)
+                    rows.append((*pair, kind, fraction, "lines"))
+        found = reverts_table(commits, rows)
+        return (
+            pd.concat([declared, found], ignore_index=True)
+            .sort_values(["revert_time", "revert_sha", "kind"])
+            .reset_index(drop=True)
+        )
+
+    def churn(self, window: str = "14D", rev: str = "HEAD") -> pd.DataFrame:
+        """Per commit: lines added, lines churned within *window* (NA when the commit is
+        younger than the window), the churn rate, and lines still alive at *rev*.
+
+        Examples
+        --------
+        >>> ai.Repo(".").churn("30D")[["sha", "lines_added", "churn_30d"]]  # doctest: +SKIP
+        """
+        return churn_table(self.lines(rev), (window,))
+
+    def fixes(self, rev: str = "HEAD") -> pd.DataFrame:
+        """Fix commits with their evidence (keyword, issue reference, ``Fixes:`` trailer)."""
+        return find_fixes(self.commits(rev))
+
+    def szz(
+        self, fixes=None, rev: str = "HEAD", variant: str = "b", use_trailers: bool = True
+    ) -> pd.DataFrame:
+        """Bug-inducing commits of *fixes* (default: :meth:`fixes`).
+
+        A fix whose ``Fixes: <sha>`` trailer names its inducing commit is linked to it
+        (``variant="trailer"``) when *use_trailers*; the others by line history (see
+        :mod:`aiimpact.outcomes.szz`). Fixes with nothing to blame are listed in
+        ``last_report.ghost_fixes``.
+        """
+        commits = self.commits(rev)
+        found = find_fixes(commits)
+        shas = list(found["sha"]) if fixes is None else [self.resolve(f) for f in fixes]
+        named: dict[str, list[str]] = {}
+        if use_trailers:
+            index = {s[:12]: s for s in commits["sha"]}
+            for sha, targets in zip(found["sha"], found["fixes_trailer"], strict=True):
+                hits = [index.get(t[:12]) for t in targets if len(t) >= 12]
+                hits += [
+                    s for t in targets if len(t) < 12 for s in commits["sha"] if s.startswith(t)
+                ]
+                if any(hits) and sha in shas:
+                    named[sha] = [h for h in hits if h]
+        merges = set(commits.loc[commits["is_merge"].astype(bool), "sha"])
+        rest = [s for s in shas if s not in named]
+        links, ghosts = szz(self.lines(rev), rest, merges=merges, variant=variant)
+        trailer_rows = [(f, t, None, pd.NA, "trailer") for f, ts in named.items() for t in ts]
+        if trailer_rows:
+            extra = pd.DataFrame(trailer_rows, columns=links.columns[1:])
+            links = pd.concat([links, extra.assign(repo=None)[links.columns]], ignore_index=True)
+        links["repo"] = self.name
+        self.last_report.ghost_fixes = ghosts
+        return links
+
+    def outcomes(self, rev: str = "HEAD") -> pd.DataFrame:
+        """The commit-level analysis table: the commit columns plus their outcomes.
+
+        Added columns: ``reverted`` (a message or content revert that still stands),
+        ``time_to_revert`` (hours), ``partially_reverted``, ``reverted_within_30d`` (NA if
+        younger than 30 days and not reverted), ``churn_14d``, ``churn_30d``, ``churn_90d``
+        and their ``churn_rate_*`` (NA when censored), ``lines_added``, ``lines_alive``,
+        ``is_fix``, ``fix_inducing``, ``n_fixes_induced``, ``days_to_first_fix``,
+        ``author_experience`` (earlier commits by the author), ``file_ownership`` (share of
+        earlier commits to the touched files by the author) and ``log_size``.
+        """
+        commits = self.commits(rev)
+        churn = churn_table(self.lines(rev), ("14D", "30D", "90D"))
+        return outcomes_table(
+            commits, self.file_changes(rev), self.reverts(rev), churn, self.fixes(rev),
+            self.szz(rev=rev),
+        )  # fmt: skip
 
     # -- mining --------------------------------------------------------------------------
     def _read(self, rev: str, table: str, since, until, also=None):

@@ -34,6 +34,7 @@ SAFE_CONFIG: tuple[str, ...] = (
     "credential.helper=",
     "protocol.allow=never",
     "safe.directory=*",
+    "core.quotePath=false",
     "gc.auto=0",
     "maintenance.auto=false",
 )

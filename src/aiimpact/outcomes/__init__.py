@@ -1,0 +1,1 @@
+"""Outcomes of changes: reverts, churn and survival, defect links (SZZ), authorship."""

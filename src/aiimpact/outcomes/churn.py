@@ -1,0 +1,56 @@
+"""Churn and survival: how many of a commit's lines were rewritten soon, and how many live.
+
+GitClear's definition: *churn* is the share of a change's lines that were reverted or
+updated within two weeks of being written. Here every line is followed through later diffs
+(:mod:`aiimpact.outcomes.lines`): a line churns when it is deleted or modified within the
+window after its commit. Whitespace-only edits do not count. A commit younger than the
+window (relative to the newest commit of the history) has NA: it has not been observed for
+the whole window, and 0 would be a lie.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from aiimpact.outcomes.lines import LineHistory
+
+
+def window_seconds(window: str) -> int:
+    """``"14D"``, ``"2W"``, ``"90D"`` ... as seconds (pandas offset aliases of fixed length)."""
+    try:
+        return int(pd.Timedelta(window).total_seconds())
+    except (ValueError, TypeError):
+        raise ValueError(f"window {window!r} is not a duration such as '14D'") from None
+
+
+def churn_table(history: LineHistory, windows: tuple[str, ...] = ("14D",)) -> pd.DataFrame:
+    """Per commit: lines added, lines churned within each window, lines alive at the tip.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sha, lines_added, churn_<window>...`` (nullable integers: NA when censored),
+        ``churn_rate_<window>`` (churned / added, NA when censored or nothing was added),
+        ``lines_alive``.
+    """
+    n = len(history.commits)
+    born = np.asarray(history.born, dtype=np.int64)
+    died = np.asarray(history.died, dtype=np.int64)
+    time = np.asarray(history.time, dtype=np.int64)
+    added = np.asarray(history.added, dtype=np.int64)
+    out = pd.DataFrame({"sha": history.commits, "lines_added": added})
+    newest = time.max() if n else 0
+    for window in windows:
+        w = window_seconds(window)
+        dead = died >= 0
+        early = dead & (died - time[born] <= w)
+        counts = np.bincount(born[early], minlength=n)
+        observed = time + w <= newest
+        name = f"churn_{window.lower()}"
+        out[name] = pd.array(np.where(observed, counts, 0), dtype="Int64")
+        out.loc[~observed, name] = pd.NA
+        rate = out[name].astype("Float64") / out["lines_added"].where(out["lines_added"] > 0)
+        out[f"churn_rate_{window.lower()}"] = rate.astype("Float64")
+    out["lines_alive"] = pd.array([history.alive_at_tip.get(i, 0) for i in range(n)], dtype="Int64")
+    return out

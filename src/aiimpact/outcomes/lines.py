@@ -1,0 +1,352 @@
+"""Line-level history: every line's birth and death, from one streamed ``git log -p -U0``.
+
+This is the shared intermediate of the outcome analyses (computed once, in one pass, like
+hercules' plumbing): churn and survival, partial and exact content reverts, and the
+commits whose lines a later commit deleted (what blame at the fix's parent would say, the
+input of SZZ).
+
+How lines are followed:
+
+* commits are replayed parents-first (``--topo-order --reverse``); every commit's diff is
+  against its first parent (``--diff-merges=first-parent``, no rename detection), so a file
+  is a list of line ids, and each hunk replaces a run of ids by new ones;
+* a line keeps its id through a change that only alters whitespace (like ``blame -w``);
+* the lines a merge adds (relative to its first parent) keep the birth they had on the
+  merged branch when a line with the same content is found there; only the rest are the
+  merge's own ("evil merge" lines);
+* within one commit, a line removed in one place and added (with the same text, at least
+  10 non-blank characters) in another is a move and keeps its birth (a rename moves every
+  line);
+* a line dies the first time it is deleted or modified on any branch; that is when it
+  counts as churn of the commit that wrote it;
+* binary files have no lines; a commit's state is dropped once its last child is replayed,
+  so memory follows the live branches, not the history.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from aiimpact.git.safety import popen_git
+
+_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_MOVE_MIN = 10  # a line moves with its birth only if it has this many non-blank characters
+_COMMENT = re.compile(rb"^\s*(#|//|/\*|\*|--|;|%|'''|\"\"\"|<!--)")
+
+
+@dataclass(slots=True)
+class Hunk:
+    old_start: int
+    old_len: int
+    new_start: int
+    new_len: int
+    removed: list[bytes] = field(default_factory=list)
+    added: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Patch:
+    sha: str
+    parents: list[str]
+    time: int
+    files: dict[str, list[Hunk]]  # path (new path; old path for deletions) -> hunks
+
+
+def stream_patches(git_dir: str, rev: str) -> Iterator[Patch]:
+    """Every commit reachable from *rev*, parents first, with its ``-U0`` hunks."""
+    args = [
+        "log", "-p", "-U0", "--no-renames", "--diff-merges=first-parent", "--topo-order",
+        "--reverse", "--no-color", "--no-ext-diff", "--no-textconv", "--format=%x00%H %P%x00%ct",
+        rev, "--",
+    ]  # fmt: skip
+    proc = popen_git(git_dir, args)
+    proc.stdin.close()
+    try:
+        yield from _parse(proc.stdout)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def _parse(lines) -> Iterator[Patch]:
+    patch: Patch | None = None
+    hunks: list[Hunk] | None = None
+    hunk: Hunk | None = None
+    minus_path = b""
+    for line in lines:
+        c = line[:1]
+        if hunk is not None and c in (b"+", b"-") and not line.startswith((b"+++ ", b"--- ")):
+            (hunk.added if c == b"+" else hunk.removed).append(line[1:].rstrip(b"\n"))
+            continue
+        if c == b"\0":
+            if patch is not None:
+                yield patch
+            head, _, when = line[1:].rstrip(b"\n").partition(b"\0")
+            shas = head.decode().split()
+            patch = Patch(shas[0], shas[1:], int(when or 0), {})
+            hunks = hunk = None
+        elif line.startswith(b"@@ "):
+            m = _HUNK.match(line)
+            hunk = Hunk(int(m[1]), int(m[2] or 1), int(m[3]), int(m[4] or 1))
+            if hunks is not None:
+                hunks.append(hunk)
+        elif line.startswith(b"--- "):
+            minus_path = line[4:].rstrip(b"\n")
+            hunk = None
+        elif line.startswith(b"+++ ") and patch is not None:
+            plus = line[4:].rstrip(b"\n")
+            path = _unquote(minus_path if plus == b"/dev/null" else plus)[2:]
+            hunks = patch.files.setdefault(path.decode("utf-8", "replace"), [])
+        elif c == b"d":  # "diff --git": a new file section; binaries have no hunks
+            hunks = hunk = None
+        elif c == b"\\":  # "\ No newline at end of file"
+            continue
+    if patch is not None:
+        yield patch
+
+
+def _unquote(path: bytes) -> bytes:
+    """git's C-style quoting of unusual paths (``"b/a\\tb"``), undone."""
+    if not path.startswith(b'"'):
+        return path
+    return path[1:-1].decode("unicode_escape").encode("latin-1")
+
+
+def _norm(line: bytes) -> bytes:
+    return b"".join(line.split())
+
+
+def meaningful(line: bytes) -> bool:
+    """Not blank and not a comment-only line (the usual SZZ filter)."""
+    return bool(line.strip()) and not _COMMENT.match(line)
+
+
+@dataclass
+class LineHistory:
+    """What happened to every line: filled by :meth:`replay`.
+
+    Attributes
+    ----------
+    commits : list of str
+        Commit shas in replay order; indexes below refer to this list.
+    time : list of int
+        Commit times (seconds).
+    added : list of int
+        Lines each commit added (merges: only lines not found on the merged branch).
+    born : list of int
+        For every line id, the commit index that wrote it.
+    died : list of int
+        For every line id, the commit time it was first deleted or modified (-1: alive).
+    alive_at_tip : Counter
+        Lines of each commit still present at the replayed revision.
+    deleted_from : dict
+        ``{commit index: Counter({origin commit index: meaningful lines deleted})}``:
+        which earlier commits' lines each commit deleted or modified.
+    content_reverts : list of (int, int)
+        ``(revert, reverted)`` commit indexes where the revert's diff is the exact inverse
+        of the earlier commit's (same files, lines removed and added swapped; whitespace
+        ignored).
+    partial_reverts : list of (int, int, float)
+        ``(revert, reverted, fraction)``: within ``revert_window`` seconds, the later commit
+        deleted at least half of the lines the earlier one added (``fraction``) and restored
+        at least half of the lines it removed; if it removed none, the later commit must
+        delete them rather than rewrite them (write fewer new lines than half of those).
+    """
+
+    commits: list[str] = field(default_factory=list)
+    time: list[int] = field(default_factory=list)
+    added: list[int] = field(default_factory=list)
+    born: list[int] = field(default_factory=list)
+    died: list[int] = field(default_factory=list)
+    alive_at_tip: Counter = field(default_factory=Counter)
+    deleted_from: dict[int, Counter] = field(default_factory=dict)
+    content_reverts: list[tuple[int, int]] = field(default_factory=list)
+    partial_reverts: list[tuple[int, int, float]] = field(default_factory=list)
+    revert_window: int = 30 * 86400
+    _inverse: dict[int, list[int]] = field(default_factory=dict, repr=False)
+    _recent_removed: dict[int, Counter] = field(default_factory=dict, repr=False)
+
+    def replay(self, patches: Iterator[Patch], children: Counter) -> LineHistory:
+        """Replay *patches* (parents first) and return self.
+
+        *children* counts each commit's children among the replayed commits: a commit's line
+        state is kept only until its last child has been replayed.
+        """
+        states: dict[str, dict[str, list[int]]] = {}
+        texts: dict[str, dict[str, list[int]]] = {}
+        children = Counter(children)
+        tip = None
+        for p in patches:
+            ci = len(self.commits)
+            self.commits.append(p.sha)
+            self.time.append(p.time)
+            first = p.parents[0] if p.parents else None
+            state, text = self._inherit(first, states, texts, children)
+            other = [(states.get(q), texts.get(q)) for q in p.parents[1:]]
+            self._apply(ci, p, state, text, other)
+            states[p.sha], texts[p.sha] = state, text
+            for q in p.parents:
+                children[q] -= 1
+                if children[q] <= 0:
+                    states.pop(q, None)
+                    texts.pop(q, None)
+            tip = p.sha
+        for ids in states.get(tip, {}).values():
+            self.alive_at_tip.update(self.born[i] for i in ids)
+        return self
+
+    @staticmethod
+    def _inherit(first, states, texts, children):
+        if first is None or first not in states:
+            return {}, {}
+        if children[first] <= 1:  # the last child takes the parent's state over
+            return states.pop(first), texts.pop(first)
+        return dict(states[first]), dict(texts[first])
+
+    def _apply(self, ci, p: Patch, state, text, other) -> None:
+        added = 0
+        deleted_from: Counter = Counter()
+        deleted_all: Counter = Counter()
+        removed_text: Counter = Counter()
+        added_text: Counter = Counter()
+        # 1. the lines each hunk removes; whitespace-only edits keep their line; the rest go
+        #    to a pool from which lines added elsewhere in this commit can take them back
+        #    (a moved or renamed line keeps its birth, as with blame -M -C within a commit)
+        pool: dict[bytes, list[int]] = {}
+        kept: dict[tuple[str, int], dict[int, int]] = {}
+        for path, hunks in p.files.items():
+            ids = state.get(path, [])
+            for hi, h in enumerate(hunks):
+                start = h.old_start - 1 if h.old_len else h.old_start
+                gone = ids[start : start + h.old_len]
+                pairs = kept[(path, hi)] = {}
+                for k, lid in enumerate(gone):
+                    removed = h.removed[k] if k < len(h.removed) else b""
+                    removed_text[(path, _norm(removed))] += 1
+                    if k < len(h.added) and _norm(h.added[k]) == _norm(removed):
+                        pairs[k] = lid
+                    else:
+                        key = _norm(removed)
+                        pool.setdefault(key if len(key) >= _MOVE_MIN else b"", []).append(lid)
+        short = pool.pop(b"", [])
+        removed_line = {}  # id -> its text, to tell meaningful deletions for SZZ
+        for path, hunks in p.files.items():
+            ids = state.get(path, [])
+            for h in hunks:
+                start = h.old_start - 1 if h.old_len else h.old_start
+                for k, lid in enumerate(ids[start : start + h.old_len]):
+                    removed_line[lid] = h.removed[k] if k < len(h.removed) else b""
+        # 2. the lines each hunk adds, bottom-up so that earlier positions stay valid
+        for path, hunks in p.files.items():
+            ids = state.get(path, [])
+            lines = text.get(path, [])
+            donors = self._donors(path, other, set(ids)) if other else None
+            order = sorted(range(len(hunks)), key=lambda i: hunks[i].old_start, reverse=True)
+            for hi in order:
+                h = hunks[hi]
+                start = h.old_start - 1 if h.old_len else h.old_start
+                pairs = kept[(path, hi)]
+                new_ids: list[int] = []
+                for k, line in enumerate(h.added):
+                    added_text[(path, _norm(line))] += 1
+                    if k in pairs:
+                        new_ids.append(pairs[k])
+                        continue
+                    moved = pool.get(_norm(line))
+                    if moved:
+                        new_ids.append(moved.pop())
+                        continue
+                    same = donors.get(hash(line)) if donors else None
+                    # a line the merged branch wrote keeps its birth (as a new id: the
+                    # branch's own copy may live on elsewhere in the first parent's tree)
+                    new_ids.append(len(self.born))
+                    self.born.append(same.pop() if same else ci)
+                    self.died.append(-1)
+                    added += not same
+                ids = ids[:start] + new_ids + ids[start + h.old_len :]
+                lines = lines[:start] + [hash(x) for x in h.added] + lines[start + h.old_len :]
+            if ids:
+                state[path], text[path] = ids, lines
+            else:
+                state.pop(path, None)
+                text.pop(path, None)
+        # 3. removed lines nobody took back died here
+        for lid in [*short, *(lid for ids in pool.values() for lid in ids)]:
+            if self.died[lid] < 0:
+                self.died[lid] = p.time
+            deleted_all[self.born[lid]] += 1
+            if meaningful(removed_line.get(lid, b"")):
+                deleted_from[self.born[lid]] += 1
+        self.added.append(added)
+        if deleted_from:
+            self.deleted_from[ci] = deleted_from
+        self._find_reverts(ci, p.time, removed_text, added_text, deleted_all, added)
+
+    def _find_reverts(self, ci, when, removed_text, added_text, deleted_all, new_lines) -> None:
+        """Exact inverse diffs (by fingerprint) and partial reverts (by line ids)."""
+        if removed_text or added_text:
+            forward = hash((frozenset(added_text.items()), frozenset(removed_text.items())))
+            inverse = hash((frozenset(removed_text.items()), frozenset(added_text.items())))
+            exact = [c for c in self._inverse.get(forward, ()) if when - self.time[c] >= 0]
+            self.content_reverts += [(ci, c) for c in exact[-1:]]
+            self._inverse.setdefault(inverse, []).append(ci)
+        else:
+            exact = []
+        for c, n in deleted_all.items():
+            if (
+                c in exact
+                or c == ci
+                or not self.added[c]
+                or when - self.time[c] > self.revert_window
+            ):
+                continue
+            fraction = n / self.added[c]
+            if fraction < 0.5:
+                continue
+            removed = self._recent_removed.get(c)
+            if removed:  # half of what it removed must come back ...
+                restored = sum((removed & added_text).values()) / sum(removed.values())
+                if restored < 0.5:
+                    continue
+            elif new_lines > n / 2:  # ... or, for a pure addition, be deleted, not rewritten
+                continue
+            self.partial_reverts.append((ci, c, round(fraction, 4)))
+        if removed_text:
+            self._recent_removed[ci] = removed_text
+        while self._recent_removed:  # keep only what a later revert could still restore
+            oldest = next(iter(self._recent_removed))
+            if when - self.time[oldest] <= self.revert_window:
+                break
+            del self._recent_removed[oldest]
+
+    def _donors(self, path, other, present: set[int]) -> dict[int, list[int]]:
+        """Line content hash -> births of lines with that content on the merged branches
+        (lines the first parent already has are not offered)."""
+        donors: dict[int, list[int]] = {}
+        for state, text in other:
+            if state and path in state:
+                for h, lid in zip(reversed(text[path]), reversed(state[path]), strict=True):
+                    if lid not in present:
+                        donors.setdefault(h, []).append(self.born[lid])
+        return donors
+
+
+def line_history(git_dir: str, rev: str, revert_window: int = 30 * 86400) -> LineHistory:
+    """Replay the history of *rev* line by line (one ``git log -p`` and one ``rev-list``).
+
+    *revert_window* (seconds) bounds how far back a partial revert may reach.
+    """
+    from aiimpact.git.safety import run_git
+
+    listing = run_git(git_dir, ["rev-list", "--parents", rev, "--"]).stdout.decode()
+    children: Counter = Counter()
+    for line in listing.splitlines():
+        for parent in line.split()[1:]:
+            children[parent] += 1
+    history = LineHistory(revert_window=revert_window)
+    return history.replay(stream_patches(git_dir, rev), children)

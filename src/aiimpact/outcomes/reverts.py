@@ -1,0 +1,168 @@
+"""Reverts declared in commit messages: which commit undid which, and when.
+
+Evidence read (``kind="message"``; the ``evidence`` column says which):
+
+* ``sha``: git's ``This reverts commit <sha>.`` (full or abbreviated sha, several per
+  message for squashed reverts), including the merge form
+  ``This reverts commit <sha>, reversing changes made to <parent>.`` (the parent is not the
+  target). Gerrit writes the same line under its ``Reason for revert:`` paragraph.
+* ``subject``: ``Revert "<subject>"`` (also Gerrit's ``Revert^2 "<subject>"``) with no sha:
+  the most recent earlier commit with exactly that subject.
+* ``conventional``: a conventional-commits ``revert: <description>`` header, resolved through
+  its ``Refs: <sha>, ...`` footer, else by the description as a subject.
+
+A revert of a revert is a *reland*: its row has ``is_reland=True``, and the commit the first
+revert undid is then no longer counted as reverted (:func:`effective_reverts`). Shas are
+resolved against the mined commits; a message naming a commit that is not in the history
+(another branch, a rewritten history) resolves to nothing and is counted in
+``unresolved``. GitHub's ``Reverts owner/repo#N`` needs pull-request data and is resolved
+there.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+_SHA_LINE = re.compile(
+    r"This reverts commits? ((?:[0-9a-f]{7,64})(?:(?:,\s*|,?\s+and\s+)[0-9a-f]{7,64})*)",
+    re.I,
+)
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+_REVERT_SUBJECT = re.compile(r'^Revert(?:\^\d+)? "(.*)"\s*$')
+_CONVENTIONAL = re.compile(r"^revert(?:\([^)]*\))?!?:\s*(.+?)\s*$", re.I)
+_REFS = re.compile(r"^Refs?:\s*(.+)$", re.I | re.M)
+_CONVENTIONAL_PREFIX = re.compile(r"^[a-z]+(?:\([^)]*\))?!?:\s*", re.I)
+
+COLUMNS = [
+    "repo", "revert_sha", "reverted_sha", "kind", "revert_time", "reverted_time",
+    "time_to_revert", "is_reland", "fraction", "evidence",
+]  # fmt: skip
+
+
+class _Index:
+    """Resolve full or abbreviated shas, and subjects, against a commits table."""
+
+    def __init__(self, commits: pd.DataFrame) -> None:
+        self.shas = sorted(commits["sha"])
+        self.time = dict(zip(commits["sha"], commits["commit_time"], strict=True))
+        self.by_subject: dict[str, list[tuple[pd.Timestamp, str]]] = {}
+        for sha, subject, when in zip(
+            commits["sha"], commits["subject"], commits["commit_time"], strict=True
+        ):
+            for key in {subject, _CONVENTIONAL_PREFIX.sub("", subject)}:
+                self.by_subject.setdefault(key, []).append((when, sha))
+        for entries in self.by_subject.values():
+            entries.sort()
+
+    def sha(self, prefix: str) -> str | None:
+        """The one commit whose sha starts with *prefix* (None if none or ambiguous)."""
+        i = bisect.bisect_left(self.shas, prefix)
+        hits = []
+        while i < len(self.shas) and self.shas[i].startswith(prefix) and len(hits) < 2:
+            hits.append(self.shas[i])
+            i += 1
+        return hits[0] if len(hits) == 1 else None
+
+    def before(self, subject: str, when: pd.Timestamp, not_sha: str) -> str | None:
+        """The most recent commit with this subject committed before *when*."""
+        for t, sha in reversed(self.by_subject.get(subject, [])):
+            if t <= when and sha != not_sha:
+                return sha
+        return None
+
+
+def _targets(index: _Index, sha: str, message: str, when) -> tuple[list[str], str, int]:
+    """Commits *message* declares reverted, the evidence used, and unresolved references."""
+    refs = [s for m in _SHA_LINE.finditer(message) for s in _SHA.findall(m.group(1))]
+    subject = message.lstrip("\n").split("\n", 1)[0].strip()
+    evidence = "sha"
+    conventional = _CONVENTIONAL.match(subject)
+    if not refs and conventional:
+        refs = [s for m in _REFS.finditer(message) for s in _SHA.findall(m.group(1))]
+        evidence = "conventional"
+    found = [t for t in (index.sha(r) for r in refs) if t is not None and t != sha]
+    unresolved = len(refs) - len(found)
+    if found:
+        return list(dict.fromkeys(found)), evidence, 0
+    quoted = _REVERT_SUBJECT.match(subject)
+    if quoted or conventional:
+        text = quoted.group(1) if quoted else conventional.group(1)
+        target = index.before(text, when, sha)
+        if target is not None:
+            return [target], "subject" if quoted else "conventional", 0
+    return [], "", unresolved
+
+
+def message_reverts(commits: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Reverts declared in messages: one row per (revert, reverted) pair.
+
+    Parameters
+    ----------
+    commits : pandas.DataFrame
+        A commits table (``sha, subject, message, commit_time``; ``repo`` if present).
+
+    Returns
+    -------
+    (pandas.DataFrame, int)
+        The reverts table (columns :data:`COLUMNS`) and how many declared targets could not
+        be resolved to a commit of the table.
+
+    Examples
+    --------
+    >>> reverts, unresolved = message_reverts(repo.commits())  # doctest: +SKIP
+    """
+    index = _Index(commits)
+    rows, unresolved = [], 0
+    may_revert = commits["message"].str.contains(r"revert", case=False, regex=False)
+    for sha, message, when in zip(
+        commits["sha"][may_revert], commits["message"][may_revert],
+        commits["commit_time"][may_revert], strict=True,
+    ):  # fmt: skip
+        targets, evidence, missing = _targets(index, sha, message, when)
+        unresolved += missing
+        rows += [(sha, t, "message", 1.0, evidence) for t in targets]
+    return reverts_table(commits, rows), unresolved
+
+
+def reverts_table(commits: pd.DataFrame, rows: Iterable[tuple]) -> pd.DataFrame:
+    """Reverts table from ``(revert_sha, reverted_sha, kind, fraction, evidence)`` rows."""
+    index = _Index(commits)
+    df = pd.DataFrame(rows, columns=["revert_sha", "reverted_sha", "kind", "fraction", "evidence"])
+    repo = commits["repo"].iloc[0] if "repo" in commits and len(commits) else None
+    df.insert(0, "repo", repo)
+    df["revert_time"] = df["revert_sha"].map(index.time)
+    df["reverted_time"] = df["reverted_sha"].map(index.time)
+    delta = df["revert_time"] - df["reverted_time"]
+    df["time_to_revert"] = delta.dt.total_seconds() / 3600 if len(df) else pd.Series(dtype=float)
+    reverts = set(df["revert_sha"]) | set(
+        commits.loc[commits["message"].str.contains("This reverts commit", regex=False), "sha"]
+    )
+    df["is_reland"] = df["reverted_sha"].isin(reverts)
+    return df[COLUMNS].sort_values(["revert_time", "revert_sha"]).reset_index(drop=True)
+
+
+def effective_reverts(reverts: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose revert still stands.
+
+    A commit is undone when a revert of it is itself in effect, and a revert is in effect
+    unless it is undone: so a revert that was relanded (reverted) no longer counts against
+    the commit it reverted, and a reland that was reverted again does.
+    """
+    by_target: dict[str, list[str]] = {}
+    for revert, target in zip(reverts["revert_sha"], reverts["reverted_sha"], strict=True):
+        by_target.setdefault(target, []).append(revert)
+    memo: dict[str, bool] = {}
+
+    def undone(sha: str, seen: frozenset = frozenset()) -> bool:
+        if sha not in memo:
+            memo[sha] = any(
+                not undone(r, seen | {sha}) for r in by_target.get(sha, ()) if r not in seen
+            )
+        return memo[sha]
+
+    keep = pd.Series([not undone(r) for r in reverts["revert_sha"]], index=reverts.index)
+    return reverts.loc[keep.astype(bool)]

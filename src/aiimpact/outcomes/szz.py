@@ -1,0 +1,114 @@
+"""Fixes and the commits that induced them (SZZ), from recorded evidence and line history.
+
+**Fixes** (:func:`find_fixes`) are commits with evidence, each recorded: a keyword in the
+subject (``fix``, ``bug``, ``defect``, ``crash``, ``regression``, ``hotfix``, ``fault``), an
+issue reference (``#123``, ``PROJ-123``, GitHub closing keywords ``fixes #12``), or a
+``Fixes: <sha> ("subject")`` trailer (the kernel convention, which also names the inducing
+commit: ground truth). Reverts are not fixes.
+
+**Inducing commits** (:func:`szz`): the commits that last wrote the lines a fix deleted or
+modified, as blame at the fix's first parent would say (the line history of
+:mod:`aiimpact.outcomes.lines`), skipping blank and comment-only lines and whitespace-only
+edits, following lines moved or renamed within a commit, and never blaming merges.
+Variants: ``"b"`` every candidate (basic SZZ with those filters; the default), ``"r"`` the
+most recent candidate, ``"l"`` the candidate with the most blamed lines. A fix that only
+adds lines has nothing to blame: it is reported as a *ghost* fix, not dropped. With
+``issue_dates``, candidates committed after the bug was reported are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import pandas as pd
+
+from aiimpact.outcomes.lines import LineHistory
+
+_KEYWORD = re.compile(
+    r"\b(fix(e[sd]|ing)?|bugs?|defects?|crash(es|ed)?|regressions?|hotfix|faults?)\b", re.I
+)
+_CLOSING = re.compile(r"\b(close[sd]?|fix(e[sd])?|resolve[sd]?)\s+(?:[\w.-]+/[\w.-]+)?#\d+", re.I)
+_ISSUE = re.compile(r"(?<![\w/])(#\d+|[A-Z][A-Z0-9]+-\d+)\b")
+_FIXES_TRAILER = re.compile(r"^Fixes:\s*([0-9a-f]{7,64})\b", re.I | re.M)
+_REVERT = re.compile(r"^Revert\b|This reverts commit", re.M)
+
+FIX_COLUMNS = ["repo", "sha", "evidence", "fixes_trailer"]
+SZZ_COLUMNS = ["repo", "fix_sha", "inducing_sha", "path", "lines", "variant"]
+
+
+def find_fixes(commits: pd.DataFrame) -> pd.DataFrame:
+    """Fix commits with their evidence (one row per fix).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``repo, sha, evidence`` (list of ``keyword``, ``closing``, ``issue``,
+        ``fixes-trailer``) and ``fixes_trailer`` (the shas named by ``Fixes:`` lines).
+    """
+    rows = []
+    for sha, subject, message in zip(
+        commits["sha"], commits["subject"], commits["message"], strict=True
+    ):
+        if _REVERT.search(message):
+            continue
+        evidence = []
+        if _KEYWORD.search(subject):
+            evidence.append("keyword")
+        if _CLOSING.search(message):
+            evidence.append("closing")
+        if _ISSUE.search(subject):
+            evidence.append("issue")
+        named = _FIXES_TRAILER.findall(message)
+        if named:
+            evidence.append("fixes-trailer")
+        if evidence:
+            rows.append((sha, evidence, named))
+    df = pd.DataFrame(rows, columns=["sha", "evidence", "fixes_trailer"])
+    df.insert(0, "repo", commits["repo"].iloc[0] if "repo" in commits and len(commits) else None)
+    return df[FIX_COLUMNS]
+
+
+def szz(
+    history: LineHistory,
+    fixes: list[str],
+    *,
+    merges: set[str] = frozenset(),
+    variant: str = "b",
+    issue_dates: Mapping[str, pd.Timestamp] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Inducing commits of *fixes*; returns the links and the ghost fixes (nothing blamed).
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+        Links ``fix_sha, inducing_sha, lines, variant`` (``path`` is None: lines are
+        counted per commit) and the fixes that deleted no meaningful line.
+    """
+    if variant not in ("b", "r", "l"):
+        raise ValueError(f"SZZ variant {variant!r} is not one of 'b', 'r', 'l'")
+    index = {sha: i for i, sha in enumerate(history.commits)}
+    rows, ghosts = [], []
+    for fix in fixes:
+        fi = index.get(fix)
+        if fi is None:
+            continue
+        blamed = {
+            history.commits[c]: n
+            for c, n in history.deleted_from.get(fi, {}).items()
+            if history.commits[c] not in merges and c != fi
+        }
+        if issue_dates and fix in issue_dates and pd.notna(issue_dates[fix]):
+            cutoff = pd.Timestamp(issue_dates[fix]).timestamp()
+            blamed = {s: n for s, n in blamed.items() if history.time[index[s]] <= cutoff}
+        if not blamed:
+            ghosts.append(fix)
+            continue
+        if variant == "r":
+            blamed = dict([max(blamed.items(), key=lambda kv: history.time[index[kv[0]]])])
+        elif variant == "l":
+            blamed = dict([max(blamed.items(), key=lambda kv: kv[1])])
+        rows += [(fix, s, None, n, variant) for s, n in blamed.items()]
+    df = pd.DataFrame(rows, columns=["fix_sha", "inducing_sha", "path", "lines", "variant"])
+    df.insert(0, "repo", None)
+    return df[SZZ_COLUMNS], ghosts

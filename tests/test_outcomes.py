@@ -1,0 +1,154 @@
+"""Outcomes on generated histories with planted answers: reverts, churn, SZZ, the table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+import aiimpact as ai
+
+DAY = timedelta(days=1)
+START = datetime(2025, 3, 3, 9, tzinfo=UTC)
+
+
+def _body(tag: str, n: int) -> str:
+    return "".join(f"value_{tag}_{i} = compute_{tag}({i})\n" for i in range(n))
+
+
+def _pairs(df: pd.DataFrame, kind: str | None = None) -> set[tuple[str, str]]:
+    rows = df if kind is None else df[df.kind == kind]
+    return set(zip(rows.revert_sha, rows.reverted_sha, strict=True))
+
+
+def test_message_reverts_every_form(build):
+    b = build("rev", start=START, step=DAY)
+    a = b.commit("Add parser", {"p.py": _body("a", 5)})
+    r1 = b.commit(f'Revert "Add parser"\n\nThis reverts commit {a}.', {"p.py": None})
+    c = b.commit("Add cache", {"c.py": _body("c", 4)})
+    r2 = b.commit(f'Revert "Add cache"\n\nThis reverts commit {c[:10]}.', {"c.py": None})
+    d = b.commit("Add docs", {"d.md": "docs\n"})
+    r3 = b.commit('Revert "Add docs"', {"d.md": None})  # no sha: matched by subject
+    e = b.commit("feat: add export", {"e.py": _body("e", 3)})
+    r4 = b.commit(f"revert: add export\n\nRefs: {e[:8]}", {"e.py": None})
+    f = b.commit("Add flags", {"f.py": _body("f", 3)})
+    g1 = b.commit(
+        f'Revert "Add flags"\n\nThis reverts commit {f}.\n\nReason for revert: broke CI',
+        {"f.py": None},
+    )
+    g2 = b.commit(f'Revert^2 "Add flags"\n\nThis reverts commit {g1}.', {"f.py": _body("f", 3)})
+    b.branch("side")
+    s1 = b.commit("Side work", {"s.py": _body("s", 2)}, branch="side")
+    m = b.commit("Merge side", merge=["side"])
+    base = b.tip()
+    rm = b.commit(
+        f'Revert "Merge side"\n\nThis reverts commit {m}, reversing\nchanges made to {base}.',
+        {"s.py": None},
+    )
+    b.commit("Unrelated\n\nThis reverts commit 0123456789abcdef0123.", {"u.txt": "u\n"})
+    b.close()
+    repo = ai.Repo(b.path)
+    rv = repo.reverts()
+    declared = _pairs(rv, "message")
+    assert declared == {(r1, a), (r2, c), (r3, d), (r4, e), (g1, f), (g2, g1), (rm, m)}
+    evidence = dict(zip(rv.revert_sha, rv.evidence, strict=False))
+    assert (evidence[r1], evidence[r3], evidence[r4]) == ("sha", "subject", "conventional")
+    assert repo.last_report.unresolved_reverts == 1
+    reland = rv[(rv.revert_sha == g2) & (rv.kind == "message")]
+    assert reland.is_reland.item()
+    assert rv.loc[rv.revert_sha == r1, "time_to_revert"].iloc[0] == 24.0
+    out = repo.outcomes().set_index("sha")
+    assert out.loc[a, "reverted"] and out.loc[m, "reverted"]
+    assert not out.loc[f, "reverted"], "relanded: the revert was itself reverted"
+    assert out.loc[g1, "reverted"] and not out.loc[s1, "reverted"]
+
+
+def test_content_and_partial_reverts(build):
+    b = build("content", start=START, step=DAY)
+    b.commit("Base", {"a.py": _body("base", 6)})
+    c = b.commit("Tune constants", {"a.py": _body("base", 3) + _body("tuned", 3)})
+    undo = b.commit("Put back the old constants", {"a.py": _body("base", 6)})
+    big = b.commit("Add module", {"m.py": _body("m", 10)})
+    part = b.commit("Trim module", {"m.py": _body("m", 4)})
+    later = b.commit("Add other", {"o.py": _body("o", 10)})
+    b.commit("Trim a little", {"o.py": _body("o", 8)})
+    b.close()
+    rv = ai.Repo(b.path).reverts()
+    assert _pairs(rv, "content") == {(undo, c)}
+    partial = rv[rv.kind == "partial"]
+    assert _pairs(partial) == {(part, big)}
+    assert partial.fraction.item() == pytest.approx(0.6)
+    assert later not in set(rv.reverted_sha)
+
+
+def test_churn_follows_lines_and_censors_young_commits(build):
+    b = build("churn", start=START, step=DAY)
+    c = b.commit("Write ten lines", {"a.py": _body("a", 10)})
+    lines = _body("a", 10).splitlines(keepends=True)
+    lines[0:3] = ["changed_0 = 1\n", "changed_1 = 2\n", "changed_2 = 3\n"]  # modified
+    del lines[3:5]  # deleted
+    b.commit("Rewrite some", {"a.py": "".join(lines)}, date=START + 5 * DAY)
+    spaced = [line.replace(" = ", "  =  ") for line in lines]  # whitespace only
+    b.commit("Reformat", {"a.py": "".join(spaced)}, date=START + 7 * DAY)
+    b.commit("Rename", {"a.py": None, "b.py": "".join(spaced)}, date=START + 8 * DAY)
+    spaced[7] = "late_change = 7\n"
+    b.commit("Late change", {"b.py": "".join(spaced)}, date=START + 20 * DAY)
+    young = b.commit("Young", {"y.py": _body("y", 4)}, date=START + 40 * DAY)
+    b.close()
+    repo = ai.Repo(b.path)
+    ch14 = repo.churn("14D").set_index("sha")
+    assert ch14.loc[c, "lines_added"] == 10
+    assert ch14.loc[c, "churn_14d"] == 5  # 3 modified + 2 deleted; reformat and rename don't
+    assert ch14.loc[c, "churn_rate_14d"] == 0.5
+    assert ch14.loc[c, "lines_alive"] == 4
+    assert repo.churn("30D").set_index("sha").loc[c, "churn_30d"] == 6
+    assert pd.isna(ch14.loc[young, "churn_14d"]), "younger than the window: censored"
+
+
+def test_szz_blames_the_commit_that_wrote_the_fixed_line(build):
+    b = build("szz", start=START, step=DAY)
+    good = b.commit("Add math", {"m.py": "def add(a, b):\n    return a + b\n"})
+    bug = b.commit(
+        "Add div",
+        {"m.py": "def add(a, b):\n    return a + b\n\ndef div(a, b):\n    return a * b\n"},
+    )
+    b.commit("Docs", {"README": "math\n"})
+    fixed = "def add(a, b):\n    return a + b\n\n# divide\ndef div(a, b):\n    return a / b\n"
+    fix = b.commit("Fix div returning a product (#12)", {"m.py": fixed})
+    ghost = b.commit("Fix missing license", {"LICENSE": "MIT\n"})
+    named = b.commit(f'Handle zero\n\nFixes: {bug[:12]} ("Add div")', {"z.py": "x = 1\n"})
+    b.close()
+    repo = ai.Repo(b.path)
+    fixes = repo.fixes().set_index("sha")
+    assert {fix, ghost, named} <= set(fixes.index)
+    assert "issue" in fixes.loc[fix, "evidence"] and "keyword" in fixes.loc[fix, "evidence"]
+    links = repo.szz()
+    assert set(zip(links.fix_sha, links.inducing_sha, links.variant, strict=True)) == {
+        (fix, bug, "b"),
+        (named, bug, "trailer"),
+    }
+    assert repo.last_report.ghost_fixes == [ghost]
+    assert good not in set(links.inducing_sha)
+    blame_only = repo.szz(use_trailers=False)
+    assert named in repo.last_report.ghost_fixes and len(blame_only) == 1
+    out = repo.outcomes().set_index("sha")
+    assert out.loc[bug, "fix_inducing"] and out.loc[bug, "n_fixes_induced"] == 2
+    assert out.loc[bug, "days_to_first_fix"] == 2.0
+    assert out.loc[fix, "is_fix"] and not out.loc[good, "fix_inducing"]
+
+
+def test_author_experience_and_file_ownership(build):
+    b = build("own", start=START, step=DAY)
+    ann, bob = "Ann <ann@x.org>", "Bob <bob@x.org>"
+    c1 = b.commit("a1", {"f.py": "1\n"}, author=ann)
+    c2 = b.commit("a2", {"f.py": "2\n"}, author=ann)
+    c3 = b.commit("b1", {"f.py": "3\n"}, author=bob)
+    c4 = b.commit("a3", {"f.py": "4\n", "g.py": "new\n"}, author=ann.replace("ann@", "ANN@"))
+    b.close()
+    out = ai.Repo(b.path).outcomes().set_index("sha")
+    assert [out.loc[s, "author_experience"] for s in (c1, c2, c3, c4)] == [0, 1, 0, 2]
+    assert pd.isna(out.loc[c1, "file_ownership"])  # nothing before it
+    assert out.loc[c2, "file_ownership"] == 1.0
+    assert out.loc[c3, "file_ownership"] == 0.0
+    assert out.loc[c4, "file_ownership"] == pytest.approx(2 / 3)  # f.py 2 of 3; g.py new
