@@ -152,3 +152,30 @@ def test_author_experience_and_file_ownership(build):
     assert out.loc[c2, "file_ownership"] == 1.0
     assert out.loc[c3, "file_ownership"] == 0.0
     assert out.loc[c4, "file_ownership"] == pytest.approx(2 / 3)  # f.py 2 of 3; g.py new
+
+
+def test_cli_reverts_and_szz_json(build):
+    import json
+    import subprocess
+    import sys
+
+    b = build("cli", start=START, step=DAY)
+    bug = b.commit("Add div", {"m.py": "def div(a, b):\n    return a * b\n"})
+    fix = b.commit("Fix div", {"m.py": "def div(a, b):\n    return a / b\n"})
+    rev = b.commit(f'Revert "Fix div"\n\nThis reverts commit {fix}.', {"m.py": "x = 1\n"})
+    other = b.commit("Tidy", {"t.py": "t = 1\n"})
+    b.close()
+
+    def run(*args):
+        done = subprocess.run([sys.executable, "-m", "aiimpact", *args, "--json"],
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert run("szz", str(b.path)) == {fix: [bug]}
+    assert run("szz", str(b.path), "--fix", other, "--fix", fix) == {other: [], fix: [bug]}
+    rows = run("reverts", str(b.path))
+    assert [(r["revert_sha"], r["reverted_sha"], r["kind"]) for r in rows] == [
+        (rev, fix, "message")
+    ]
+    assert rows[0]["time_to_revert"] == 24.0

@@ -132,6 +132,49 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _repo_from(args: argparse.Namespace):
+    from aiimpact.repo import Repo
+
+    return Repo(args.repo, cache_dir=args.cache_dir, progress=False if args.json else None)
+
+
+def _cmd_reverts(args: argparse.Namespace) -> int:
+    repo = _repo_from(args)
+    df = repo.reverts(rev=args.rev, window=args.window)
+    if args.json:
+        records = [
+            {k: _plain(v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+            for row in df.to_dict("records")
+        ]
+        print(json.dumps(records))
+    else:
+        with pd.option_context("display.width", 160):
+            print(df.drop(columns=["repo"]).to_string(index=False))
+    counts = df["kind"].value_counts().to_dict()
+    print(f"{repo.name}: {len(df)} reverts {counts}; "
+          f"{repo.last_report.unresolved_reverts} declared targets not in the history",
+          file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _cmd_szz(args: argparse.Namespace) -> int:
+    repo = _repo_from(args)
+    links = repo.szz(fixes=args.fix or None, rev=args.rev, variant=args.variant,
+                     use_trailers=not args.no_trailers)  # fmt: skip
+    fixes = args.fix and [repo.resolve(f) for f in args.fix]
+    result: dict[str, list[str]] = {f: [] for f in (fixes or [])}
+    for fix, inducing in zip(links["fix_sha"], links["inducing_sha"], strict=True):
+        result.setdefault(fix, []).append(inducing)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for fix, inducing in result.items():
+            print(fix, " ".join(inducing) or "(ghost: nothing to blame)")
+    print(f"{repo.name}: {len(result)} fixes, {len(links)} links, "
+          f"{len(repo.last_report.ghost_fixes)} ghost fixes", file=sys.stderr)  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``aiimpact`` command."""
     p = argparse.ArgumentParser(
@@ -168,6 +211,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="switch off a signature by id (repeatable)",
     )
     m.set_defaults(func=_cmd_mine)
+
+    r = sub.add_parser("reverts", help="reverts: declared in messages, exact or partial in content")
+    r.add_argument("repo")
+    r.add_argument("--rev", default="HEAD")
+    r.add_argument("--window", default="30D", help="how far back a partial revert may reach")
+    r.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    r.add_argument("--cache-dir")
+    r.set_defaults(func=_cmd_reverts)
+
+    z = sub.add_parser("szz", help="bug-inducing commits of fixes (SZZ)")
+    z.add_argument("repo")
+    z.add_argument("--fix", action="append", metavar="SHA", help="fix commit(s); default: all")
+    z.add_argument("--rev", default="HEAD")
+    z.add_argument("--variant", default="b", choices=["b", "r", "l"])
+    z.add_argument("--no-trailers", action="store_true", help="ignore Fixes: trailers")
+    z.add_argument("--json", action="store_true", help='{"<fix>": ["<inducing>", ...]}')
+    z.add_argument("--cache-dir")
+    z.set_defaults(func=_cmd_szz)
     return p
 
 
