@@ -125,7 +125,7 @@ def test_szz_blames_the_commit_that_wrote_the_fixed_line(build):
     assert "issue" in fixes.loc[fix, "evidence"] and "keyword" in fixes.loc[fix, "evidence"]
     links = repo.szz()
     assert set(zip(links.fix_sha, links.inducing_sha, links.variant, strict=True)) == {
-        (fix, bug, "b"),
+        (fix, bug, "l"),
         (named, bug, "trailer"),
     }
     assert repo.last_report.ghost_fixes == [ghost]
@@ -179,3 +179,31 @@ def test_cli_reverts_and_szz_json(build):
         (rev, fix, "message")
     ]
     assert rows[0]["time_to_revert"] == 24.0
+
+
+def test_szz_variants_and_add_only_fixes(build):
+    b = build("variants", start=START, step=DAY)
+    old = b.commit("Add a", {"a.py": "alpha_value = 1\nbeta_value = 2\n"})
+    new = b.commit("Add b", {"b.py": "gamma_value = 3\ndelta_value = 4\nomega_value = 5\n"})
+    fix = b.commit(
+        "Fix both",
+        {"a.py": "alpha_value = 10\nbeta_value = 2\n", "b.py": "gamma_value = 30\n"
+         "delta_value = 40\nomega_value = 5\n"},
+    )  # fmt: skip
+    guard = b.commit(
+        "Fix missing guard",
+        {"b.py": "gamma_value = 30\nif ready:\ndelta_value = 40\nomega_value = 5\n"},
+    )
+    b.close()
+    repo = ai.Repo(b.path)
+
+    def links(**kw):
+        df = repo.szz(fixes=[fix, guard], **kw)
+        return set(zip(df.fix_sha, df.inducing_sha, df.variant, strict=True))
+
+    assert links(variant="b", context=False) == {(fix, old, "b"), (fix, new, "b")}
+    assert links(variant="l", context=False) == {(fix, new, "l")}  # 2 lines beat 1
+    assert links(variant="r", context=False) == {(fix, new, "r")}  # the most recent
+    assert repo.last_report.ghost_fixes == [guard]
+    assert (guard, fix, "l-context") in links()  # inserted between lines the fix wrote
+    assert repo.last_report.ghost_fixes == [guard], "still reported as a ghost fix"

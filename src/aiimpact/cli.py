@@ -160,7 +160,7 @@ def _cmd_reverts(args: argparse.Namespace) -> int:
 def _cmd_szz(args: argparse.Namespace) -> int:
     repo = _repo_from(args)
     links = repo.szz(fixes=args.fix or None, rev=args.rev, variant=args.variant,
-                     use_trailers=not args.no_trailers)  # fmt: skip
+                     use_trailers=not args.no_trailers, context=not args.no_context)  # fmt: skip
     fixes = args.fix and [repo.resolve(f) for f in args.fix]
     result: dict[str, list[str]] = {f: [] for f in (fixes or [])}
     for fix, inducing in zip(links["fix_sha"], links["inducing_sha"], strict=True):
@@ -224,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("repo")
     z.add_argument("--fix", action="append", metavar="SHA", help="fix commit(s); default: all")
     z.add_argument("--rev", default="HEAD")
-    z.add_argument("--variant", default="b", choices=["b", "r", "l"])
+    z.add_argument("--variant", default="l", choices=["b", "r", "l"])
+    z.add_argument("--no-context", action="store_true", help="no links for add-only fixes")
     z.add_argument("--no-trailers", action="store_true", help="ignore Fixes: trailers")
     z.add_argument("--json", action="store_true", help='{"<fix>": ["<inducing>", ...]}')
     z.add_argument("--cache-dir")

@@ -315,14 +315,20 @@ class Repo:
         return find_fixes(self.commits(rev))
 
     def szz(
-        self, fixes=None, rev: str = "HEAD", variant: str = "b", use_trailers: bool = True
+        self,
+        fixes=None,
+        rev: str = "HEAD",
+        variant: str = "l",
+        use_trailers: bool = True,
+        context: bool = True,
     ) -> pd.DataFrame:
         """Bug-inducing commits of *fixes* (default: :meth:`fixes`).
 
         A fix whose ``Fixes: <sha>`` trailer names its inducing commit is linked to it
         (``variant="trailer"``) when *use_trailers*; the others by line history (see
-        :mod:`aiimpact.outcomes.szz`). Fixes with nothing to blame are listed in
-        ``last_report.ghost_fixes``.
+        :mod:`aiimpact.outcomes.szz`). The default (``variant="l"``, ``context=True``) was
+        the most accurate on the ``Fixes:`` oracle of iproute2 (``benchmarks/szz_eval.py``).
+        Fixes with nothing to blame are listed in ``last_report.ghost_fixes``.
         """
         commits = self.commits(rev)
         found = find_fixes(commits)
@@ -339,7 +345,7 @@ class Repo:
                     named[sha] = [h for h in hits if h]
         merges = set(commits.loc[commits["is_merge"].astype(bool), "sha"])
         rest = [s for s in shas if s not in named]
-        links, ghosts = szz(self.lines(rev), rest, merges=merges, variant=variant)
+        links, ghosts = szz(self.lines(rev), rest, merges=merges, variant=variant, context=context)
         trailer_rows = [(f, t, None, pd.NA, "trailer") for f, ts in named.items() for t in ts]
         if trailer_rows:
             extra = pd.DataFrame(trailer_rows, columns=links.columns[1:])

@@ -147,6 +147,9 @@ class LineHistory:
     deleted_from : dict
         ``{commit index: Counter({origin commit index: meaningful lines deleted})}``:
         which earlier commits' lines each commit deleted or modified.
+    context_of : dict
+        For commits that insert lines without deleting any there: the births of the lines
+        just above and below each insertion (where an add-only fix is anchored).
     content_reverts : list of (int, int)
         ``(revert, reverted)`` commit indexes where the revert's diff is the exact inverse
         of the earlier commit's (same files, lines removed and added swapped; whitespace
@@ -165,6 +168,7 @@ class LineHistory:
     died: list[int] = field(default_factory=list)
     alive_at_tip: Counter = field(default_factory=Counter)
     deleted_from: dict[int, Counter] = field(default_factory=dict)
+    context_of: dict[int, Counter] = field(default_factory=dict)
     content_reverts: list[tuple[int, int]] = field(default_factory=list)
     partial_reverts: list[tuple[int, int, float]] = field(default_factory=list)
     revert_window: int = 30 * 86400
@@ -218,12 +222,17 @@ class LineHistory:
         #    to a pool from which lines added elsewhere in this commit can take them back
         #    (a moved or renamed line keeps its birth, as with blame -M -C within a commit)
         pool: dict[bytes, list[int]] = {}
+        context: Counter = Counter()
         kept: dict[tuple[str, int], dict[int, int]] = {}
         for path, hunks in p.files.items():
             ids = state.get(path, [])
             for hi, h in enumerate(hunks):
                 start = h.old_start - 1 if h.old_len else h.old_start
                 gone = ids[start : start + h.old_len]
+                if not h.old_len:  # an insertion: remember where it is anchored
+                    for pos in (start - 1, start):
+                        if 0 <= pos < len(ids):
+                            context[self.born[ids[pos]]] += 1
                 pairs = kept[(path, hi)] = {}
                 for k, lid in enumerate(gone):
                     removed = h.removed[k] if k < len(h.removed) else b""
@@ -285,6 +294,8 @@ class LineHistory:
         self.added.append(added)
         if deleted_from:
             self.deleted_from[ci] = deleted_from
+        if context:
+            self.context_of[ci] = context
         self._find_reverts(ci, p.time, removed_text, added_text, deleted_all, added)
 
     def _find_reverts(self, ci, when, removed_text, added_text, deleted_all, new_lines) -> None:

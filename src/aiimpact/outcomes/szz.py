@@ -12,7 +12,9 @@ modified, as blame at the fix's first parent would say (the line history of
 edits, following lines moved or renamed within a commit, and never blaming merges.
 Variants: ``"b"`` every candidate (basic SZZ with those filters; the default), ``"r"`` the
 most recent candidate, ``"l"`` the candidate with the most blamed lines. A fix that only
-adds lines has nothing to blame: it is reported as a *ghost* fix, not dropped. With
+adds lines has nothing to blame: it is reported as a *ghost* fix, not dropped; with
+``context=True`` it is linked to the commits that wrote the lines around its insertions
+(variant ``"<v>-context"``). With
 ``issue_dates``, candidates committed after the bug was reported are dropped.
 """
 
@@ -76,6 +78,7 @@ def szz(
     merges: set[str] = frozenset(),
     variant: str = "b",
     issue_dates: Mapping[str, pd.Timestamp] | None = None,
+    context: bool = False,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Inducing commits of *fixes*; returns the links and the ghost fixes (nothing blamed).
 
@@ -101,14 +104,25 @@ def szz(
         if issue_dates and fix in issue_dates and pd.notna(issue_dates[fix]):
             cutoff = pd.Timestamp(issue_dates[fix]).timestamp()
             blamed = {s: n for s, n in blamed.items() if history.time[index[s]] <= cutoff}
+        variant_name = variant
         if not blamed:
             ghosts.append(fix)
-            continue
+            if not context:
+                continue
+            # an add-only fix: blame the lines it was inserted between
+            blamed = {
+                history.commits[c]: n
+                for c, n in history.context_of.get(fi, {}).items()
+                if history.commits[c] not in merges and c != fi
+            }
+            variant_name = f"{variant}-context"
+            if not blamed:
+                continue
         if variant == "r":
             blamed = dict([max(blamed.items(), key=lambda kv: history.time[index[kv[0]]])])
         elif variant == "l":
             blamed = dict([max(blamed.items(), key=lambda kv: kv[1])])
-        rows += [(fix, s, None, n, variant) for s, n in blamed.items()]
+        rows += [(fix, s, None, n, variant_name) for s, n in blamed.items()]
     df = pd.DataFrame(rows, columns=["fix_sha", "inducing_sha", "path", "lines", "variant"])
     df.insert(0, "repo", None)
     return df[SZZ_COLUMNS], ghosts
