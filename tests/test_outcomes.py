@@ -207,3 +207,48 @@ def test_szz_variants_and_add_only_fixes(build):
     assert repo.last_report.ghost_fixes == [guard]
     assert (guard, fix, "l-context") in links()  # inserted between lines the fix wrote
     assert repo.last_report.ghost_fixes == [guard], "still reported as a ghost fix"
+
+
+def test_authorship_agrees_with_git_blame(build, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import git
+
+    cursor = "\n\nCo-authored-by: Cursor <cursoragent@cursor.com>"
+    b = build("auth", start=START, step=DAY)
+    b.commit("Base", {"a.py": _body("base", 4), "img.bin": b"\x00\x01"})
+    start = b.tip()
+    human = b.commit("Human", {"a.py": _body("base", 4) + _body("h", 3)})
+    agent = b.commit("Agent" + cursor, {"b.py": _body("ai", 5)})
+    moved = b.commit("Move", {"b.py": None, "c.py": _body("ai", 5)})  # a rename keeps lines
+    b.commit("Tag it", {"a.py": _body("base", 4) + _body("h", 2)})
+    b.close()
+    repo = ai.Repo(b.path)
+    result = repo.authorship(f"{start}..HEAD")
+    # the same attribution as git blame itself, line by line
+    import re
+
+    for path in ("a.py", "c.py"):
+        out = git(b.path, "blame", "--porcelain", "-M100", "-C100", f"{start}..HEAD", "--", path)
+        heads = re.findall(r"^([0-9a-f]{40}) \d+ (\d+)", out, re.M)
+        boundary = set(re.findall(r"^([0-9a-f]{40}) [^\n]*\n(?:[^\t][^\n]*\n)*?boundary$",
+                                  out, re.M))  # fmt: skip
+        expected = {(int(n), sha) for sha, n in heads if sha not in boundary}
+        ours = {(n, sha) for p_, n, sha in result.lines[["path", "line", "sha"]].itertuples(
+            index=False) if p_ == path}  # fmt: skip
+        assert ours == expected, path
+    assert result.total_lines == 2 + 5  # 4 base lines are boundary; 2 human + 5 moved
+    assert result.ai_lines == 5 and result.ai_share == pytest.approx(5 / 7)
+    assert set(result.lines.sha) <= {human, agent, moved}
+    assert list(result.by_tool.itertuples(index=False)) == [("cursor", 5)]
+    done = subprocess.run(
+        [sys.executable, "-m", "aiimpact", "authorship", str(b.path), "--range",
+         f"{start}..HEAD", "--json"], capture_output=True, text=True,
+    )  # fmt: skip
+    doc = json.loads(done.stdout)
+    assert (doc["total_lines"], doc["ai_lines"], doc["by_tool"]) == (7, 5, {"cursor": 5})
+    assert doc["by_file"]["c.py"] == {"total_lines": 5, "ai_lines": 5}
+    with pytest.raises(ai.InputError, match=r"A\.\.B"):
+        repo.authorship("HEAD")

@@ -175,6 +175,25 @@ def _cmd_szz(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_authorship(args: argparse.Namespace) -> int:
+    repo = _repo_from(args)
+    paths = None
+    if args.paths_from:
+        try:
+            paths = [ln.strip() for ln in Path(args.paths_from).read_text().splitlines()]
+        except OSError as exc:
+            raise InputError(f"cannot read {args.paths_from}: {exc.strerror}") from None
+        paths = [p for p in paths if p]
+    result = repo.authorship(args.range, paths=paths)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(f"{result.range}: {result.total_lines} lines written in the range, "
+              f"{result.ai_lines} by AI-assisted commits ({result.ai_share:.1%})")  # fmt: skip
+        print(result.by_tool.to_string(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``aiimpact`` command."""
     p = argparse.ArgumentParser(
@@ -230,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--json", action="store_true", help='{"<fix>": ["<inducing>", ...]}')
     z.add_argument("--cache-dir")
     z.set_defaults(func=_cmd_szz)
+
+    a = sub.add_parser("authorship", help="AI share of the lines written in a range A..B")
+    a.add_argument("repo")
+    a.add_argument("--range", required=True, help="A..B")
+    a.add_argument("--paths-from", help="file with one path per line")
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--cache-dir")
+    a.set_defaults(func=_cmd_authorship)
     return p
 
 

@@ -30,6 +30,7 @@ from aiimpact.errors import (
 from aiimpact.git.notes import read_notes
 from aiimpact.git.safety import SAFE_CONFIG, git_env
 from aiimpact.git.walk import mine_commits, walk_pairs
+from aiimpact.outcomes.authorship import Authorship, authorship
 from aiimpact.outcomes.churn import churn_table, window_seconds
 from aiimpact.outcomes.lines import LineHistory, line_history
 from aiimpact.outcomes.reverts import message_reverts, reverts_table
@@ -353,6 +354,25 @@ class Repo:
         links["repo"] = self.name
         self.last_report.ghost_fixes = ghosts
         return links
+
+    def authorship(self, rev_range: str, paths=None) -> Authorship:
+        """Who wrote the lines of the files at the end of *rev_range* (``"A..B"``).
+
+        Every line is attributed as ``git blame -M100 -C100 A..B`` does (files blamed in
+        parallel); lines from before ``A`` are boundary lines and are not counted. Returns an
+        :class:`~aiimpact.outcomes.authorship.Authorship` with ``total_lines``,
+        ``ai_lines``, ``ai_share`` and DataFrames ``by_file``, ``by_tool``, ``by_author``.
+
+        Examples
+        --------
+        >>> ai.Repo(".").authorship("v1.0..v1.1").ai_share  # doctest: +SKIP
+        """
+        start, sep, end = rev_range.partition("..")
+        if not sep or not end:
+            raise InputError(f"range {rev_range!r} must be of the form A..B")
+        for rev in (start, end):
+            self.resolve(rev)  # a clear error for a revision that does not exist
+        return authorship(self.git_dir, rev_range, self.commits(end), paths, self.workers)
 
     def outcomes(self, rev: str = "HEAD") -> pd.DataFrame:
         """The commit-level analysis table: the commit columns plus their outcomes.

@@ -1,0 +1,143 @@
+"""Authorship share between two revisions: "the AI wrote X% of the code in this release".
+
+For every line of the (text) files at ``B``, the commit in ``A..B`` that introduced it, as
+``git blame --porcelain -M100 -C100 A..B -- <file>`` says (moves and copies followed);
+lines older than ``A`` are *boundary* lines and are not counted. It is git blame itself,
+run on the files in parallel (one process per file, a bounded number at a time), so it
+agrees with git blame exactly; the commits' AI tags then say which lines an AI tool wrote.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pandas as pd
+
+from aiimpact.git.safety import run_git
+
+BLAME_FLAGS = ("-M100", "-C100")
+
+
+@dataclass
+class Authorship:
+    """Who wrote the lines of the files at the end of a range.
+
+    Attributes
+    ----------
+    range : str
+        The ``A..B`` range.
+    total_lines, ai_lines : int
+        Lines introduced in the range, and those introduced by AI-assisted commits.
+    ai_share : float
+        ``ai_lines / total_lines`` (NaN when no line was introduced in the range).
+    by_file, by_tool, by_author : pandas.DataFrame
+        The same counts per file, per AI tool and per author.
+    lines : pandas.DataFrame
+        One row per counted line: ``path, line, sha`` (the introducing commit).
+    """
+
+    range: str
+    total_lines: int
+    ai_lines: int
+    ai_share: float
+    by_file: pd.DataFrame
+    by_tool: pd.DataFrame
+    by_author: pd.DataFrame
+    lines: pd.DataFrame
+
+    def to_json(self) -> dict:
+        """The CLI's JSON document."""
+        return {
+            "range": self.range,
+            "total_lines": self.total_lines,
+            "ai_lines": self.ai_lines,
+            "ai_share": None if pd.isna(self.ai_share) else self.ai_share,
+            "by_file": {
+                r.path: {"total_lines": int(r.total_lines), "ai_lines": int(r.ai_lines)}
+                for r in self.by_file.itertuples()
+            },
+            "by_tool": {r.tool: int(r.lines) for r in self.by_tool.itertuples()},
+        }
+
+
+def blame_file(git_dir: str, rev_range: str, path: str) -> list[tuple[int, str]]:
+    """``(final line number, commit sha)`` of every non-boundary line of *path*."""
+    out = run_git(
+        git_dir, ["blame", "--porcelain", *BLAME_FLAGS, rev_range, "--", path], check=False
+    )
+    if out.returncode != 0:
+        return []
+    result, boundary, current = [], set(), None
+    for line in out.stdout.split(b"\n"):
+        if line[:1] == b"\t" or not line:
+            continue
+        parts = line.split(b" ")
+        if len(parts[0]) in (40, 64) and len(parts) >= 3 and parts[1].isdigit():
+            current = (parts[0].decode(), int(parts[2]))
+            result.append(current)
+        elif line == b"boundary" and current is not None:
+            boundary.add(current[0])
+    return [(n, sha) for sha, n in result if sha not in boundary]
+
+
+def text_files(git_dir: str, rev: str, paths: list[str] | None) -> list[str]:
+    """Files at *rev* with at least one line of text (binaries and empty files excluded)."""
+    out = run_git(git_dir, ["grep", "-I", "-l", "-e", "", rev, "--", *(paths or [])], check=False)
+    prefix = f"{rev}:".encode()
+    return sorted(
+        line.removeprefix(prefix).decode("utf-8", "replace")
+        for line in out.stdout.splitlines()
+        if line
+    )
+
+
+def authorship(
+    git_dir: str,
+    rev_range: str,
+    commits: pd.DataFrame,
+    paths: list[str] | None = None,
+    workers: int | None = None,
+) -> Authorship:
+    """Attribute every line of the files at the end of *rev_range* (see the module doc).
+
+    *commits* is a commits table with the AI tags (``sha, author_name, ai_assisted,
+    ai_tools``) covering the range.
+    """
+    end = rev_range.split("..", 1)[1] if ".." in rev_range else rev_range
+    files = text_files(git_dir, end or "HEAD", paths)
+    workers = workers or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        blamed = list(pool.map(lambda p: blame_file(git_dir, rev_range, p), files))
+    lines = pd.DataFrame(
+        [(path, n, sha) for path, rows in zip(files, blamed, strict=True) for n, sha in rows],
+        columns=["path", "line", "sha"],
+    )
+    meta = commits.set_index("sha")
+    ai = lines["sha"].map(meta["ai_assisted"].fillna(False).astype(bool)).fillna(False)
+    lines["ai"] = ai.astype(bool)
+    by_file = lines.groupby("path").agg(total_lines=("sha", "size"), ai_lines=("ai", "sum"))
+    by_file["ai_share"] = by_file["ai_lines"] / by_file["total_lines"]
+    tools: Counter = Counter()
+    for sha, n in lines.loc[lines["ai"], "sha"].value_counts().items():
+        for tool in meta.at[sha, "ai_tools"]:
+            tools[tool] += int(n)
+    by_tool = pd.DataFrame(sorted(tools.items(), key=lambda kv: -kv[1]), columns=["tool", "lines"])
+    authors = lines.assign(author=lines["sha"].map(meta["author_name"]))
+    by_author = (
+        authors.groupby("author").agg(lines=("sha", "size"), ai_lines=("ai", "sum"))
+        .sort_values("lines", ascending=False).reset_index()
+    )  # fmt: skip
+    total, ai_n = len(lines), int(lines["ai"].sum())
+    return Authorship(
+        rev_range,
+        total,
+        ai_n,
+        ai_n / total if total else float("nan"),
+        by_file.reset_index(),
+        by_tool,
+        by_author,
+        lines,
+    )
