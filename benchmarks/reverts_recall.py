@@ -33,15 +33,20 @@ def main() -> None:
         found = repo.reverts()
         got = set(zip(found.revert_sha, found.reverted_sha, strict=True))
         got_message = set(
-            zip(found[found.kind == "message"].revert_sha,
-                found[found.kind == "message"].reverted_sha, strict=True)
-        )  # fmt: skip
+            zip(
+                found[found.kind == "message"].revert_sha,
+                found[found.kind == "message"].reverted_sha,
+                strict=True,
+            )
+        )
         missed = expected - got_message
-        print(f"{repo.name}: {len(commits):,} commits; {len(expected)} declared reverts whose "
-              f"target is in the history; found {len(expected - missed)} "
-              f"(recall {1 - len(missed) / max(len(expected), 1):.3f}); "
-              f"all reverts found: {found.kind.value_counts().to_dict()}; "
-              f"unresolved targets: {repo.last_report.unresolved_reverts}")  # fmt: skip
+        print(
+            f"{repo.name}: {len(commits):,} commits; {len(expected)} declared reverts whose "
+            f"target is in the history; found {len(expected - missed)} "
+            f"(recall {1 - len(missed) / max(len(expected), 1):.3f}); "
+            f"all reverts found: {found.kind.value_counts().to_dict()}; "
+            f"unresolved targets: {repo.last_report.unresolved_reverts}"
+        )
         for pair in sorted(missed)[:10]:
             print("  missed", pair)
         assert got >= got_message

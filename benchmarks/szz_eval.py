@@ -46,8 +46,10 @@ def main() -> None:
             if hits:
                 oracle[fix] = hits
         pairs = sum(map(len, oracle.values()))
-        print(f"{repo.name}: {len(commits):,} commits; {len(oracle)} fixes whose Fixes: "
-              f"trailer names a commit of the history ({pairs} pairs)")  # fmt: skip
+        print(
+            f"{repo.name}: {len(commits):,} commits; {len(oracle)} fixes whose Fixes: "
+            f"trailer names a commit of the history ({pairs} pairs)"
+        )
         t0 = time.perf_counter()
         repo.lines()
         replay = time.perf_counter() - t0
@@ -65,9 +67,11 @@ def main() -> None:
             p, r, f1 = prf(pred, oracle)
             ghosts = len(repo.last_report.ghost_fixes)
             name = variant + (" +context" if context else "")
-            print(f"  aiimpact szz variant {name}: precision {p:.3f} recall {r:.3f} "
-                  f"F1 {f1:.3f} ({ghosts} ghost fixes; {took:.2f} s "
-                  f"+ line replay {replay:.2f} s)")  # fmt: skip
+            print(
+                f"  aiimpact szz variant {name}: precision {p:.3f} recall {r:.3f} "
+                f"F1 {f1:.3f} ({ghosts} ghost fixes; {took:.2f} s "
+                f"+ line replay {replay:.2f} s)"
+            )
         if args.pydriller:
             import os
 
@@ -84,8 +88,10 @@ def main() -> None:
                 pyd[fix] = {s for shas_ in found.values() for s in shas_}
             took = time.perf_counter() - t0
             p, r, f1 = prf(pyd, oracle)
-            print(f"  PyDriller get_commits_last_modified_lines: precision {p:.3f} recall {r:.3f}"
-                  f" F1 {f1:.3f} ({took:.2f} s)")  # fmt: skip
+            print(
+                f"  PyDriller get_commits_last_modified_lines: precision {p:.3f} recall {r:.3f}"
+                f" F1 {f1:.3f} ({took:.2f} s)"
+            )
             ours_s = replay  # our cost for all fixes is the replay plus a lookup
             print(
                 f"  speed: aiimpact {ours_s:.2f} s (replay of the whole history, all fixes) vs "

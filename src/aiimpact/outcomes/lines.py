@@ -26,6 +26,7 @@ How lines are followed:
 from __future__ import annotations
 
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -138,9 +139,9 @@ class LineHistory:
         Commit times (seconds).
     added : list of int
         Lines each commit added (merges: only lines not found on the merged branch).
-    born : list of int
+    born : array of int
         For every line id, the commit index that wrote it.
-    died : list of int
+    died : array of int
         For every line id, the commit time it was first deleted or modified (-1: alive).
     alive_at_tip : Counter
         Lines of each commit still present at the replayed revision.
@@ -164,8 +165,8 @@ class LineHistory:
     commits: list[str] = field(default_factory=list)
     time: list[int] = field(default_factory=list)
     added: list[int] = field(default_factory=list)
-    born: list[int] = field(default_factory=list)
-    died: list[int] = field(default_factory=list)
+    born: array = field(default_factory=lambda: array("q"))  # compact: one slot per line
+    died: array = field(default_factory=lambda: array("q"))
     alive_at_tip: Counter = field(default_factory=Counter)
     deleted_from: dict[int, Counter] = field(default_factory=dict)
     context_of: dict[int, Counter] = field(default_factory=dict)
