@@ -33,7 +33,7 @@ from aiimpact.git.walk import mine_commits, walk_pairs
 from aiimpact.outcomes.authorship import Authorship, authorship
 from aiimpact.outcomes.churn import churn_table, window_seconds
 from aiimpact.outcomes.lines import LineHistory, line_history
-from aiimpact.outcomes.reverts import message_reverts, reverts_table
+from aiimpact.outcomes.reverts import CommitIndex, message_reverts, reverts_table
 from aiimpact.outcomes.szz import find_fixes, szz
 from aiimpact.outcomes.table import outcomes_table
 from aiimpact.store import Store, default_cache_dir, repo_key
@@ -279,7 +279,9 @@ class Repo:
         --------
         >>> ai.Repo(".").reverts().query("kind == 'message'")  # doctest: +SKIP
         """
-        commits = self.commits(rev)
+        return self._reverts(self.commits(rev), rev, window)
+
+    def _reverts(self, commits: pd.DataFrame, rev: str, window: str) -> pd.DataFrame:
         declared, unresolved = message_reverts(commits)
         self.last_report.unresolved_reverts = unresolved
         history = self.lines(rev, revert_window=window)
@@ -331,19 +333,18 @@ class Repo:
         the most accurate on the ``Fixes:`` oracle of iproute2 (``benchmarks/szz_eval.py``).
         Fixes with nothing to blame are listed in ``last_report.ghost_fixes``.
         """
-        commits = self.commits(rev)
+        return self._szz(self.commits(rev), fixes, rev, variant, use_trailers, context)
+
+    def _szz(self, commits, fixes, rev, variant, use_trailers, context) -> pd.DataFrame:
         found = find_fixes(commits)
         shas = list(found["sha"]) if fixes is None else [self.resolve(f) for f in fixes]
         named: dict[str, list[str]] = {}
         if use_trailers:
-            index = {s[:12]: s for s in commits["sha"]}
+            index = CommitIndex(commits)
             for sha, targets in zip(found["sha"], found["fixes_trailer"], strict=True):
-                hits = [index.get(t[:12]) for t in targets if len(t) >= 12]
-                hits += [
-                    s for t in targets if len(t) < 12 for s in commits["sha"] if s.startswith(t)
-                ]
-                if any(hits) and sha in shas:
-                    named[sha] = [h for h in hits if h]
+                hits = [h for h in (index.sha(t) for t in targets) if h]
+                if hits and sha in shas:
+                    named[sha] = hits
         merges = set(commits.loc[commits["is_merge"].astype(bool), "sha"])
         rest = [s for s in shas if s not in named]
         links, ghosts = szz(self.lines(rev), rest, merges=merges, variant=variant, context=context)
@@ -388,8 +389,8 @@ class Repo:
         commits = self.commits(rev)
         churn = churn_table(self.lines(rev), ("14D", "30D", "90D"))
         return outcomes_table(
-            commits, self.file_changes(rev), self.reverts(rev), churn, self.fixes(rev),
-            self.szz(rev=rev),
+            commits, self.file_changes(rev), self._reverts(commits, rev, "30D"), churn,
+            find_fixes(commits), self._szz(commits, None, rev, "l", True, True),
         )  # fmt: skip
 
     # -- mining --------------------------------------------------------------------------

@@ -43,7 +43,7 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-class _Index:
+class CommitIndex:
     """Resolve full or abbreviated shas, and subjects, against a commits table."""
 
     def __init__(self, commits: pd.DataFrame) -> None:
@@ -75,7 +75,7 @@ class _Index:
         return None
 
 
-def _targets(index: _Index, sha: str, message: str, when) -> tuple[list[str], str, int]:
+def _targets(index: CommitIndex, sha: str, message: str, when) -> tuple[list[str], str, int]:
     """Commits *message* declares reverted, the evidence used, and unresolved references."""
     refs = [s for m in _SHA_LINE.finditer(message) for s in _SHA.findall(m.group(1))]
     subject = message.lstrip("\n").split("\n", 1)[0].strip()
@@ -115,7 +115,7 @@ def message_reverts(commits: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     --------
     >>> reverts, unresolved = message_reverts(repo.commits())  # doctest: +SKIP
     """
-    index = _Index(commits)
+    index = CommitIndex(commits)
     rows, unresolved = [], 0
     may_revert = commits["message"].str.contains(r"revert", case=False, regex=False)
     for sha, message, when in zip(
@@ -130,7 +130,7 @@ def message_reverts(commits: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 def reverts_table(commits: pd.DataFrame, rows: Iterable[tuple]) -> pd.DataFrame:
     """Reverts table from ``(revert_sha, reverted_sha, kind, fraction, evidence)`` rows."""
-    index = _Index(commits)
+    index = CommitIndex(commits)
     df = pd.DataFrame(rows, columns=["revert_sha", "reverted_sha", "kind", "fraction", "evidence"])
     repo = commits["repo"].iloc[0] if "repo" in commits and len(commits) else None
     df.insert(0, "repo", repo)
