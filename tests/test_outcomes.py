@@ -206,6 +206,9 @@ def test_szz_variants_and_add_only_fixes(build):
     assert links(variant="r", context=False) == {(fix, new, "r")}  # the most recent
     assert repo.last_report.ghost_fixes == [guard]
     assert (guard, fix, "l-context") in links()  # inserted between lines the fix wrote
+    # a bug reported before the newer candidate was committed cannot come from it
+    reported = {fix: pd.Timestamp(START + DAY / 2)}
+    assert links(variant="b", context=False, issue_dates=reported) == {(fix, old, "b")}
     assert repo.last_report.ghost_fixes == [guard], "still reported as a ghost fix"
 
 

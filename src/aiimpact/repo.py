@@ -324,8 +324,12 @@ class Repo:
         variant: str = "l",
         use_trailers: bool = True,
         context: bool = True,
+        issue_dates=None,
     ) -> pd.DataFrame:
         """Bug-inducing commits of *fixes* (default: :meth:`fixes`).
+
+        *issue_dates* maps fix shas to the date their bug was reported: candidates
+        committed after it are dropped (they cannot have caused it).
 
         A fix whose ``Fixes: <sha>`` trailer names its inducing commit is linked to it
         (``variant="trailer"``) when *use_trailers*; the others by line history (see
@@ -333,9 +337,11 @@ class Repo:
         the most accurate on the ``Fixes:`` oracle of iproute2 (``benchmarks/szz_eval.py``).
         Fixes with nothing to blame are listed in ``last_report.ghost_fixes``.
         """
-        return self._szz(self.commits(rev), fixes, rev, variant, use_trailers, context)
+        return self._szz(self.commits(rev), fixes, rev, variant, use_trailers, context, issue_dates)
 
-    def _szz(self, commits, fixes, rev, variant, use_trailers, context) -> pd.DataFrame:
+    def _szz(
+        self, commits, fixes, rev, variant, use_trailers, context, issue_dates=None
+    ) -> pd.DataFrame:
         found = find_fixes(commits)
         shas = list(found["sha"]) if fixes is None else [self.resolve(f) for f in fixes]
         named: dict[str, list[str]] = {}
@@ -347,7 +353,14 @@ class Repo:
                     named[sha] = hits
         merges = set(commits.loc[commits["is_merge"].astype(bool), "sha"])
         rest = [s for s in shas if s not in named]
-        links, ghosts = szz(self.lines(rev), rest, merges=merges, variant=variant, context=context)
+        links, ghosts = szz(
+            self.lines(rev),
+            rest,
+            merges=merges,
+            variant=variant,
+            context=context,
+            issue_dates=issue_dates,
+        )
         trailer_rows = [(f, t, None, pd.NA, "trailer") for f, ts in named.items() for t in ts]
         if trailer_rows:
             extra = pd.DataFrame(trailer_rows, columns=links.columns[1:])
