@@ -231,32 +231,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.set_defaults(func=_cmd_mine)
 
-    r = sub.add_parser("reverts", help="reverts: declared in messages, exact or partial in content")
-    r.add_argument("repo")
+    def repo_command(name: str, help: str, func) -> argparse.ArgumentParser:
+        """A subcommand on one repository, printing a table or one JSON document."""
+        c = sub.add_parser(name, help=help)
+        c.add_argument("repo", help="path or URL of a git repository")
+        c.add_argument("--json", action="store_true", help="one JSON document on stdout")
+        c.add_argument("--cache-dir", help="cache root (default: $AIIMPACT_CACHE_DIR)")
+        c.set_defaults(func=func)
+        return c
+
+    r = repo_command("reverts", "reverts: declared in messages, exact or partial in content",
+                     _cmd_reverts)  # fmt: skip
     r.add_argument("--rev", default="HEAD")
     r.add_argument("--window", default="30D", help="how far back a partial revert may reach")
-    r.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    r.add_argument("--cache-dir")
-    r.set_defaults(func=_cmd_reverts)
 
-    z = sub.add_parser("szz", help="bug-inducing commits of fixes (SZZ)")
-    z.add_argument("repo")
+    z = repo_command("szz", "bug-inducing commits of fixes (SZZ)", _cmd_szz)
     z.add_argument("--fix", action="append", metavar="SHA", help="fix commit(s); default: all")
     z.add_argument("--rev", default="HEAD")
     z.add_argument("--variant", default="l", choices=["b", "r", "l"])
     z.add_argument("--no-context", action="store_true", help="no links for add-only fixes")
     z.add_argument("--no-trailers", action="store_true", help="ignore Fixes: trailers")
-    z.add_argument("--json", action="store_true", help='{"<fix>": ["<inducing>", ...]}')
-    z.add_argument("--cache-dir")
-    z.set_defaults(func=_cmd_szz)
 
-    a = sub.add_parser("authorship", help="AI share of the lines written in a range A..B")
-    a.add_argument("repo")
+    a = repo_command("authorship", "AI share of the lines written in a range A..B",
+                     _cmd_authorship)  # fmt: skip
     a.add_argument("--range", required=True, help="A..B")
     a.add_argument("--paths-from", help="file with one path per line")
-    a.add_argument("--json", action="store_true")
-    a.add_argument("--cache-dir")
-    a.set_defaults(func=_cmd_authorship)
     return p
 
 
