@@ -251,37 +251,42 @@ class LineHistory:
                 start = h.old_start - 1 if h.old_len else h.old_start
                 for k, lid in enumerate(ids[start : start + h.old_len]):
                     removed_line[lid] = h.removed[k] if k < len(h.removed) else b""
-        # 2. the lines each hunk adds, bottom-up so that earlier positions stay valid
+        # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
         for path, hunks in p.files.items():
             ids = state.get(path, [])
             lines = text.get(path, [])
             donors = self._donors(path, other, set(ids)) if other else None
-            order = sorted(range(len(hunks)), key=lambda i: hunks[i].old_start, reverse=True)
-            for hi in order:
+            new_file_ids: list[int] = []
+            new_file_lines: list[int] = []
+            at = 0  # position in the old file
+            for hi in sorted(range(len(hunks)), key=lambda i: hunks[i].old_start):
                 h = hunks[hi]
                 start = h.old_start - 1 if h.old_len else h.old_start
+                new_file_ids += ids[at:start]
+                new_file_lines += lines[at:start]
+                at = start + h.old_len
                 pairs = kept[(path, hi)]
-                new_ids: list[int] = []
                 for k, line in enumerate(h.added):
                     added_text[(path, _norm(line))] += 1
+                    new_file_lines.append(hash(line))
                     if k in pairs:
-                        new_ids.append(pairs[k])
+                        new_file_ids.append(pairs[k])
                         continue
                     moved = pool.get(_norm(line))
                     if moved:
-                        new_ids.append(moved.pop())
+                        new_file_ids.append(moved.pop())
                         continue
                     same = donors.get(hash(line)) if donors else None
                     # a line the merged branch wrote keeps its birth (as a new id: the
                     # branch's own copy may live on elsewhere in the first parent's tree)
-                    new_ids.append(len(self.born))
+                    new_file_ids.append(len(self.born))
                     self.born.append(same.pop() if same else ci)
                     self.died.append(-1)
                     added += not same
-                ids = ids[:start] + new_ids + ids[start + h.old_len :]
-                lines = lines[:start] + [hash(x) for x in h.added] + lines[start + h.old_len :]
-            if ids:
-                state[path], text[path] = ids, lines
+            new_file_ids += ids[at:]
+            new_file_lines += lines[at:]
+            if new_file_ids:
+                state[path], text[path] = new_file_ids, new_file_lines
             else:
                 state.pop(path, None)
                 text.pop(path, None)
