@@ -119,7 +119,8 @@ def _unquote(path: bytes) -> bytes:
 
 
 def _norm(line: bytes) -> bytes:
-    return b"".join(line.split())
+    """The line without any whitespace (whitespace-only edits compare equal)."""
+    return line.translate(None, b" \t\r\n\x0b\x0c")
 
 
 def meaningful(line: bytes) -> bool:
@@ -223,6 +224,7 @@ class LineHistory:
         #    to a pool from which lines added elsewhere in this commit can take them back
         #    (a moved or renamed line keeps its birth, as with blame -M -C within a commit)
         pool: dict[bytes, list[int]] = {}
+        added_norm: dict[tuple[str, int], list[bytes]] = {}
         context: Counter = Counter()
         kept: dict[tuple[str, int], dict[int, int]] = {}
         for path, hunks in p.files.items():
@@ -235,13 +237,13 @@ class LineHistory:
                         if 0 <= pos < len(ids):
                             context[self.born[ids[pos]]] += 1
                 pairs = kept[(path, hi)] = {}
+                added_norm[(path, hi)] = norms = [_norm(x) for x in h.added]
                 for k, lid in enumerate(gone):
-                    removed = h.removed[k] if k < len(h.removed) else b""
-                    removed_text[(path, _norm(removed))] += 1
-                    if k < len(h.added) and _norm(h.added[k]) == _norm(removed):
+                    key = _norm(h.removed[k]) if k < len(h.removed) else b""
+                    removed_text[(path, key)] += 1
+                    if k < len(norms) and norms[k] == key:
                         pairs[k] = lid
                     else:
-                        key = _norm(removed)
                         pool.setdefault(key if len(key) >= _MOVE_MIN else b"", []).append(lid)
         short = pool.pop(b"", [])
         removed_line = {}  # id -> its text, to tell meaningful deletions for SZZ
@@ -266,13 +268,15 @@ class LineHistory:
                 new_file_lines += lines[at:start]
                 at = start + h.old_len
                 pairs = kept[(path, hi)]
+                norms = added_norm.get((path, hi)) or [_norm(x) for x in h.added]
                 for k, line in enumerate(h.added):
-                    added_text[(path, _norm(line))] += 1
+                    norm = norms[k]
+                    added_text[(path, norm)] += 1
                     new_file_lines.append(hash(line))
                     if k in pairs:
                         new_file_ids.append(pairs[k])
                         continue
-                    moved = pool.get(_norm(line))
+                    moved = pool.get(norm)
                     if moved:
                         new_file_ids.append(moved.pop())
                         continue
