@@ -13,6 +13,9 @@ from aiimpact import synth
 from aiimpact.detect.coverage import coverage
 from aiimpact.detect.detector import Attribution, Detector, detect
 from aiimpact.errors import AiimpactError, AiimpactWarning, InputError
+from aiimpact.platforms import github
+from aiimpact.platforms.aidev import load_aidev
+from aiimpact.platforms.link import link_prs
 from aiimpact.repo import MiningReport, Repo
 
 __version__ = "0.1.0"
@@ -27,5 +30,8 @@ __all__ = [
     "Repo",
     "coverage",
     "detect",
+    "github",
+    "link_prs",
+    "load_aidev",
     "synth",
 ]

@@ -194,6 +194,22 @@ def _cmd_authorship(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_prs(args: argparse.Namespace) -> int:
+    from aiimpact.platforms.github import pull_requests
+
+    data = pull_requests(
+        args.repo, api_url=args.api_url, cache_dir=args.cache_dir, since=args.since
+    )
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("prs", "reviews", "pr_commits"):
+        getattr(data, name).to_parquet(out / f"{name}.parquet", index=False)
+    ai_share = data.prs["ai_assisted"].mean() if len(data.prs) else float("nan")
+    print(f"{args.repo}: {len(data.prs)} pull requests ({ai_share:.1%} AI-assisted), "
+          f"{len(data.reviews)} reviews -> {out}", file=sys.stderr)  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``aiimpact`` command."""
     p = argparse.ArgumentParser(
@@ -251,6 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--variant", default="l", choices=["b", "r", "l"])
     z.add_argument("--no-context", action="store_true", help="no links for add-only fixes")
     z.add_argument("--no-trailers", action="store_true", help="ignore Fixes: trailers")
+
+    g = sub.add_parser("prs", help="pull requests of OWNER/NAME -> DIR/{prs,reviews,pr_commits}")
+    g.add_argument("repo", help="OWNER/NAME")
+    g.add_argument("-o", "--output", required=True, help="output directory")
+    g.add_argument("--api-url", help="API root (default: $GITHUB_API_URL or the public API)")
+    g.add_argument("--since", help="only PRs updated since this date")
+    g.add_argument("--cache-dir")
+    g.set_defaults(func=_cmd_prs)
 
     a = repo_command("authorship", "AI share of the lines written in a range A..B",
                      _cmd_authorship)  # fmt: skip

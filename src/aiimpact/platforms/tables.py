@@ -1,0 +1,306 @@
+"""Pull-request tables and review metrics from raw GitHub data.
+
+The input is one raw dict per pull request, as the GitHub client (or a recording) gives it:
+``{"pull": <GET pulls/{n}>, "reviews": [...], "review_comments": [...],
+"issue_comments": [...], "timeline": [...], "commits": [...]}``. The output is the three
+tables of DESIGN.md: ``prs``, ``reviews``, ``pr_commits``.
+
+Definitions (times are UTC; durations in hours):
+
+* ``ready_at``: when the PR was opened, or for a draft the last ``ready_for_review`` event
+  (NA while it is still a draft);
+* ``first_review_at``: the first review or review comment by an account that is neither the
+  author nor a bot (``type == "Bot"`` or a ``[bot]`` login);
+* ``first_approval_at``: the first ``APPROVED`` review by such an account;
+* ``reviews``: reviews by such accounts; ``review_rounds``: groups of those reviews not
+  separated by a new commit or a force-push; ``comments``: issue and review comments by
+  humans (the author included);
+* ``time_to_first_review``, ``time_to_merge``, ``time_to_close``: from ``ready_at``. An
+  open PR has NA there, not a guess: it is right-censored at ``observed_at`` (the latest
+  time the data shows), which survival models use with ``is_open``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from aiimpact.detect.detector import Detector, default_detector
+
+PR_COLUMNS = [
+    "repo",
+    "number",
+    "author_login",
+    "author_is_bot",
+    "title",
+    "created_at",
+    "ready_at",
+    "first_review_at",
+    "first_approval_at",
+    "merged_at",
+    "closed_at",
+    "state",
+    "head_ref",
+    "additions",
+    "deletions",
+    "changed_files",
+    "reviews",
+    "review_rounds",
+    "comments",
+    "merge_commit_sha",
+    "time_to_first_review",
+    "time_to_merge",
+    "time_to_close",
+    "ai_assisted",
+    "ai_tools",
+    "ai_modes",
+    "ai_evidence",
+    "ai_signals",
+    "is_open",
+    "observed_at",
+]
+REVIEW_COLUMNS = [
+    "repo",
+    "number",
+    "reviewer",
+    "reviewer_is_bot",
+    "state",
+    "submitted_at",
+    "commit_id",
+]
+COMMIT_COLUMNS = ["repo", "number", "sha"]
+
+
+@dataclass
+class PullRequestData:
+    """The three pull-request tables (and, for offline sources, what they lacked)."""
+
+    prs: pd.DataFrame
+    reviews: pd.DataFrame
+    pr_commits: pd.DataFrame
+    missing: list[str] = field(default_factory=list)
+
+
+def _ts(value) -> pd.Timestamp | None:
+    """An ISO 8601 time as a UTC timestamp (None when absent or unparseable)."""
+    if not value:
+        return None
+    try:
+        return pd.to_datetime(value, utc=True)
+    except (ValueError, TypeError):
+        return None
+
+
+def login(user: Mapping | None) -> str | None:
+    """The login of a user object (None for a deleted account, which GitHub sends as null)."""
+    return (user or {}).get("login")
+
+
+def is_bot(user: Mapping | None) -> bool:
+    """GitHub's own flag (``type == "Bot"``) or a ``[bot]`` login."""
+    if not user:
+        return False
+    return user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]")
+
+
+def _hours(later, earlier) -> float | None:
+    if later is None or earlier is None:
+        return None
+    return (later - earlier).total_seconds() / 3600
+
+
+def review_metrics(item: Mapping) -> dict:
+    """The review metrics of one PR (see the module docstring for the definitions)."""
+    pull = item["pull"]
+    author = login(pull.get("user"))
+    timeline = [e for e in item.get("timeline") or [] if isinstance(e, Mapping)]
+    created = _ts(pull.get("created_at"))
+    ready = created
+    for e in timeline:
+        if e.get("event") == "ready_for_review":
+            ready = _ts(e.get("created_at")) or ready
+    if pull.get("draft"):
+        ready = None
+
+    def human_other(user) -> bool:
+        return user is not None and not is_bot(user) and login(user) != author
+
+    reviews = [r for r in item.get("reviews") or [] if isinstance(r, Mapping)]
+    if not reviews:  # the timeline carries them too
+        reviews = [e for e in timeline if e.get("event") == "reviewed"]
+    counted = [r for r in reviews if human_other(r.get("user")) and r.get("submitted_at")]
+    review_times = [_ts(r["submitted_at"]) for r in counted]
+    comment_times = [
+        _ts(c.get("created_at"))
+        for c in item.get("review_comments") or []
+        if human_other(c.get("user")) and c.get("created_at")
+    ]
+    firsts = [t for t in review_times + comment_times if t is not None]
+    approvals = [
+        _ts(r["submitted_at"]) for r in counted if str(r.get("state", "")).upper() == "APPROVED"
+    ]
+    issue_comments = item.get("issue_comments")
+    if issue_comments is None:  # the timeline carries them too
+        issue_comments = [e for e in timeline if e.get("event") == "commented"]
+    humans = [
+        c
+        for c in [*issue_comments, *(item.get("review_comments") or [])]
+        if isinstance(c, Mapping) and c.get("user") is not None and not is_bot(c.get("user"))
+    ]
+    merged, closed = _ts(pull.get("merged_at")), _ts(pull.get("closed_at"))
+    seen = [t for t in (created, merged, closed, _ts(pull.get("updated_at"))) if t] + [
+        t for t in (_ts(e.get("created_at") or e.get("submitted_at")) for e in timeline) if t
+    ]
+    return {
+        "ready_at": ready,
+        "first_review_at": min(firsts) if firsts else None,
+        "first_approval_at": min(a for a in approvals if a) if any(approvals) else None,
+        "merged_at": merged,
+        "closed_at": closed,
+        "reviews": len(counted),
+        "review_rounds": review_rounds(timeline, counted, human_other),
+        "comments": len(humans),
+        "time_to_first_review": _hours(min(firsts) if firsts else None, ready),
+        "time_to_merge": _hours(merged, ready),
+        "time_to_close": _hours(closed, ready),
+        "is_open": pull.get("state") == "open",
+        "observed_at": max(seen) if seen else None,
+    }
+
+
+def review_rounds(timeline: list[Mapping], counted: list[Mapping], counts) -> int:
+    """Groups of counted reviews not separated by a new commit or a force-push.
+
+    *counts(user)* says whether a review by *user* counts; without ``reviewed`` events in
+    the timeline, all counted reviews make one round.
+    """
+    if not any(e.get("event") == "reviewed" for e in timeline):
+        return 1 if counted else 0
+    rounds, in_round = 0, False
+    for e in timeline:
+        kind = e.get("event")
+        if kind in ("committed", "head_ref_force_pushed"):
+            in_round = False
+        elif kind == "reviewed" and counts(e.get("user")) and not in_round:
+            rounds += 1
+            in_round = True
+    return rounds
+
+
+def tables_from_raw(
+    repo: str, items: Iterable[Mapping], detector: Detector | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(prs, reviews, pr_commits)`` from raw per-PR dicts (see the module docstring).
+
+    A PR is AI-assisted when its author is a coding-agent bot, its head branch has an agent
+    prefix, its body carries an agent marker, or any of its commits carries an AI mark.
+
+    Examples
+    --------
+    >>> prs, reviews, commits = tables_from_raw("o/r", raw_items)  # doctest: +SKIP
+    """
+    detector = detector or default_detector()
+    prs, reviews, commits = [], [], []
+    for item in items:
+        pull = item["pull"]
+        number = pull.get("number")
+        user = pull.get("user")
+        head = (pull.get("head") or {}).get("ref") or ""
+        row = {
+            "repo": repo,
+            "number": number,
+            "author_login": login(user),
+            "author_is_bot": is_bot(user),
+            "title": pull.get("title"),
+            "created_at": _ts(pull.get("created_at")),
+            "state": "merged" if pull.get("merged_at") else pull.get("state"),
+            "head_ref": head,
+            "additions": pull.get("additions"),
+            "deletions": pull.get("deletions"),
+            "changed_files": pull.get("changed_files"),
+            "merge_commit_sha": pull.get("merge_commit_sha"),
+            **review_metrics(item),
+        }
+        tags = _pr_tags(detector, pull, item.get("commits") or [])
+        prs.append({**row, **tags})
+        for r in item.get("reviews") or []:
+            reviews.append(
+                (
+                    repo,
+                    number,
+                    login(r.get("user")),
+                    is_bot(r.get("user")),
+                    r.get("state"),
+                    _ts(r.get("submitted_at")),
+                    r.get("commit_id"),
+                )
+            )
+        for c in item.get("commits") or []:
+            if c.get("sha"):
+                commits.append((repo, number, c["sha"]))
+    prs_df = pd.DataFrame(prs, columns=PR_COLUMNS)
+    for col in (
+        "created_at",
+        "ready_at",
+        "first_review_at",
+        "first_approval_at",
+        "merged_at",
+        "closed_at",
+        "observed_at",
+    ):
+        prs_df[col] = pd.to_datetime(prs_df[col], utc=True)
+    for col in ("time_to_first_review", "time_to_merge", "time_to_close"):
+        prs_df[col] = prs_df[col].astype("Float64")
+    for col in (
+        "reviews",
+        "review_rounds",
+        "comments",
+        "additions",
+        "deletions",
+        "changed_files",
+        "number",
+    ):
+        prs_df[col] = prs_df[col].astype("Int64")
+    reviews_df = pd.DataFrame(reviews, columns=REVIEW_COLUMNS)
+    reviews_df["submitted_at"] = pd.to_datetime(reviews_df["submitted_at"], utc=True)
+    return prs_df, reviews_df, pd.DataFrame(commits, columns=COMMIT_COLUMNS)
+
+
+def _pr_tags(detector: Detector, pull: Mapping, commits: list[Mapping]) -> dict:
+    user = pull.get("user") or {}
+    pr = detector.detect_pr(
+        login(user) or "",
+        user.get("id"),
+        (pull.get("head") or {}).get("ref") or "",
+        pull.get("body") or "",
+    )
+    tools, modes, evidence, signals = (
+        set(pr.tools),
+        set(pr.modes),
+        set(pr.evidence),
+        set(pr.signatures),
+    )
+    for c in commits:
+        meta = c.get("commit") or {}
+        a, m = meta.get("author") or {}, meta.get("committer") or {}
+        found = detector.detect(
+            meta.get("message") or "",
+            a.get("name") or "",
+            a.get("email") or "",
+            m.get("name") or "",
+            m.get("email") or "",
+        )
+        if found.ai_assisted:
+            tools |= set(found.tools)
+            modes |= set(found.modes)
+            evidence |= {f"commit:{e}" for e in found.evidence}
+            signals |= set(found.signatures)
+    return {
+        "ai_assisted": bool(tools),
+        "ai_tools": sorted(tools),
+        "ai_modes": sorted(modes),
+        "ai_evidence": sorted(evidence),
+        "ai_signals": sorted(signals),
+    }
