@@ -15,6 +15,7 @@ from aiimpact.detect.detector import Attribution, Detector, detect
 from aiimpact.errors import AiimpactError, AiimpactWarning, InputError
 from aiimpact.platforms import github
 from aiimpact.platforms.aidev import load_aidev
+from aiimpact.platforms.gharchive import load_gharchive
 from aiimpact.platforms.link import link_prs
 from aiimpact.repo import MiningReport, Repo
 
@@ -33,5 +34,6 @@ __all__ = [
     "github",
     "link_prs",
     "load_aidev",
+    "load_gharchive",
     "synth",
 ]

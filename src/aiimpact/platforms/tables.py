@@ -75,12 +75,14 @@ COMMIT_COLUMNS = ["repo", "number", "sha"]
 
 @dataclass
 class PullRequestData:
-    """The three pull-request tables (and, for offline sources, what they lacked)."""
+    """The three pull-request tables; for offline sources, what they lacked (``missing``)
+    and how many malformed records were skipped (``skipped``)."""
 
     prs: pd.DataFrame
     reviews: pd.DataFrame
     pr_commits: pd.DataFrame
     missing: list[str] = field(default_factory=list)
+    skipped: int = 0
 
 
 def _ts(value) -> pd.Timestamp | None:
