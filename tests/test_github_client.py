@@ -503,3 +503,26 @@ def test_pull_requests_tables_and_cli(server, recorded, tmp_path, monkeypatch, c
     assert sorted(written.number) == [3114, 5046, 7458]
     assert (out / "reviews.parquet").exists() and (out / "pr_commits.parquet").exists()
     assert TOKEN not in capsys.readouterr().err
+
+
+def test_pull_requests_is_incremental(server, recorded, tmp_path):
+    import aiimpact as ai
+
+    expected = serve_fake_repo(server, recorded)
+    kw = {"api_url": server.url, "cache_dir": tmp_path / "c", "token": TOKEN}
+    first = ai.github.pull_requests(REPO, **kw)
+    assert len(first.prs) == 3
+    # one PR is updated upstream: only it is fetched again, the others come from the store
+    changed = {**expected[5046]["pull"], "title": "Renamed", "updated_at": "2099-01-01T00:00:00Z"}
+    listing = "state=all&sort=updated&direction=desc&per_page=100"
+    server.add(f"/repos/{REPO}/pulls?{listing}", [changed, expected[7458]["pull"]])
+    server.add(f"/repos/{REPO}/pulls/5046", changed)
+    server.clear_log()
+    second = ai.github.pull_requests(REPO, **kw)
+    fetched = [r.path for r in server.requests]
+    assert len(second.prs) == 3
+    assert second.prs.set_index("number").loc[5046, "title"] == "Renamed"
+    assert second.prs.set_index("number").loc[7458, "title"] == first.prs.set_index(
+        "number").loc[7458, "title"]  # fmt: skip
+    assert any("/pulls/5046" in p for p in fetched)
+    assert all("/7458" not in p and "/3114" not in p for p in fetched), fetched
