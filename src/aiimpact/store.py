@@ -133,6 +133,38 @@ def repo_key(name: str, identity: str) -> str:
     return f"{slug}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
+def connect(path: Path, what: str) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file *path*, waiting (``$AIIMPACT_LOCK_TIMEOUT`` s, default 30) while
+    another process holds it; *what* names it in the error."""
+    deadline = time.monotonic() + float(os.environ.get("AIIMPACT_LOCK_TIMEOUT", "30"))
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() > deadline:
+                raise CacheLockedError(
+                    f"{what} {path} is in use by another process (DuckDB lock); "
+                    "wait for it to finish or use another cache_dir"
+                ) from None
+            time.sleep(0.2)
+
+
+def quarantine(path: Path, what: str, problem: str) -> None:
+    """Move an untrusted DuckDB file (and its WAL) aside to ``*.corrupt-<time>``, warning."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for suffix in ("", ".wal"):
+        p = Path(str(path) + suffix)
+        if p.exists():
+            p.rename(p.with_name(f"{p.name}.corrupt-{stamp}"))
+    warnings.warn(
+        f"{what} {path} was not trusted ({problem}); moved aside and rebuilding",
+        CacheRebuiltWarning,
+        stacklevel=5,
+    )
+
+
 class Store:
     """A repository's mined tables in one DuckDB file.
 
@@ -155,19 +187,7 @@ class Store:
 
     # -- opening and trust -------------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + float(os.environ.get("AIIMPACT_LOCK_TIMEOUT", "30"))
-        while True:
-            try:
-                return duckdb.connect(str(self.path))
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
-                    raise
-                if time.monotonic() > deadline:
-                    raise CacheLockedError(
-                        f"cache {self.path} is in use by another process (DuckDB lock); "
-                        "wait for it to finish or use another cache_dir"
-                    ) from None
-                time.sleep(0.2)
+        return connect(self.path, "cache")
 
     def _open_checked(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -225,16 +245,7 @@ class Store:
         return None
 
     def _quarantine(self, problem: str) -> None:
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        for suffix in ("", ".wal"):
-            p = Path(str(self.path) + suffix)
-            if p.exists():
-                p.rename(p.with_name(f"{p.name}.corrupt-{stamp}"))
-        warnings.warn(
-            f"cache {self.path} was not trusted ({problem}); moved aside and rebuilding",
-            CacheRebuiltWarning,
-            stacklevel=4,
-        )
+        quarantine(self.path, "cache", problem)
 
     def _create(self, con: duckdb.DuckDBPyConnection) -> None:
         for ddl in (_COMMITS_DDL, _FILES_DDL, *_OTHER_DDL):

@@ -24,7 +24,6 @@ import logging
 import os
 import re
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,8 @@ from typing import Any
 import duckdb
 import httpx
 
-from aiimpact.errors import AiimpactError, CacheLockedError, CacheRebuiltWarning, InputError
+from aiimpact.errors import AiimpactError, CacheLockedError, InputError
+from aiimpact.store import connect, quarantine
 
 log = logging.getLogger(__name__)
 
@@ -100,40 +100,16 @@ class _EtagCache:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = self._connect()
+            self.con = connect(path, "GitHub cache")
             self._check(self.con)
         except CacheLockedError:
             raise
         except duckdb.Error as exc:
-            problem = f"DuckDB cannot use it ({type(exc).__name__}: {exc})"
             if getattr(self, "con", None) is not None:
                 self.con.close()
-            stamp = time.strftime("%Y%m%dT%H%M%S")
-            for suffix in ("", ".wal"):
-                p = Path(str(path) + suffix)
-                if p.exists():
-                    p.rename(p.with_name(f"{p.name}.corrupt-{stamp}"))
-            warnings.warn(
-                f"GitHub cache {path} was not trusted ({problem}); moved aside and rebuilding",
-                CacheRebuiltWarning,
-                stacklevel=3,
-            )
-            self.con = self._connect()
+            quarantine(path, "GitHub cache", f"DuckDB cannot use it ({type(exc).__name__}: {exc})")
+            self.con = connect(path, "GitHub cache")
             self._check(self.con)
-
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + float(os.environ.get("AIIMPACT_LOCK_TIMEOUT", "30"))
-        while True:
-            try:
-                return duckdb.connect(str(self.path))
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
-                    raise
-                if time.monotonic() > deadline:
-                    raise CacheLockedError(
-                        f"GitHub cache {self.path} is in use by another process (DuckDB lock)"
-                    ) from None
-                time.sleep(0.2)
 
     @staticmethod
     def _check(con: duckdb.DuckDBPyConnection) -> None:
@@ -652,7 +628,7 @@ class _RawStore:
     """The raw per-PR data of a repository, kept between runs (DuckDB, one row per PR)."""
 
     def __init__(self, path: Path) -> None:
-        self.con = duckdb.connect(str(path))
+        self.con = connect(path, "pull-request store")
         self.con.execute(
             "CREATE TABLE IF NOT EXISTS pulls (number BIGINT PRIMARY KEY, item VARCHAR)"
         )
