@@ -111,6 +111,11 @@ def _parse(lines) -> Iterator[Patch]:
         yield patch
 
 
+def _multiset(by_path: dict[str, Counter]) -> frozenset:
+    """An order-free fingerprint of per-path line multisets."""
+    return frozenset((path, frozenset(c.items())) for path, c in by_path.items() if c)
+
+
 def _unquote(path: bytes) -> bytes:
     """git's C-style quoting of unusual paths (``"b/a\\tb"``), undone."""
     if not path.startswith(b'"'):
@@ -218,8 +223,8 @@ class LineHistory:
         added = 0
         deleted_from: Counter = Counter()
         deleted_all: Counter = Counter()
-        removed_text: Counter = Counter()
-        added_text: Counter = Counter()
+        removed_text: dict[str, Counter] = {}  # per path: normalised lines removed / added
+        added_text: dict[str, Counter] = {}
         # 1. the lines each hunk removes; whitespace-only edits keep their line; the rest go
         #    to a pool from which lines added elsewhere in this commit can take them back
         #    (a moved or renamed line keeps its birth, as with blame -M -C within a commit)
@@ -238,9 +243,12 @@ class LineHistory:
                             context[self.born[ids[pos]]] += 1
                 pairs = kept[(path, hi)] = {}
                 added_norm[(path, hi)] = norms = [_norm(x) for x in h.added]
+                keys = [_norm(x) for x in h.removed[: len(gone)]]
+                keys += [b""] * (len(gone) - len(keys))
+                if keys:
+                    removed_text.setdefault(path, Counter()).update(keys)
                 for k, lid in enumerate(gone):
-                    key = _norm(h.removed[k]) if k < len(h.removed) else b""
-                    removed_text[(path, key)] += 1
+                    key = keys[k]
                     if k < len(norms) and norms[k] == key:
                         pairs[k] = lid
                     else:
@@ -269,10 +277,10 @@ class LineHistory:
                 at = start + h.old_len
                 pairs = kept[(path, hi)]
                 norms = added_norm.get((path, hi)) or [_norm(x) for x in h.added]
-                for k, line in enumerate(h.added):
-                    norm = norms[k]
-                    added_text[(path, norm)] += 1
-                    new_file_lines.append(hash(line))
+                if norms:
+                    added_text.setdefault(path, Counter()).update(norms)
+                new_file_lines += map(hash, h.added)
+                for k, norm in enumerate(norms):
                     if k in pairs:
                         new_file_ids.append(pairs[k])
                         continue
@@ -280,7 +288,7 @@ class LineHistory:
                     if moved:
                         new_file_ids.append(moved.pop())
                         continue
-                    same = donors.get(hash(line)) if donors else None
+                    same = donors.get(hash(h.added[k])) if donors else None
                     # a line the merged branch wrote keeps its birth (as a new id: the
                     # branch's own copy may live on elsewhere in the first parent's tree)
                     new_file_ids.append(len(self.born))
@@ -311,8 +319,8 @@ class LineHistory:
     def _find_reverts(self, ci, when, removed_text, added_text, deleted_all, new_lines) -> None:
         """Exact inverse diffs (by fingerprint) and partial reverts (by line ids)."""
         if removed_text or added_text:
-            forward = hash((frozenset(added_text.items()), frozenset(removed_text.items())))
-            inverse = hash((frozenset(removed_text.items()), frozenset(added_text.items())))
+            added_fp, removed_fp = _multiset(added_text), _multiset(removed_text)
+            forward, inverse = hash((added_fp, removed_fp)), hash((removed_fp, added_fp))
             exact = [c for c in self._inverse.get(forward, ()) if when - self.time[c] >= 0]
             self.content_reverts += [(ci, c) for c in exact[-1:]]
             self._inverse.setdefault(inverse, []).append(ci)
@@ -331,7 +339,11 @@ class LineHistory:
                 continue
             removed = self._recent_removed.get(c)
             if removed:  # half of what it removed must come back ...
-                restored = sum((removed & added_text).values()) / sum(removed.values())
+                back = sum(
+                    sum((c & added_text.get(path, Counter())).values())
+                    for path, c in removed.items()
+                )
+                restored = back / sum(sum(c.values()) for c in removed.values())
                 if restored < 0.5:
                     continue
             elif new_lines > n / 2:  # ... or, for a pure addition, be deleted, not rewritten
