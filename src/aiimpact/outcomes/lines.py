@@ -232,6 +232,7 @@ class LineHistory:
         added_norm: dict[tuple[str, int], list[bytes]] = {}
         context: Counter = Counter()
         kept: dict[tuple[str, int], dict[int, int]] = {}
+        removed_line: dict[int, bytes] = {}  # id -> its text, to tell meaningful deletions
         for path, hunks in p.files.items():
             ids = state.get(path, [])
             for hi, h in enumerate(hunks):
@@ -253,14 +254,8 @@ class LineHistory:
                         pairs[k] = lid
                     else:
                         pool.setdefault(key if len(key) >= _MOVE_MIN else b"", []).append(lid)
+                        removed_line[lid] = h.removed[k] if k < len(h.removed) else b""
         short = pool.pop(b"", [])
-        removed_line = {}  # id -> its text, to tell meaningful deletions for SZZ
-        for path, hunks in p.files.items():
-            ids = state.get(path, [])
-            for h in hunks:
-                start = h.old_start - 1 if h.old_len else h.old_start
-                for k, lid in enumerate(ids[start : start + h.old_len]):
-                    removed_line[lid] = h.removed[k] if k < len(h.removed) else b""
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
         for path, hunks in p.files.items():
             ids = state.get(path, [])
@@ -276,7 +271,7 @@ class LineHistory:
                 new_file_lines += lines[at:start]
                 at = start + h.old_len
                 pairs = kept[(path, hi)]
-                norms = added_norm.get((path, hi)) or [_norm(x) for x in h.added]
+                norms = added_norm[(path, hi)]
                 if norms:
                     added_text.setdefault(path, Counter()).update(norms)
                 new_file_lines += map(hash, h.added)
