@@ -29,22 +29,22 @@ def _write_table(df: pd.DataFrame, out: Path) -> None:
     if suffix == ".parquet":
         df.to_parquet(out, index=False)
         return
-    flat = df.copy()
-    for col in flat.columns:
-        if (
-            flat[col].dtype == object
-            and flat[col].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any()
-        ):
-            flat[col] = flat[col].map(lambda v: json.dumps(_plain(v)))
-    if suffix == ".csv":
-        flat.to_csv(out, index=False)
-    else:
+    if suffix == ".csv":  # list columns as JSON text
         flat = df.copy()
         for col in flat.columns:
-            if isinstance(flat[col].dtype, pd.DatetimeTZDtype):
-                flat[col] = flat[col].map(lambda t: t.isoformat() if pd.notna(t) else None)
-        records = [{k: _plain(v) for k, v in row.items()} for row in flat.to_dict("records")]
-        out.write_text(json.dumps(records, ensure_ascii=False))
+            if (
+                flat[col].dtype == object
+                and flat[col].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any()
+            ):
+                flat[col] = flat[col].map(lambda v: json.dumps(_plain(v)))
+        flat.to_csv(out, index=False)
+        return
+    flat = df.copy()
+    for col in flat.columns:
+        if isinstance(flat[col].dtype, pd.DatetimeTZDtype):
+            flat[col] = flat[col].map(lambda t: t.isoformat() if pd.notna(t) else None)
+    records = [{k: _plain(v) for k, v in row.items()} for row in flat.to_dict("records")]
+    out.write_text(json.dumps(records, ensure_ascii=False))
 
 
 def _plain(v):

@@ -612,15 +612,19 @@ def pull_requests(
     # was interrupted leaves the watermark where it was, so the next one redoes its span:
     # what it had fetched costs only 304s); every other PR comes from the stored raw data.
     started = datetime.now(UTC)
-    cutoff = since if since is not None else raw.watermark()
-    items = fetch_pull_requests(repo, token=token, api_url=api_url,
-                                cache_path=folder / "github.duckdb", since=cutoff)  # fmt: skip
-    for item in tqdm(items, unit="PR", desc=f"pull requests of {repo}", disable=progress is False):
-        raw.put(item)
-    if since is None:
-        raw.set_watermark(started)
-    prs, reviews, commits = tables_from_raw(repo, raw.items(), detector)
-    raw.close()
+    try:
+        cutoff = since if since is not None else raw.watermark()
+        items = fetch_pull_requests(repo, token=token, api_url=api_url,
+                                    cache_path=folder / "github.duckdb", since=cutoff)  # fmt: skip
+        bar = tqdm(items, unit="PR", desc=f"pull requests of {repo}", disable=progress is False)
+        for item in bar:
+            raw.put(item)
+        if since is None:
+            raw.set_watermark(started)
+        stored = raw.items()
+    finally:
+        raw.close()
+    prs, reviews, commits = tables_from_raw(repo, stored, detector)
     return PullRequestData(prs, reviews, commits)
 
 
