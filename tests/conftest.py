@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from github_server import GitHubServer
 
 from aiimpact.synth import RepoBuilder
 
@@ -62,3 +64,30 @@ def git_log_stats(repo: Path | str, *flags: str) -> dict[str, tuple[int, int, in
             s[1] += 0 if a == "-" else int(a)
             s[2] += 0 if d == "-" else int(d)
     return {k: tuple(v) for k, v in stats.items()}
+
+
+RECORDED = Path(__file__).parent / "data" / "github-recorded"  # copies of ../shared fixtures
+
+
+@pytest.fixture
+def server():
+    s = GitHubServer()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def recorded():
+    """Load a recorded body: ``recorded("github-stats/pulls-x.json")`` or a decoded cassette
+    interaction ``recorded("github3py/decoded/f.json", index)`` -> (status, headers, body)."""
+    if not RECORDED.is_dir():
+        pytest.skip(f"recorded GitHub fixtures not found at {RECORDED} (../shared is absent)")
+
+    def load(name: str, index: int | None = None):
+        data = json.loads((RECORDED / name).read_text(encoding="utf-8"))
+        if index is None:
+            return data
+        r = data[index]["response"]
+        return r["status"], r["headers"], r["body"]
+
+    return load

@@ -3,7 +3,9 @@
 Routes are added per test; every request is recorded (path, query, headers, status). JSON
 routes get a strong ETag and answer ``304`` to a matching ``If-None-Match``, as GitHub does.
 Scripted routes answer a sequence of responses (the last one repeats); the special
-response :data:`DROP` closes the socket without answering.
+response :data:`DROP` closes the socket without answering. ``POST`` requests go to
+``on_post(path, json_body) -> Reply`` (the fake GraphQL endpoint), after any replies
+queued with :meth:`GitHubServer.queue_post`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Seen:
     query: dict[str, str]
     headers: dict[str, str]
     status: int
+    body: object = None  # the decoded JSON of a POST
 
 
 def _key(path: str, query) -> tuple[str, frozenset]:
@@ -50,6 +53,8 @@ class GitHubServer:
     def __init__(self) -> None:
         self.routes: dict[tuple[str, frozenset], list[Reply]] = {}
         self.requests: list[Seen] = []
+        self.on_post = None  # callable(path, body) -> Reply
+        self._post_queue: list[Reply] = []
         self._lock = threading.Lock()
         server = self
 
@@ -61,6 +66,9 @@ class GitHubServer:
 
             def do_GET(self) -> None:
                 server._handle(self)
+
+            def do_POST(self) -> None:
+                server._handle_post(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -84,6 +92,11 @@ class GitHubServer:
         with self._lock:
             self.routes[_key(path, {k: str(v) for k, v in (query or {}).items()})] = script
 
+    def queue_post(self, *replies: Reply) -> None:
+        """Answer the next POST requests with *replies*, in order, before ``on_post``."""
+        with self._lock:
+            self._post_queue.extend(replies)
+
     def statuses(self) -> list[int]:
         return [r.status for r in self.requests]
 
@@ -96,6 +109,19 @@ class GitHubServer:
         self.httpd.server_close()
 
     # -- serving ---------------------------------------------------------------------------
+    def _handle_post(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        body = json.loads(h.rfile.read(int(h.headers.get("Content-Length") or 0)) or b"null")
+        with self._lock:
+            queued = self._post_queue.pop(0) if self._post_queue else None
+        if queued is not None:
+            reply = queued
+        elif self.on_post is not None:
+            reply = self.on_post(parts.path, body)
+        else:
+            reply = Reply(404, {"message": "Not Found"})
+        self._answer(h, {}, Reply(reply.status, reply.body, reply.headers, False), body)
+
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -105,9 +131,13 @@ class GitHubServer:
                 reply = Reply(404, {"message": "Not Found", "documentation_url": "test"})
             else:
                 reply = script.pop(0) if len(script) > 1 else script[0]
+        self._answer(h, query, reply)
+
+    def _answer(self, h, query, reply: Reply, body: object = None) -> None:
+        parts = urlsplit(h.path)
         headers = {k.lower(): v for k, v in h.headers.items()}
         if reply.status == 0:
-            self._log(h, parts.path, query, headers, 0)
+            self._log(h, parts.path, query, headers, 0, body)
             h.close_connection = True
             return
         raw = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
@@ -118,7 +148,7 @@ class GitHubServer:
             if h.headers.get("If-None-Match") == out["ETag"]:
                 status, raw = 304, b""
                 out = {"ETag": out["ETag"]}  # minimal 304: no Link, the client keeps its own
-        self._log(h, parts.path, query, headers, status)
+        self._log(h, parts.path, query, headers, status, body)
         h.send_response(status)
         if status != 304:
             out.setdefault("Content-Type", "application/json; charset=utf-8")
@@ -128,6 +158,6 @@ class GitHubServer:
         h.end_headers()
         h.wfile.write(raw)
 
-    def _log(self, h, path, query, headers, status) -> None:
+    def _log(self, h, path, query, headers, status, body=None) -> None:
         with self._lock:
-            self.requests.append(Seen(h.command, path, query, headers, status))
+            self.requests.append(Seen(h.command, path, query, headers, status, body))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from pathlib import Path
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -18,33 +18,8 @@ from aiimpact.platforms.github import (
     parse_link_header,
 )
 
-RECORDED = Path(__file__).parent / "data" / "github-recorded"  # copies of ../shared fixtures
 TOKEN = "ghp_TEST0SECRET0TOKEN0123456789abcdef"
 T0 = 1_700_000_000.0
-
-
-@pytest.fixture
-def server():
-    s = GitHubServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def recorded():
-    """Load a recorded body: ``recorded("github-stats/pulls-x.json")`` or a decoded cassette
-    interaction ``recorded("github3py/decoded/f.json", index)`` -> (status, headers, body)."""
-    if not RECORDED.is_dir():
-        pytest.skip(f"recorded GitHub fixtures not found at {RECORDED} (../shared is absent)")
-
-    def load(name: str, index: int | None = None):
-        data = json.loads((RECORDED / name).read_text(encoding="utf-8"))
-        if index is None:
-            return data
-        r = data[index]["response"]
-        return r["status"], r["headers"], r["body"]
-
-    return load
 
 
 class Sleeps(list):
@@ -443,14 +418,19 @@ def test_fetch_pull_requests_end_to_end(server, recorded, tmp_path):
             "issue_comments",
             "timeline",
             "commits",
+            "fetched_at",
         }
+        fetched = datetime.fromisoformat(g.pop("fetched_at"))
+        assert abs((datetime.now(UTC) - fetched).total_seconds()) < 60
         assert g == expected[g["pull"]["number"]]
     assert len(got[0]["timeline"]) == 195 and len(got[0]["reviews"]) == 5
     first = server.statuses()
     assert set(first) == {200} and len(first) == 2 + 3 * 6 + 1 and sleeps == []
 
     server.clear_log()
-    again = list(fetch_pull_requests(REPO, **kw))
+    again = [
+        {k: v for k, v in g.items() if k != "fetched_at"} for g in fetch_pull_requests(REPO, **kw)
+    ]
     assert again == got
     assert server.statuses() == [304] * len(first)  # unchanged server: only 304s
 

@@ -198,7 +198,11 @@ def _cmd_prs(args: argparse.Namespace) -> int:
     from aiimpact.platforms.github import pull_requests
 
     data = pull_requests(
-        args.repo, api_url=args.api_url, cache_dir=args.cache_dir, since=args.since
+        args.repo,
+        api_url=args.api_url,
+        cache_dir=args.cache_dir,
+        since=args.since,
+        api="graphql" if args.graphql else "rest",
     )
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -273,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", required=True, help="output directory")
     g.add_argument("--api-url", help="API root (default: $GITHUB_API_URL or the public API)")
     g.add_argument("--since", help="only PRs updated since this date")
+    g.add_argument(
+        "--graphql",
+        action="store_true",
+        help="use the GraphQL API (about 1/150 of the REST requests, no ETags)",
+    )
     g.add_argument("--cache-dir")
     g.set_defaults(func=_cmd_prs)
 

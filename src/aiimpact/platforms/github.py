@@ -43,6 +43,7 @@ API_VERSION = "2022-11-28"
 SECONDARY_MIN_WAIT = 60.0  # GitHub: "wait at least one minute" without Retry-After
 MAX_SINGLE_WAIT = 1800.0  # cap of one exponential backoff step
 PR_STATES = ("all", "open", "closed")
+APIS = ("rest", "graphql")
 
 _LINK_RE = re.compile(r"<([^>]*)>\s*;\s*rel=\"?([^\",;]+)\"?")
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -200,6 +201,7 @@ class GitHubClient:
         self._remaining: int | None = None
         self._reset: float | None = None
         self.requests_made = 0
+        self.graphql_errors = 0
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
@@ -305,9 +307,32 @@ class GitHubClient:
         headers: dict[str, str] = {}
         if cached is not None:
             headers["If-None-Match"] = cached.etag
+        resp = self._send("GET", url, headers, cached_ok=cached is not None)
+        if resp.status_code == 304 and cached is not None:
+            out = httpx.Headers(resp.headers)
+            if cached.link and "link" not in out:
+                out["Link"] = cached.link
+            return cached.body, out
+        return self._decode(resp, url, key), resp.headers
+
+    def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: dict[str, str],
+        body: Any = None,
+        cached_ok: bool = False,
+    ) -> httpx.Response:
+        """One request, retried through rate limits, 5xx and dropped connections.
+
+        Returns the first 2xx answer (or a ``304`` when *cached_ok*); raises
+        :class:`InputError` for 401, 404 and a 403 that is no rate limit, and
+        :class:`GitHubAPIError` for anything else or when the retries are spent.
+        """
+        key = str(url)
+        headers = dict(headers)
         if self._token and (url.scheme, url.host, url.port) == self._origin:
             headers["Authorization"] = f"Bearer {self._token}"
-
         attempt = 0
         secondary_hits = 0
         last_exc: Exception | None = None
@@ -316,7 +341,7 @@ class GitHubClient:
             status: int | None = None
             try:
                 self.requests_made += 1
-                resp = self._http.get(url, headers=headers)
+                resp = self._http.request(method, url, headers=headers, json=body)
             except httpx.TransportError as exc:
                 last_exc = exc
                 problem = f"connection failed ({type(exc).__name__})"
@@ -325,14 +350,9 @@ class GitHubClient:
                 last_exc = None
                 status = resp.status_code
                 self._note_rate(resp.headers)
-                log.debug("GET %s -> %s", key, status)
-                if status == 304 and cached is not None:
-                    out = httpx.Headers(resp.headers)
-                    if cached.link and "link" not in out:
-                        out["Link"] = cached.link
-                    return cached.body, out
-                if 200 <= status < 300:
-                    return self._decode(resp, url, key), resp.headers
+                log.debug("%s %s -> %s", method, key, status)
+                if 200 <= status < 300 or (status == 304 and cached_ok):
+                    return resp
                 if status == 401:
                     raise InputError(
                         "GitHub rejected the token (401): it is missing, expired or revoked; "
@@ -359,19 +379,87 @@ class GitHubClient:
                 else:
                     raise GitHubAPIError(
                         self._scrub(
-                            f"GitHub answered {status} to GET {key}: {self._message(resp)}"
+                            f"GitHub answered {status} to {method} {key}: {self._message(resp)}"
                         ),
                         status,
                     ) from None
             if attempt >= self.max_retries:
                 raise GitHubAPIError(
-                    f"GET {key} still failing after {self.max_retries} retries: {problem}",
+                    f"{method} {key} still failing after {self.max_retries} retries: {problem}",
                     status,
                 ) from last_exc
             attempt += 1
             if delay > 0:
-                log.warning("GET %s: %s; retry %d in %.0f s", key, problem, attempt, delay)
+                log.warning("%s %s: %s; retry %d in %.0f s", method, key, problem, attempt, delay)
                 self._sleep(delay)
+
+    @property
+    def graphql_url(self) -> str:
+        """The GraphQL endpoint of the API root (``/api/v3`` roots use ``/api/graphql``)."""
+        if self.api_url.endswith("/api/v3"):
+            return self.api_url[: -len("/v3")] + "/graphql"
+        return self.api_url + "/graphql"
+
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict:
+        """POST one GraphQL query and return its ``data``.
+
+        HTTP-level failures are retried as for :meth:`get_json`. A ``RATE_LIMITED`` error
+        waits for ``X-RateLimit-Reset`` (at least a minute) and retries; a ``NOT_FOUND`` on a
+        top-level field is an :class:`InputError`; other errors without data raise
+        :class:`GitHubAPIError`. Errors beside data (a field GitHub could not resolve) are
+        logged and counted in ``graphql_errors``, and the partial data is returned.
+
+        Examples
+        --------
+        >>> gh = GitHubClient(token="...")  # doctest: +SKIP
+        >>> gh.graphql("query { viewer { login } }")["viewer"]["login"]  # doctest: +SKIP
+        'octocat'
+        """
+        url = httpx.URL(self.graphql_url)
+        payload = {"query": query, "variables": dict(variables or {})}
+        for attempt in range(self.max_retries + 1):
+            resp = self._send("POST", url, {}, payload)
+            try:
+                answer = json.loads(resp.content)
+            except ValueError as exc:
+                raise InputError(
+                    f"GitHub returned malformed JSON for POST {url}: {getattr(exc, 'msg', exc)}"
+                ) from None
+            if not isinstance(answer, dict):
+                raise GitHubAPIError(f"GitHub answered a {type(answer).__name__} to POST {url}")
+            errors = [e for e in answer.get("errors") or [] if isinstance(e, dict)]
+            kinds = {str(e.get("type", "")) for e in errors}
+            messages = "; ".join(str(e.get("message", "")) for e in errors)[:500]
+            if "RATE_LIMITED" in kinds:
+                if attempt >= self.max_retries:
+                    break
+                try:
+                    wait = float(resp.headers["x-ratelimit-reset"]) - self._clock() + 1.0
+                except (KeyError, ValueError):
+                    wait = 0.0
+                if wait <= 0:  # no usable reset time: back off as for a secondary limit
+                    wait = min(SECONDARY_MIN_WAIT * 2.0**attempt, MAX_SINGLE_WAIT)
+                self._remaining = None
+                log.warning("GitHub GraphQL rate limit; waiting %.0f s", wait)
+                self._sleep(wait)
+                continue
+            data = answer.get("data")
+            for e in errors:
+                path = e.get("path") or []
+                if e.get("type") == "NOT_FOUND" and len(path) == 1:
+                    raise InputError(
+                        f"GitHub GraphQL: {e.get('message') or 'not found'} (missing, or "
+                        "private and the token cannot read it)"
+                    )
+            if data is None:
+                raise GitHubAPIError(self._scrub(f"GitHub GraphQL query failed: {messages}"))
+            if errors:
+                self.graphql_errors += len(errors)
+                log.warning("GitHub GraphQL answered with errors beside data: %s", messages)
+            return data
+        raise GitHubAPIError(
+            f"POST {url} still rate limited after {self.max_retries} retries", resp.status_code
+        )
 
     def _limit_delay(
         self, resp: httpx.Response, status: int, secondary_hits: int
@@ -483,13 +571,18 @@ def fetch_pull_requests(
     sleep: Callable[[float], Any] = time.sleep,
     clock: Callable[[], float] = time.time,
     max_retries: int = 6,
+    api: str = "rest",
 ) -> Iterator[dict]:
-    """Yield the raw REST bodies of each pull request of a GitHub repository.
+    """Yield the raw data of each pull request of a GitHub repository.
 
     Pull requests are listed most recently updated first
     (``state=STATE&sort=updated&direction=desc&per_page=100``); listing stops at the first
-    one not updated since ``since``. For each, the pull, its reviews, review comments,
-    issue comments, issue timeline and commits are fetched (every page).
+    one not updated since ``since``. With ``api="rest"``, for each, the pull, its reviews,
+    review comments, issue comments, issue timeline and commits are fetched (every page):
+    six requests or more per pull request, each cached with its ETag. With
+    ``api="graphql"`` one query fetches the same for a page of 25 pull requests
+    (:mod:`aiimpact.platforms.graphql`), rewritten into the same shape; GraphQL has no
+    ETags, so repeated runs rely on ``since`` (as :func:`pull_requests` does).
 
     Parameters
     ----------
@@ -501,6 +594,8 @@ def fetch_pull_requests(
         Which pull requests to list.
     since : datetime or ISO 8601 str, optional
         Only pull requests updated at or after this instant (naive means UTC).
+    api : {"rest", "graphql"}
+        Which GitHub API to use.
 
     Yields
     ------
@@ -526,6 +621,8 @@ def fetch_pull_requests(
     repo = repo.strip()
     if state not in PR_STATES:
         raise InputError(f"state={state!r} is not one of {', '.join(PR_STATES)}")
+    if api not in APIS:
+        raise InputError(f"api={api!r} is not one of {', '.join(APIS)}")
     cutoff = _as_utc(since) if since is not None else None
     settings = {
         "token": token,
@@ -535,12 +632,20 @@ def fetch_pull_requests(
         "clock": clock,
         "max_retries": max_retries,
     }
-    return _walk(repo, state, cutoff, settings)
+    return _walk(repo, state, cutoff, settings, api)
 
 
-def _walk(repo: str, state: str, cutoff: datetime | None, settings: dict) -> Iterator[dict]:
+def _walk(
+    repo: str, state: str, cutoff: datetime | None, settings: dict, api: str
+) -> Iterator[dict]:
     client = GitHubClient(**settings)
     try:
+        if api == "graphql":
+            from aiimpact.platforms.graphql import walk_graphql
+
+            for item in walk_graphql(client, repo, state, cutoff):
+                yield {**item, "fetched_at": _now()}
+            return
         base = f"/repos/{repo}"
         listing = {"state": state, "sort": "updated", "direction": "desc", "per_page": 100}
         seen: set[int] = set()
@@ -553,9 +658,13 @@ def _walk(repo: str, state: str, cutoff: datetime | None, settings: dict) -> Ite
                 if number in seen:  # re-listed because it was updated during the walk
                     continue
                 seen.add(number)
-                yield _fetch_one(client, base, number)
+                yield {**_fetch_one(client, base, number), "fetched_at": _now()}
     finally:
         client.close()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _fetch_one(client: GitHubClient, base: str, number: int) -> dict:
@@ -582,12 +691,16 @@ def pull_requests(
     since: datetime | str | None = None,
     progress: bool | None = None,
     detector=None,
+    api: str = "rest",
 ):
     """All pull requests of a GitHub repository as ``prs``, ``reviews``, ``pr_commits``.
 
-    Responses are cached (ETags) in the cache dir, so a second run over an unchanged
-    repository costs only 304s. The token comes from *token* or ``$GITHUB_TOKEN``; the API
-    root from *api_url*, ``$GITHUB_API_URL`` or the public API.
+    The raw data of every pull request is kept in the cache dir, and a later run fetches
+    only the pull requests updated since the last complete one. REST responses are also
+    cached with their ETags, so a second run over an unchanged repository costs only 304s.
+    ``api="graphql"`` fetches the same data in about 1/150 of the requests (no ETags). The
+    token comes from *token* or ``$GITHUB_TOKEN``; the API root from *api_url*,
+    ``$GITHUB_API_URL`` or the public API.
 
     Returns
     -------
@@ -614,7 +727,7 @@ def pull_requests(
     started = datetime.now(UTC)
     try:
         cutoff = since if since is not None else raw.watermark()
-        items = fetch_pull_requests(repo, token=token, api_url=api_url,
+        items = fetch_pull_requests(repo, token=token, api_url=api_url, api=api,
                                     cache_path=folder / "github.duckdb", since=cutoff)  # fmt: skip
         bar = tqdm(items, unit="PR", desc=f"pull requests of {repo}", disable=progress is False)
         for item in bar:

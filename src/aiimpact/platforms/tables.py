@@ -16,8 +16,10 @@ Definitions (times are UTC; durations in hours):
   separated by a new commit or a force-push; ``comments``: issue and review comments by
   humans (the author included);
 * ``time_to_first_review``, ``time_to_merge``, ``time_to_close``: from ``ready_at``. An
-  open PR has NA there, not a guess: it is right-censored at ``observed_at`` (the latest
-  time the data shows), which survival models use with ``is_open``.
+  open PR has NA there, not a guess: it is right-censored at ``observed_at``, which
+  survival models use with ``is_open``. ``observed_at`` is when the data was fetched from
+  GitHub (``fetched_at`` of the raw item), else the latest time the data shows (offline
+  sources), which can only make an open PR look younger than it is.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ def review_metrics(item: Mapping) -> dict:
         "time_to_merge": _hours(merged, ready),
         "time_to_close": _hours(closed, ready),
         "is_open": pull.get("state") == "open",
-        "observed_at": max(seen) if seen else None,
+        "observed_at": _ts(item.get("fetched_at")) or (max(seen) if seen else None),
     }
 
 
@@ -222,7 +224,8 @@ def tables_from_raw(
             "additions": pull.get("additions"),
             "deletions": pull.get("deletions"),
             "changed_files": pull.get("changed_files"),
-            "merge_commit_sha": pull.get("merge_commit_sha"),
+            # REST also names a test-merge commit for unmerged PRs: not part of any history
+            "merge_commit_sha": pull.get("merge_commit_sha") if pull.get("merged_at") else None,
             **review_metrics(item),
         }
         tags = _pr_tags(detector, pull, item.get("commits") or [])
