@@ -1,7 +1,7 @@
 """aiimpact: do AI-assisted changes turn out better or worse than unassisted ones?
 
 Mine a repository's history into tidy pandas tables, tag every commit with the AI tools
-that left a mark on it, and (in later modules) compare outcomes with honest statistics.
+that left a mark on it, and compare outcomes with honest statistics.
 
 Examples
 --------
@@ -21,6 +21,23 @@ from aiimpact.repo import MiningReport, Repo
 
 __version__ = "0.1.0"
 
+# statsmodels takes seconds to import: the statistics load on first use, so that mining
+# (and the CLI) start at once.
+_LAZY = {"compare": "aiimpact.stats", "compare_many": "aiimpact.stats"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'aiimpact' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
 __all__ = [
     "AiimpactError",
     "AiimpactWarning",
@@ -29,6 +46,8 @@ __all__ = [
     "InputError",
     "MiningReport",
     "Repo",
+    "compare",
+    "compare_many",
     "coverage",
     "detect",
     "github",

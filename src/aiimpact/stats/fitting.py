@@ -1,0 +1,157 @@
+"""Fit one outcome model on prepared data, and score rows under it.
+
+The data frame has fixed, safe column names: ``y`` (outcome), ``t`` (treatment, 0/1),
+``dur``/``event`` (durations), ``x0, x1, ...`` (controls), ``g`` (cluster codes) and ``w``
+(weights). Keeping names out of formulas means any column name works.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats as sps
+from statsmodels.duration.hazard_regression import PHReg
+
+from aiimpact.errors import InputError
+
+
+class ModelError(InputError):
+    """The data cannot support the requested model; the message says why in words."""
+
+
+class _PHReg(PHReg):
+    """statsmodels' Cox model, with the score residual of a row censored before the first
+    event set to its true value, 0 (statsmodels 0.15 gives NaN, which turns every
+    cluster-robust standard error into NaN)."""
+
+    def score_residuals(self, params):
+        return np.nan_to_num(super().score_residuals(params))
+
+
+@dataclass
+class Fitter:
+    """A model family, its right-hand side, and how its errors are computed."""
+
+    kind: str  # logit, poisson, negbin, cox, log-ols, ols
+    rhs: list[str]
+    cluster: bool
+    weighted: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def formula(self) -> str:
+        left = "dur" if self.kind == "cox" else ("np.log1p(y)" if self.kind == "log-ols" else "y")
+        return f"{left} ~ " + " + ".join(["t", *self.rhs])
+
+    def _cov(self, data: pd.DataFrame) -> dict:
+        if self.cluster:
+            return {"cov_type": "cluster", "cov_kwds": {"groups": data["g"].to_numpy()}}
+        if self.weighted:
+            return {"cov_type": "HC0"}
+        return {}
+
+    def fit(self, data: pd.DataFrame):
+        """Fit and return ``(results, coef of t, standard error of t)``."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = self._fit(data)
+        for w in caught:
+            name = type(w.message).__name__
+            if "PerfectSeparation" in name:
+                raise ModelError(
+                    "the outcome is perfectly predicted by the treatment or the controls "
+                    "(separation): the odds ratio is not estimable; drop the control that "
+                    "separates, or compare rates"
+                )
+            if "Convergence" in name or "HessianInversion" in name:
+                self.notes.append(f"the fit did not converge cleanly ({w.message})")
+        coef, se = float(of_t(res, "params")), float(of_t(res, "bse"))
+        if not np.isfinite(coef) or not np.isfinite(se):
+            raise ModelError("the model gave no finite estimate for the treatment")
+        return res, coef, se
+
+    def _fit(self, data: pd.DataFrame):
+        w = data["w"].to_numpy() if self.weighted else None
+        cov = self._cov(data)
+        if self.kind == "logit":
+            fam = sm.families.Binomial()
+            return smf.glm(self.formula, data, family=fam, var_weights=w).fit(**cov)
+        if self.kind == "poisson":
+            fam = sm.families.Poisson()
+            return smf.glm(self.formula, data, family=fam, var_weights=w).fit(**cov)
+        if self.kind == "negbin":
+            return smf.negativebinomial(self.formula, data).fit(disp=0, maxiter=300, **cov)
+        if self.kind == "cox":
+            groups = data["g"].to_numpy() if self.cluster else None
+            model = _PHReg.from_formula(self.formula, data, status=data["event"].to_numpy())
+            return model.fit(groups=groups)
+        if self.kind in ("ols", "log-ols"):
+            if w is not None:
+                return smf.wls(self.formula, data, weights=w).fit(**cov)
+            return smf.ols(self.formula, data).fit(**cov)
+        raise InputError(f"model {self.kind!r} is not one of logit, count, cox, log-ols, ols")
+
+    # -- for the sensitivity analysis -----------------------------------------------------
+    def loglik_rows(self, res, data: pd.DataFrame, treated: int) -> np.ndarray:
+        """Log-likelihood of each row's outcome under *res* with ``t`` set to *treated*."""
+        alt = data.assign(t=treated)
+        if self.kind == "cox":
+            beta = np.asarray(res.params)
+            xb = _cox_exog(res, alt) @ beta
+            times, cumhaz = _baseline(res)
+            h0 = np.interp(alt["dur"].to_numpy(), times, cumhaz, left=0.0)
+            return alt["event"].to_numpy() * xb - h0 * np.exp(xb)
+        mu = np.asarray(res.predict(alt), dtype=float)
+        y = alt["y"].to_numpy(dtype=float)
+        if self.kind == "logit":
+            mu = np.clip(mu, 1e-12, 1 - 1e-12)
+            return y * np.log(mu) + (1 - y) * np.log1p(-mu)
+        if self.kind == "poisson":
+            return sps.poisson.logpmf(y, mu)
+        if self.kind == "negbin":
+            alpha = float(res.params["alpha"])
+            size = 1.0 / alpha
+            return sps.nbinom.logpmf(y, size, size / (size + mu))
+        target = np.log1p(y) if self.kind == "log-ols" else y
+        return sps.norm.logpdf(target, mu, np.sqrt(res.scale))
+
+
+def of_t(res, attr: str):
+    """The treatment's entry of a results attribute (PHReg returns unnamed arrays)."""
+    values = getattr(res, attr)
+    if attr == "conf_int":
+        values = values()
+    if hasattr(values, "index"):
+        return values.loc["t"]
+    return np.asarray(values)[list(res.model.exog_names).index("t")]
+
+
+def _cox_exog(res, data: pd.DataFrame) -> np.ndarray:
+    """The fitted Cox design with the treatment column replaced (``t`` enters linearly)."""
+    exog = np.array(res.model.exog, dtype=float)
+    exog[:, list(res.model.exog_names).index("t")] = data["t"].to_numpy()
+    return exog
+
+
+def _baseline(res) -> tuple[np.ndarray, np.ndarray]:
+    times, cumhaz, _ = res.baseline_cumulative_hazard[0]
+    return np.asarray(times, dtype=float), np.asarray(cumhaz, dtype=float)
+
+
+def overdispersed(res, data: pd.DataFrame) -> tuple[bool, float]:
+    """Cameron and Trivedi's (1990) test of a Poisson fit: regress ((y-mu)^2-y)/mu on mu.
+
+    Returns ``(overdispersed at 5%, one-sided p-value)``.
+    """
+    y = data["y"].to_numpy(dtype=float)
+    mu = np.asarray(res.fittedvalues, dtype=float)
+    aux = ((y - mu) ** 2 - y) / mu
+    ols = sm.OLS(aux, mu).fit()
+    t_stat = float(ols.tvalues[0])
+    p = float(sps.t.sf(t_stat, df=ols.df_resid))
+    return p < 0.05, p

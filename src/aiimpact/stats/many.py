@@ -1,0 +1,36 @@
+"""``ai.compare_many``: several outcomes, one table, one forest plot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from aiimpact.errors import InputError
+from aiimpact.stats.compare import compare
+from aiimpact.stats.results import ComparisonSet
+
+
+def compare_many(table: pd.DataFrame, outcomes: Sequence[str], **kwargs) -> ComparisonSet:
+    """Run :func:`~aiimpact.stats.compare.compare` for each outcome with the same options.
+
+    An outcome the data cannot support (no events, separation, a missing column) is
+    recorded in ``.failed`` with the reason instead of stopping the others. ``.table()``
+    adds Holm-adjusted p-values and Benjamini-Hochberg q-values; ``.plot()`` draws one
+    forest plot.
+
+    Examples
+    --------
+    >>> many = ai.compare_many(t, ["reverted", "fix_inducing", "time_to_revert"],
+    ...                        controls=["log_size"], cluster="author_email")  # doctest: +SKIP
+    >>> many.table()[["outcome", "estimate", "ci_low", "ci_high", "p_holm"]]  # doctest: +SKIP
+    """
+    if isinstance(outcomes, str) or not outcomes:
+        raise InputError("outcomes= must be a non-empty list of column names")
+    results, failed = [], {}
+    for outcome in outcomes:
+        try:
+            results.append(compare(table, outcome, **kwargs))
+        except InputError as exc:
+            failed[outcome] = str(exc)
+    return ComparisonSet(results, failed)
