@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 # statsmodels takes seconds to import: the statistics load on first use, so that mining
 # (and the CLI) start at once.
-_LAZY = {"compare": "aiimpact.stats", "compare_many": "aiimpact.stats"}
+_LAZY = dict.fromkeys(["compare", "compare_many", "did", "panel"], "aiimpact.stats")
 
 
 def __getattr__(name: str):

@@ -1,7 +1,18 @@
 """Honest comparisons of AI-assisted and unassisted changes (statsmodels underneath)."""
 
 from aiimpact.stats.compare import StatsWarning, compare
+from aiimpact.stats.did import DidResult, did
 from aiimpact.stats.many import compare_many
+from aiimpact.stats.panel import panel
 from aiimpact.stats.results import Comparison, ComparisonSet
 
-__all__ = ["Comparison", "ComparisonSet", "StatsWarning", "compare", "compare_many"]
+__all__ = [
+    "Comparison",
+    "ComparisonSet",
+    "DidResult",
+    "StatsWarning",
+    "compare",
+    "compare_many",
+    "did",
+    "panel",
+]

@@ -1,0 +1,128 @@
+"""``ai.panel``: a unit x period table (repository-month, author-month) for adoption studies.
+
+Each row is one unit in one period between its first and last active period (a quiet
+period inside that span is a row of zeros, not a missing row). Columns: ``unit, period,
+commits, ai_commits, ai_share, insertions, deletions, lines, authors``, the mean of every
+binary outcome present (``reverted``, ``fix_inducing``, ...), ``first_treated`` (the first
+period in which the unit made at least ``min_ai_commits`` AI-assisted commits; NaT for a
+unit that never did), ``treated`` and ``rel_period`` (periods since ``first_treated``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from aiimpact.errors import InputError
+
+RATES = ("reverted", "reverted_within_30d", "fix_inducing", "partially_reverted", "is_fix")
+FREQS = {"MS": "M", "W": "W", "QS": "Q", "YS": "Y", "D": "D"}
+
+
+def panel(
+    table: pd.DataFrame,
+    unit: str = "repo",
+    freq: str = "MS",
+    time: str | None = None,
+    treatment: str = "ai_assisted",
+    min_ai_commits: int = 1,
+) -> pd.DataFrame:
+    """Build the unit x period panel of a commit (or PR) table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``repo.outcomes()``, ``repo.commits()``, or PRs; one row per change.
+    unit : str
+        Column naming the unit: ``"repo"``, ``"author_email"``, ...
+    freq : {"MS", "W", "QS", "YS", "D"}
+        Period length (month, week, quarter, year, day).
+    time : str, optional
+        Time column; default ``commit_time``, else ``created_at``.
+    treatment : str
+        Boolean column marking AI-assisted changes.
+    min_ai_commits : int
+        AI-assisted changes a unit needs in one period to count as treated from then on.
+
+    Returns
+    -------
+    DataFrame
+        One row per (unit, period); see the module docstring.
+
+    Examples
+    --------
+    >>> p = ai.panel(repo.outcomes(), unit="author_email")  # doctest: +SKIP
+    >>> p[["unit", "period", "commits", "ai_share", "first_treated"]].head()  # doctest: +SKIP
+    """
+    if isinstance(table, pd.DataFrame) is False and hasattr(table, "to_pandas"):
+        table = table.to_pandas()
+    time = time or next((c for c in ("commit_time", "created_at") if c in table.columns), None)
+    for name, what in ((unit, "unit"), (time, "time"), (treatment, "treatment")):
+        if name is None or name not in table.columns:
+            raise InputError(f"panel needs a {what} column; {name!r} is not in the table")
+    if freq not in FREQS:
+        raise InputError(f"freq={freq!r} is not one of {', '.join(FREQS)}")
+    when = pd.to_datetime(table[time], utc=True).dt.tz_localize(None)
+    df = pd.DataFrame({
+        "unit": table[unit].astype("string"),
+        "period": when.dt.to_period(FREQS[freq]).dt.start_time,
+        "ai": table[treatment].astype("boolean").fillna(False).astype(int),
+    })  # fmt: skip
+    size_cols = [c for c in ("insertions", "deletions", "additions") if c in table.columns]
+    for c in size_cols:
+        df[c] = pd.to_numeric(table[c], errors="coerce").fillna(0)
+    rates = [c for c in RATES if c in table.columns]
+    for c in rates:
+        df[c] = table[c].astype("Float64")
+    author = next((c for c in ("author_email", "author_login") if c in table.columns), None)
+    if author:
+        df["author"] = table[author].astype("string").str.lower()
+    df = df.dropna(subset=["unit", "period"])
+    if df.empty:
+        raise InputError("panel: the table has no rows with a unit and a time")
+    g = df.groupby(["unit", "period"])
+    out = g.agg(commits=("ai", "size"), ai_commits=("ai", "sum"))
+    for c in size_cols:
+        out[c] = g[c].sum()
+    if "additions" in out and "insertions" not in out:
+        out = out.rename(columns={"additions": "insertions"})
+    if "insertions" in out and "deletions" in out:
+        out["lines"] = out["insertions"] + out["deletions"]
+    if author:
+        out["authors"] = g["author"].nunique()
+    for c in rates:
+        out[c] = g[c].mean()
+    out = _fill(out.reset_index(), freq)
+    out["ai_share"] = out["ai_commits"] / out["commits"].where(out["commits"] > 0)
+    first = out[out["ai_commits"] >= min_ai_commits].groupby("unit")["period"].min()
+    out["first_treated"] = out["unit"].map(first)
+    out["treated"] = out["first_treated"].notna() & (out["period"] >= out["first_treated"])
+    out["rel_period"] = _periods_between(out["first_treated"], out["period"], freq)
+    return out
+
+
+def _fill(out: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Insert the quiet periods between each unit's first and last active period."""
+    pieces = []
+    for unit, rows in out.groupby("unit", sort=True):
+        span = pd.period_range(rows["period"].min(), rows["period"].max(), freq=FREQS[freq])
+        full = pd.DataFrame({"period": span.start_time})
+        full = full.merge(rows, on="period", how="left")
+        full["unit"] = unit
+        pieces.append(full)
+    out = pd.concat(pieces, ignore_index=True)
+    counts = [c for c in ("commits", "ai_commits", "insertions", "deletions", "lines",
+                          "authors") if c in out]  # fmt: skip
+    out[counts] = out[counts].fillna(0).astype(int)
+    return out[["unit", "period", *[c for c in out.columns if c not in ("unit", "period")]]]
+
+
+def _periods_between(start: pd.Series, end: pd.Series, freq: str) -> pd.Series:
+    code = FREQS[freq]
+    valid = start.notna()
+    rel = pd.Series(np.nan, index=start.index, dtype="float64")
+    if valid.any():
+        a = start[valid].dt.to_period(code)
+        b = end[valid].dt.to_period(code)
+        rel[valid] = [(y - x).n for x, y in zip(a, b, strict=True)]
+    return rel.astype("Int64")
