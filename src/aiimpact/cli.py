@@ -109,33 +109,75 @@ def _cmd_mine(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_EFFECTS = {"revert_odds_ratio": 2.0, "fix_odds_ratio": 1.5, "churn_difference": 0.05,
+                "merge_hazard_ratio": 0.7}  # fmt: skip
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from aiimpact.repo import Repo
-    from aiimpact.report.summary import write_summary
-    from aiimpact.synth import make_demo_repo
+    from aiimpact.report.study import write_report
+    from aiimpact.synth import make_repo
 
     out = Path(args.output)
     with tempfile.TemporaryDirectory(prefix="aiimpact-demo-") as tmp:
-        print("building the demo repository ...", file=sys.stderr)
-        make_demo_repo(Path(tmp) / "demo-service", seed=args.seed)
-        repo = Repo(Path(tmp) / "demo-service", cache_dir=Path(tmp) / "cache")
-        commits = repo.commits()
+        print("building the demo repository (planted effects) ...", file=sys.stderr)
+        planted = make_repo(Path(tmp) / "demo-service", n_commits=800, effects=DEMO_EFFECTS,
+                            seed=args.seed, days=365)  # fmt: skip
+        repo = Repo(planted.path, cache_dir=Path(tmp) / "cache", progress=False)
+        print("mining it and computing outcomes ...", file=sys.stderr)
+        features = planted.features(repo.outcomes())
         out.mkdir(parents=True, exist_ok=True)
-        commits.to_parquet(out / "commits.parquet", index=False)
-        report = write_summary(commits, out / "report.html", "aiimpact demo: demo-service")
-    ai = commits["ai_assisted"].fillna(False).astype(bool)
+        features.to_parquet(out / "commits.parquet", index=False)
+        planted.prs.to_parquet(out / "prs.parquet", index=False)
+        truth = {"reverted": DEMO_EFFECTS["revert_odds_ratio"],
+                 "fix_inducing": DEMO_EFFECTS["fix_odds_ratio"],
+                 "churn_rate_14d": DEMO_EFFECTS["churn_difference"],
+                 "time_to_merge": DEMO_EFFECTS["merge_hazard_ratio"]}  # fmt: skip
+        note = (
+            "<p>A synthetic repository with planted effects: 800 feature commits over a year "
+            "by 12 developers who adopt AI tools at different times; what happened to each "
+            "(revert, later fix, churn, PR merge time) was drawn from known models. The "
+            "revert, fix and churn commits themselves are left out of the tables.</p>"
+        )
+        print("fitting the models and writing the report ...", file=sys.stderr)
+        report = write_report(features, out / "report.html", "aiimpact demo: demo-service",
+                              prs=planted.prs, truth=truth, note=note)  # fmt: skip
+    ai = features["ai_assisted"].fillna(False).astype(bool)
     print(
-        f"mined {len(commits)} commits, {int(ai.sum())} AI-assisted "
-        f"({ai.mean():.1%}); wrote {report} and {out / 'commits.parquet'}",
+        f"mined {len(features)} feature commits, {int(ai.sum())} AI-assisted "
+        f"({ai.mean():.1%}); wrote {report}, {out / 'commits.parquet'} and "
+        f"{out / 'prs.parquet'}",
         file=sys.stderr,
     )
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from aiimpact.report.study import write_report
+
+    repo = _repo_from(args)
+    prs = None
+    if args.prs:
+        path = Path(args.prs)
+        if not path.is_file():
+            raise InputError(f"--prs {path}: no such file (a prs.parquet from `aiimpact prs`)")
+        try:
+            prs = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--prs {path} is not a readable Parquet file: {exc}") from None
+    outcomes = repo.outcomes(args.rev)
+    controls = args.controls.split(",") if args.controls else None
+    report = write_report(outcomes, args.output, f"aiimpact report: {repo.name}", prs=prs,
+                          controls=controls, cluster=args.cluster or "auto")  # fmt: skip
+    print(f"{len(outcomes)} commits; wrote {report}", file=sys.stderr)
     return 0
 
 
 def _repo_from(args: argparse.Namespace):
     from aiimpact.repo import Repo
 
-    return Repo(args.repo, cache_dir=args.cache_dir, progress=False if args.json else None)
+    quiet = getattr(args, "json", False)
+    return Repo(args.repo, cache_dir=args.cache_dir, progress=False if quiet else None)
 
 
 def _cmd_reverts(args: argparse.Namespace) -> int:
@@ -222,7 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="build the demo repository, mine it, write DIR/report.html")
+    d = sub.add_parser(
+        "demo", help="build a repository with planted effects, mine it, write DIR/report.html"
+    )
     d.add_argument("-o", "--output", default="demo", help="output directory (default: demo)")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=_cmd_demo)
@@ -259,6 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--cache-dir", help="cache root (default: $AIIMPACT_CACHE_DIR)")
         c.set_defaults(func=func)
         return c
+
+    rp = sub.add_parser("report", help="the HTML report: AI share, outcomes, models, caveats")
+    rp.add_argument("repo", help="path or URL of a git repository")
+    rp.add_argument("-o", "--output", default="report.html", help="HTML file to write")
+    rp.add_argument("--prs", help="prs.parquet (from `aiimpact prs`) for the review section")
+    rp.add_argument("--rev", default="HEAD")
+    rp.add_argument("--controls", help="comma-separated controls (default: log_size + author)")
+    rp.add_argument("--cluster", help="column to cluster errors by (default: author if >= 10)")
+    rp.add_argument("--cache-dir", help="cache root (default: $AIIMPACT_CACHE_DIR)")
+    rp.set_defaults(func=_cmd_report)
 
     r = repo_command("reverts", "reverts: declared in messages, exact or partial in content",
                      _cmd_reverts)  # fmt: skip

@@ -121,11 +121,18 @@ def compare(
     if dropped:
         notes.append(f"{dropped} rows without the outcome, treatment or a control were left out")
 
+    data = _drop_uninformative(data, rhs, labels, kind, notes)
     n = {"treated": int((data["t"] == 1).sum()), "control": int((data["t"] == 0).sum())}
     if min(n.values()) < MIN_GROUP:
         raise InputError(
             f"{treatment!r} needs at least {MIN_GROUP} rows in each group to compare "
             f"{outcome!r}; found {n['treated']} treated and {n['control']} others"
+        )
+    column = "dur" if kind == "cox" else "y"
+    if data[column].nunique() < 2:
+        raise InputError(
+            f"outcome {outcome!r} has the same value ({data[column].iloc[0]:g}) in every "
+            "row: there is nothing to compare"
         )
     events = _check_events(data, kind, outcome, found)
     n_clusters = None
@@ -156,10 +163,7 @@ def compare(
     if kind == "count":
         kind = _count_model(data, rhs, cluster is not None, weights is not None, notes)
     fitter = Fitter(kind, rhs, cluster is not None, weights is not None)
-    try:
-        res, coef, se = fitter.fit(data)
-    except (np.linalg.LinAlgError, ValueError) as exc:
-        raise ModelError(f"the {kind} model for {outcome!r} could not be fitted: {exc}") from None
+    res, coef, se = fitter.fit(data)
     found += fitter.notes
     if kind == "cox":
         found += _ph_check(res)
@@ -229,6 +233,35 @@ def _prepare(table, outcome, treatment, controls, cluster, kind):
     if "g" in data:
         data["g"] = data["g"].astype(int)
     return data, rhs, labels, before - len(data)
+
+
+def _drop_uninformative(data, rhs, labels, kind, notes) -> pd.DataFrame:
+    """Leave out the rows of fixed-effect levels whose outcome never varies (no event at
+    all, or only events): their fixed effect is infinite and they carry no information on
+    the treatment, as Stata's ``logit`` and R's ``fixest`` also do. Repeated until stable."""
+    if kind == "cox":
+        flag = data["event"]
+    elif kind in ("logit", "count", "poisson", "negbin"):
+        flag = data["y"]
+    else:
+        return data
+    keys = [term[2:-1] for term in rhs if term.startswith("C(")]
+    while keys:
+        drop = pd.Series(False, index=data.index)
+        for key in keys:
+            by = flag.groupby(data[key])
+            lo, hi = by.transform("min"), by.transform("max")
+            dead = (lo == hi) if kind == "logit" else (hi == 0)
+            for level in pd.unique(data.loc[dead, key]):
+                rows = int((data[key] == level).sum())
+                notes.append(f"{rows} rows with {labels[key]} = {level} left out: the outcome "
+                             "never varies there, so they carry no information")  # fmt: skip
+            drop |= dead
+        if not drop.any():
+            break
+        data = data[~drop].reset_index(drop=True)
+        flag = flag[~drop].reset_index(drop=True)
+    return data
 
 
 def _control(table: pd.DataFrame, name: str) -> tuple[pd.Series, bool]:

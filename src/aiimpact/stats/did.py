@@ -20,6 +20,7 @@ the pre-trend test.
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -208,6 +209,8 @@ def did(
     pre = _pretrend(d, controls, leads)
     twfe = _twfe(d, controls)
     es = pd.concat([pre.pop("leads"), lags], ignore_index=True)
+    if "not_estimable" in pre:
+        notes.append(pre.pop("not_estimable"))
     if pre.get("p_value", 1.0) < 0.05:
         warnings_.append(
             f"pre-trends: the outcome already moved before adoption ({pre['test']}, p = "
@@ -343,9 +346,13 @@ def _pretrend(d: pd.DataFrame, controls, leads: int) -> dict:
     if not names or u["u"].nunique() < 2:
         return {"leads": empty}
     rhs = ["C(u)", "C(t)", *names, *[f"x{i}" for i in range(len(controls))]]
-    fit = smf.ols("y ~ " + " + ".join(rhs), u).fit(
-        cov_type="cluster", cov_kwds={"groups": u["u"].to_numpy()}
-    )
+    model = smf.ols("y ~ " + " + ".join(rhs), u)
+    if np.linalg.matrix_rank(model.exog) < model.exog.shape[1]:
+        return {"leads": empty, "not_estimable": "the leads are collinear with the fixed "
+                "effects (too few periods before adoption): no pre-trend test"}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = model.fit(cov_type="cluster", cov_kwds={"groups": u["u"].to_numpy()})
     ci = fit.conf_int()
     rows = [{"rel_period": -int(n[4:]), "estimate": float(fit.params[n]),
              "ci_low": float(ci.loc[n, 0]), "ci_high": float(ci.loc[n, 1]),

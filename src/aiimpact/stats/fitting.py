@@ -59,7 +59,10 @@ class Fitter:
         """Fit and return ``(results, coef of t, standard error of t)``."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            res = self._fit(data)
+            try:
+                res = self._fit(data)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                raise ModelError(f"the {self.kind} model could not be fitted: {exc}") from None
         for w in caught:
             name = type(w.message).__name__
             if "PerfectSeparation" in name:

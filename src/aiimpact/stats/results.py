@@ -175,9 +175,9 @@ class Comparison:
 
     def describe(self) -> str:
         """One sentence with the effect, its interval and the test."""
-        ci = f"{_fmt(self.ci[0])} to {_fmt(self.ci[1])}"
+        ci = f"{fmt(self.ci[0])} to {fmt(self.ci[1])}"
         return (
-            f"{self.outcome}: {self.scale} {_fmt(self.estimate)} (95% CI {ci}), "
+            f"{self.outcome}: {self.scale} {fmt(self.estimate)} (95% CI {ci}), "
             f"p {_p(self.p_value)} ({self.test}); n = {self.n['treated']} treated, "
             f"{self.n['control']} other"
         )
@@ -194,8 +194,8 @@ class Comparison:
         for _, g in self.groups.iterrows():
             events = f", {g['events']} events" if "events" in g and pd.notna(g["events"]) else ""
             lines.append(
-                f"  {g['group']:>8}: n = {g['n']}{events}; {g['statistic']} {_fmt(g['value'])} "
-                f"[{_fmt(g['low'])}, {_fmt(g['high'])}]"
+                f"  {g['group']:>8}: n = {g['n']}{events}; {g['statistic']} {fmt(g['value'])} "
+                f"[{fmt(g['low'])}, {fmt(g['high'])}]"
             )
         lines += [f"  note: {m}" for m in self.notes]
         lines += [f"  warning: {m}" for m in self.warnings]
@@ -208,7 +208,7 @@ class Comparison:
         return (
             f"<div><b>{e(self.outcome)}</b> by <code>{e(self.treatment)}</code> "
             f"({e(self.kind)}: <code>{e(self.formula)}</code>)<br>{e(self.describe())}"
-            f"{self.groups.to_html(index=False, float_format=_fmt)}"
+            f"{self.groups.to_html(index=False, float_format=fmt)}"
             + (f"<p>Notes</p><ul>{notes}</ul>" if notes else "")
             + (f"<p>Warnings</p><ul>{items}</ul>" if items else "")
             + "</div>"
@@ -251,7 +251,7 @@ class ComparisonSet:
 
     def _repr_html_(self) -> str:
         table = self.table()
-        body = table.to_html(index=False, float_format=_fmt) if len(table) else ""
+        body = table.to_html(index=False, float_format=fmt) if len(table) else ""
         return f"<div>{body}<p>{html.escape(self.multiple_comparisons_note)}</p></div>"
 
 
@@ -271,7 +271,12 @@ def forest(results: list[Comparison], ax=None):
     ax.set_yticks(ys, [f"{r.outcome}\n({r.scale})" for r in shown], fontsize=8)
     ax.axvline(1.0 if ratios else 0.0, color="#999", ls="--", lw=1)
     if ratios:
+        from matplotlib.ticker import FormatStrFormatter
+
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
+        ax.tick_params(axis="x", which="minor", labelsize=7)
         ax.set_xlabel("ratio, treated vs other (95% CI; log scale)")
     else:
         ax.set_xlabel("difference, treated vs other (95% CI)")
@@ -294,7 +299,8 @@ def _test_name(kind, res, cluster, n_clusters, weights) -> str:
     return f"{stat} of the {what}, {errors}"
 
 
-def _fmt(x) -> str:
+def fmt(x) -> str:
+    """A number for people: 3 significant digits, thousands separated, NA for missing."""
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "NA"
     x = float(x)

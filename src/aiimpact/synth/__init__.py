@@ -9,7 +9,6 @@ Examples
 """
 
 from aiimpact.synth.builder import Binary, RepoBuilder, Submodule, Symlink
-from aiimpact.synth.demo import make_demo_repo
 from aiimpact.synth.planted import Effects, PlantedRepo, make_repo
 
 __all__ = [
@@ -19,6 +18,5 @@ __all__ = [
     "RepoBuilder",
     "Submodule",
     "Symlink",
-    "make_demo_repo",
     "make_repo",
 ]

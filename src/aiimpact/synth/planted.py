@@ -41,7 +41,7 @@ MARKS = [
     ("aider", "\n\nCo-authored-by: aider (openai/gpt-5) <aider@aider.chat>"),
 ]
 MODULES = ["api", "cache", "parser", "cli", "store", "report", "auth", "sync"]
-DELAYS = {"churn": (4, 40), "fix": (140, 200), "revert": (210, 300)}  # in 3-hour steps
+DELAYS = {"churn": (4, 40), "fix": (140, 200), "revert": (210, 300)}  # in units of STEP
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ def make_repo(
     effects: Effects | dict | None = None,
     seed: int = 0,
     n_authors: int = 12,
+    days: float | None = None,
 ) -> PlantedRepo:
     """Write a git repository with *n_commits* feature commits and planted effects.
 
@@ -109,6 +110,9 @@ def make_repo(
         Everything is drawn from this seed: same seed, same repository and truth.
     n_authors : int
         Developers; each adopts AI at a different time (a few never do).
+    days : float, optional
+        Time the feature commits span (default: one every 3 hours). The delays of the
+        planted events do not depend on it.
 
     Returns
     -------
@@ -131,12 +135,13 @@ def make_repo(
     b.commit("Initial import", _render(files), author="Ops <ops@example.com>", date=start)
 
     truth: list[dict] = []
-    queue: list[tuple[int, int, str, int]] = []  # (due step, order, kind, feature index)
-    step, order = 0, 0
+    queue: list[tuple[datetime, int, str, int]] = []  # (due, order, kind, feature index)
+    spacing = timedelta(days=days) / n_commits if days else STEP
+    tick, order = 0, 0
     while len(truth) < n_commits or queue:
-        now = start + STEP * (step + 1)
+        base = now = start + spacing * (tick + 1)
         queue.sort()
-        while queue and queue[0][0] <= step:
+        while queue and queue[0][0] <= base:
             _, _, kind, i = queue.pop(0)
             now += timedelta(minutes=10)
             _event(b, files, truth[i], kind, now, rng)
@@ -148,10 +153,11 @@ def make_repo(
                 if planned:
                     low, high = DELAYS[kind]
                     order += 1
-                    queue.append((step + int(rng.integers(low, high + 1)), order, kind, row["i"]))
-        step += 1
+                    due = base + STEP * int(rng.integers(low, high + 1))
+                    queue.append((due, order, kind, row["i"]))
+        tick += 1
     b.close()
-    end = start + STEP * (step + 1)
+    end = start + spacing * (tick + 1)
     raw = [_pull_request(r, authors, effects, end, rng) for r in truth]
     from aiimpact.platforms.tables import tables_from_raw
 
