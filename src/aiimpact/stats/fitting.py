@@ -15,6 +15,7 @@ import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats as sps
+from scipy.special import expit
 from statsmodels.duration.hazard_regression import PHReg
 
 from aiimpact.errors import InputError
@@ -57,10 +58,37 @@ class Fitter:
 
     def fit(self, data: pd.DataFrame):
         """Fit and return ``(results, coef of t, standard error of t)``."""
+        return self._checked(lambda: self._fit(data))
+
+    def refit(self, base, data: pd.DataFrame):
+        """Fit *base*'s model again with ``t`` (and ``w``) from *data*, reusing its design
+        matrix instead of the formula (the sensitivity analysis refits many times)."""
+        names = list(base.model.exog_names)
+        exog = pd.DataFrame(np.array(base.model.exog, dtype=float), columns=names)
+        exog["t"] = data["t"].to_numpy()
+        endog = np.asarray(base.model.endog, dtype=float)
+        w = data["w"].to_numpy() if self.weighted else None
+        cov = self._cov(data)
+
+        def again():
+            if self.kind in ("logit", "poisson"):
+                fam = base.model.family
+                return sm.GLM(endog, exog, family=fam, var_weights=w).fit(**cov)
+            if self.kind == "negbin":
+                return sm.NegativeBinomial(endog, exog).fit(disp=0, maxiter=300, **cov)
+            if self.kind == "cox":
+                groups = data["g"].to_numpy() if self.cluster else None
+                return _PHReg(endog, exog, status=base.model.status).fit(groups=groups)
+            model = sm.WLS(endog, exog, weights=w) if w is not None else sm.OLS(endog, exog)
+            return model.fit(**cov)
+
+        return self._checked(again)
+
+    def _checked(self, fit):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                res = self._fit(data)
+                res = fit()
             except (np.linalg.LinAlgError, ValueError) as exc:
                 raise ModelError(f"the {self.kind} model could not be fitted: {exc}") from None
         for w in caught:
@@ -102,26 +130,25 @@ class Fitter:
     # -- for the sensitivity analysis -----------------------------------------------------
     def loglik_rows(self, res, data: pd.DataFrame, treated: int) -> np.ndarray:
         """Log-likelihood of each row's outcome under *res* with ``t`` set to *treated*."""
-        alt = data.assign(t=treated)
+        exog = np.array(res.model.exog, dtype=float)
+        exog[:, list(res.model.exog_names).index("t")] = treated
+        eta = exog @ np.asarray(res.params, dtype=float)[: exog.shape[1]]
         if self.kind == "cox":
-            beta = np.asarray(res.params)
-            xb = _cox_exog(res, alt) @ beta
             times, cumhaz = _baseline(res)
-            h0 = np.interp(alt["dur"].to_numpy(), times, cumhaz, left=0.0)
-            return alt["event"].to_numpy() * xb - h0 * np.exp(xb)
-        mu = np.asarray(res.predict(alt), dtype=float)
-        y = alt["y"].to_numpy(dtype=float)
+            h0 = np.interp(data["dur"].to_numpy(), times, cumhaz, left=0.0)
+            return data["event"].to_numpy() * eta - h0 * np.exp(eta)
+        y = data["y"].to_numpy(dtype=float)
         if self.kind == "logit":
-            mu = np.clip(mu, 1e-12, 1 - 1e-12)
+            mu = np.clip(expit(eta), 1e-12, 1 - 1e-12)
             return y * np.log(mu) + (1 - y) * np.log1p(-mu)
         if self.kind == "poisson":
-            return sps.poisson.logpmf(y, mu)
+            return sps.poisson.logpmf(y, np.exp(eta))
         if self.kind == "negbin":
-            alpha = float(res.params["alpha"])
-            size = 1.0 / alpha
+            size = 1.0 / float(np.asarray(res.params)[-1])  # alpha comes last
+            mu = np.exp(eta)
             return sps.nbinom.logpmf(y, size, size / (size + mu))
         target = np.log1p(y) if self.kind == "log-ols" else y
-        return sps.norm.logpdf(target, mu, np.sqrt(res.scale))
+        return sps.norm.logpdf(target, eta, np.sqrt(res.scale))
 
 
 def of_t(res, attr: str):
@@ -132,13 +159,6 @@ def of_t(res, attr: str):
     if hasattr(values, "index"):
         return values.loc["t"]
     return np.asarray(values)[list(res.model.exog_names).index("t")]
-
-
-def _cox_exog(res, data: pd.DataFrame) -> np.ndarray:
-    """The fitted Cox design with the treatment column replaced (``t`` enters linearly)."""
-    exog = np.array(res.model.exog, dtype=float)
-    exog[:, list(res.model.exog_names).index("t")] = data["t"].to_numpy()
-    return exog
 
 
 def _baseline(res) -> tuple[np.ndarray, np.ndarray]:

@@ -97,7 +97,7 @@ def _impute(comparison, s: float, draws: int, burn_in: int, rng) -> dict:
         if comparison.weights:
             rhs = fitter.rhs
             imputed["w"], _ = propensity_weights(imputed, rhs, comparison.weights)
-        current, coef, se = fitter.fit(imputed)
+        current, coef, se = fitter.refit(comparison.model, imputed)
         if round_ >= burn_in:
             coefs.append(coef)
             variances.append(se**2)
