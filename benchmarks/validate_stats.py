@@ -28,13 +28,18 @@ def main() -> int:
     p.add_argument("--sims", type=int, default=200, help="simulations per scenario")
     p.add_argument("--commits", type=int, default=800, help="feature commits per repository")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--only", choices=["effects", "null"], help="run one scenario only")
+    p.add_argument("--seed", type=int, default=0, help="first seed (the null adds 100,000)")
     args = p.parse_args()
 
     pd.set_option("display.width", 140)
     verdicts = []
     with ProcessPoolExecutor(args.workers) as pool:
-        for name, effects, seed in (("planted effects", Effects(), 0),
-                                    ("no effect (null)", null_effects(), 100_000)):  # fmt: skip
+        scenarios = [("planted effects", Effects(), args.seed),
+                     ("no effect (null)", null_effects(), args.seed + 100_000)]  # fmt: skip
+        for name, effects, seed in scenarios:
+            if args.only and not name.startswith({"effects": "planted", "null": "no"}[args.only]):
+                continue
             t0 = time.perf_counter()
             results = simulate(args.sims, effects, args.commits, seed=seed, executor=pool)
             took = time.perf_counter() - t0

@@ -103,15 +103,22 @@ def serve_rest(server: GitHubServer, items: dict[int, dict], repo: str = REPO) -
     listing = "state=all&sort=updated&direction=desc&per_page=100"
     server.add(f"{base}/pulls?{listing}", [r["pull"] for r in by_updated(items)])
     for n, raw in items.items():
-        server.add(f"{base}/pulls/{n}", raw["pull"])
-        for key, path in [
-            ("reviews", f"pulls/{n}/reviews"),
-            ("commits", f"pulls/{n}/commits"),
-            ("review_comments", f"pulls/{n}/comments"),
-            ("issue_comments", f"issues/{n}/comments"),
-            ("timeline", f"issues/{n}/timeline"),
-        ]:
-            server.add(f"{base}/{path}?per_page=100", raw[key])
+        serve_pull(server, base, n, raw)
+
+
+def serve_pull(server: GitHubServer, base: str, n: int, raw: dict, timeline: bool = True) -> None:
+    """The single-pull route and, in one page each, the lists of pull request *n*."""
+    server.add(f"{base}/pulls/{n}", raw["pull"])
+    paths = {
+        "reviews": f"pulls/{n}/reviews",
+        "commits": f"pulls/{n}/commits",
+        "review_comments": f"pulls/{n}/comments",
+        "issue_comments": f"issues/{n}/comments",
+    }
+    if timeline:
+        paths["timeline"] = f"issues/{n}/timeline"
+    for key, path in paths.items():
+        server.add(f"{base}/{path}?per_page=100", raw[key])
 
 
 def _actor(user: dict | None) -> dict | None:

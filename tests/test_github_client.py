@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import duckdb
 import pytest
+from github_model import serve_pull
 from github_server import DROP, GitHubServer, Reply
 
 from aiimpact.errors import InputError
@@ -382,16 +383,7 @@ def serve_fake_repo(server, recorded) -> dict[int, dict]:
     )
     server.add(page2, [pulls[3114]])
     for n, raw in expected.items():
-        server.add(f"{base}/pulls/{n}", raw["pull"])
-        for key, path in [
-            ("reviews", f"pulls/{n}/reviews"),
-            ("commits", f"pulls/{n}/commits"),
-            ("review_comments", f"pulls/{n}/comments"),
-            ("issue_comments", f"issues/{n}/comments"),
-        ]:
-            server.add(f"{base}/{path}?per_page=100", raw[key])
-        if n != 7458:
-            server.add(f"{base}/issues/{n}/timeline?per_page=100", raw["timeline"])
+        serve_pull(server, base, n, raw, timeline=n != 7458)  # 7458's timeline: two pages
     nxt = "/repositories/4242/issues/7458/timeline?per_page=100&page=2"
     server.add(f"{base}/issues/7458/timeline?per_page=100", p1, headers=next_link(server.url + nxt))
     server.add(nxt, p2)
