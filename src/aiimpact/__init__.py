@@ -10,9 +10,11 @@ Examples
 """
 
 from aiimpact import synth
+from aiimpact.dataset import Dataset, open_dataset
 from aiimpact.detect.coverage import coverage
 from aiimpact.detect.detector import Attribution, Detector, detect
 from aiimpact.errors import AiimpactError, AiimpactWarning, InputError
+from aiimpact.parallel import mine_many
 from aiimpact.platforms import github
 from aiimpact.platforms.aidev import load_aidev
 from aiimpact.platforms.gharchive import load_gharchive
@@ -42,6 +44,7 @@ __all__ = [
     "AiimpactError",
     "AiimpactWarning",
     "Attribution",
+    "Dataset",
     "Detector",
     "InputError",
     "MiningReport",
@@ -54,5 +57,7 @@ __all__ = [
     "link_prs",
     "load_aidev",
     "load_gharchive",
+    "mine_many",
+    "open_dataset",
     "synth",
 ]

@@ -173,6 +173,41 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mine_many(args: argparse.Namespace) -> int:
+    from aiimpact.parallel import mine_many
+
+    path = Path(args.list_file)
+    try:
+        sources = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    executor = None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise InputError("--scheduler needs Dask: pip install 'aiimpact[dask]'") from None
+        executor = Client(args.scheduler)
+    elif args.workers:
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(max_workers=args.workers)
+    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
+    try:
+        result = mine_many(sources, executor=executor, out=args.output, tables=tables,
+                           cache_dir=args.cache_dir, timeout=args.timeout,
+                           progress=False if args.no_progress else None)  # fmt: skip
+    finally:
+        if executor is not None:
+            executor.close() if args.scheduler else executor.shutdown()
+    print(f"{len(result.mined)} repositories mined, {len(result.skipped)} already complete, "
+          f"{len(result.failures)} failed ({result.out / '_failures.parquet'}); rows "
+          f"{result.rows}; {result.seconds:.1f} s", file=sys.stderr)  # fmt: skip
+    for row in result.failures.itertuples():
+        print(f"failed: {row.id} ({row.source}): {row.reason}", file=sys.stderr)
+    return 0
+
+
 def _repo_from(args: argparse.Namespace):
     from aiimpact.repo import Repo
 
@@ -303,6 +338,21 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--cache-dir", help="cache root (default: $AIIMPACT_CACHE_DIR)")
         c.set_defaults(func=func)
         return c
+
+    mm = sub.add_parser("mine-many", help="many repositories -> a Parquet dataset by repository")
+    mm.add_argument("list_file", help="file with one path or URL per line (# comments)")
+    mm.add_argument("-o", "--output", required=True, help="dataset directory")
+    mm.add_argument("--workers", type=int, help="local processes (default: one per CPU)")
+    mm.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+    mm.add_argument(
+        "--tables",
+        default="commits,outcomes",
+        help="comma-separated: commits, file_changes, outcomes, reverts, szz",
+    )
+    mm.add_argument("--timeout", type=float, help="seconds per repository before it is killed")
+    mm.add_argument("--cache-dir", help="mining cache (shared storage on a cluster)")
+    mm.add_argument("--no-progress", action="store_true")
+    mm.set_defaults(func=_cmd_mine_many)
 
     rp = sub.add_parser("report", help="the HTML report: AI share, outcomes, models, caveats")
     rp.add_argument("repo", help="path or URL of a git repository")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from aiimpact.errors import AiimpactWarning, InputError
 from aiimpact.stats.fitting import Fitter, ModelError, overdispersed
-from aiimpact.stats.kinds import MODELS, infer_model, survival
+from aiimpact.stats.kinds import DURATIONS, MODELS, infer_model, survival
 from aiimpact.stats.results import Comparison, group_summary
 from aiimpact.stats.weights import balance_table, propensity_weights
 
@@ -100,10 +100,9 @@ def compare(
     (1.84, (1.21, 2.80))
     """
     if not isinstance(table, pd.DataFrame):
-        if hasattr(table, "to_pandas"):
-            table = table.to_pandas()
-        else:
+        if not hasattr(table, "to_pandas"):
             raise InputError(f"compare needs a pandas DataFrame, not {type(table).__name__}")
+        table = _materialise(table, {outcome, treatment, cluster, *controls})
     for name, what in ((outcome, "outcome"), (treatment, "treatment")):
         if name not in table.columns:
             raise InputError(f"{what} column {name!r} is not in the table")
@@ -194,6 +193,19 @@ def compare(
         notes=notes,
         dropped=dropped,
     )
+
+
+def _materialise(source, names: set) -> pd.DataFrame:
+    """Load from a lazy dataset (``ai.open_dataset``) only the columns the model can use."""
+    if not hasattr(source, "columns_of"):
+        return source.to_pandas()
+    needed = names | set(TIME_COLUMNS) | {"insertions", "deletions", "additions", "is_merge",
+                                          "observed_at", "closed_at", "ready_at"}  # fmt: skip
+    for outcome in names:
+        if outcome in DURATIONS:
+            needed |= {m for m in DURATIONS[outcome] if m}
+        needed.add(f"{outcome}_event")
+    return source.to_pandas(columns=[c for c in source.columns_of() if c in needed])
 
 
 def _prepare(table, outcome, treatment, controls, cluster, kind):
