@@ -137,6 +137,7 @@ def test_open_dataset_feeds_compare_panel_and_did(sources, tmp_path):
     p = ai.panel(ds.to_pandas("outcomes"), unit="repo")
     assert set(p.unit) == set(ds.repos)
     assert "12 repositories" in repr(ds)
+    assert ds.sql("SELECT count(*) FROM outcomes").fetchall()[0][0] > 0, "usable after repr"
     with pytest.raises(InputError, match="not in the dataset"):
         ds.to_pandas("nope")
     with pytest.raises(InputError, match="does not exist"):

@@ -117,7 +117,7 @@ class Dataset:
         return f"Dataset({self.out}: {len(self.repos)} repositories; {counts})"
 
     def _count(self, table: str) -> int:
-        return self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        return self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
 
     def close(self) -> None:
         self.con.close()
