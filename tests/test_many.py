@@ -142,3 +142,22 @@ def test_open_dataset_feeds_compare_panel_and_did(sources, tmp_path):
         ds.to_pandas("nope")
     with pytest.raises(InputError, match="does not exist"):
         ai.open_dataset(tmp_path / "missing")
+
+
+def test_dataset_on_an_fsspec_url(sources):
+    """Object storage has no rename: files are written in place, the marker last. fsspec's
+    in-memory file system stands in for s3:// (threads share it; processes would not)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = "memory://aiimpact-test/dataset"
+    with ThreadPoolExecutor(2) as pool:
+        result = ai.mine_many(sources[:3] + sources[18:19], executor=pool, out=url,
+                              tables=("commits",), progress=False)  # fmt: skip
+    assert len(result.mined) == 3 and list(result.failures.id) == ["corrupt"]
+    ds = ai.open_dataset(url)
+    assert ds.tables == ["commits"] and len(ds.repos) == 3
+    assert list(ds.failures.id) == ["corrupt"]
+    n = ds.sql("SELECT count(*) FROM commits").fetchall()[0][0]
+    assert n == sum(expected_commits(p) for p in sources[:3])
+    again = ai.mine_many(sources[:3], out=url, progress=False)
+    assert len(again.skipped) == 3 and again.mined == []

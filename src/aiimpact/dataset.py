@@ -9,13 +9,12 @@ only for what a model needs.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from aiimpact.errors import InputError
-from aiimpact.parallel import DONE, FAILURES
+from aiimpact.parallel import FAILURES, Target
 
 
 class Dataset:
@@ -34,36 +33,59 @@ class Dataset:
     """
 
     def __init__(self, out: str | os.PathLike) -> None:
-        self.out = Path(out)
-        if not self.out.is_dir():
-            raise InputError(f"dataset {self.out} does not exist (write it with mine_many)")
+        self.target = Target(out)
+        self.out = self.target.local if self.target.local is not None else self.target.url
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
+        if self.target.local is None:
+            self.con.register_filesystem(self.target.fs)
         self.tables = []
-        for folder in sorted(self.out.iterdir()):
-            if not folder.is_dir() or folder.name.startswith(("_", ".")):
-                continue
-            if not any(folder.glob("repo=*/*.parquet")):
-                continue
-            pattern = str(folder / "repo=*" / "*.parquet").replace("'", "''")
+        for name, pattern in self._table_patterns():
+            pattern = pattern.replace("'", "''")
             self.con.execute(
-                f"CREATE VIEW \"{folder.name}\" AS SELECT * FROM read_parquet('{pattern}', "
+                f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{pattern}', "
                 "hive_partitioning = true, hive_types = {'repo': VARCHAR}, union_by_name = true)"
             )
-            self.tables.append(folder.name)
+            self.tables.append(name)
         if not self.tables:
             raise InputError(f"dataset {self.out} has no tables yet")
+
+    def _table_patterns(self) -> list[tuple[str, str]]:
+        t = self.target
+        if t.local is not None:
+            if not t.local.is_dir():
+                raise InputError(f"dataset {t.local} does not exist (write it with mine_many)")
+            folders = [f for f in sorted(t.local.iterdir()) if f.is_dir()]
+            tables = [f for f in folders if not f.name.startswith(("_", "."))]
+            return [(f.name, str(f / "repo=*" / "*.parquet")) for f in tables
+                    if any(f.glob("repo=*/*.parquet"))]  # fmt: skip
+        if not t.fs.exists(t.root):
+            raise InputError(f"dataset {t.url} does not exist (write it with mine_many)")
+        protocol = t.fs.protocol if isinstance(t.fs.protocol, str) else t.fs.protocol[0]
+        out = []
+        for entry in sorted(t.fs.ls(t.root, detail=False)):
+            name = entry.rstrip("/").rsplit("/", 1)[-1]
+            if not name.startswith(("_", ".")) and t.fs.glob(f"{entry}/repo=*/*.parquet"):
+                out.append((name, f"{protocol}://{entry.lstrip('/')}/repo=*/*.parquet"))
+        return out
 
     @property
     def repos(self) -> list[str]:
         """Ids of the complete repositories."""
-        return sorted(p.stem for p in (self.out / DONE).glob("*.json"))
+        return sorted(self.target.done())
 
     @property
     def failures(self) -> pd.DataFrame:
         """The failures of the last run (empty when there were none)."""
-        path = self.out / FAILURES
-        return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+        t = self.target
+        if t.local is not None:
+            path = t.local / FAILURES
+            return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+        name = f"{t.root}/{FAILURES}"
+        if not t.fs.exists(name):
+            return pd.DataFrame()
+        with t.fs.open(name, "rb") as f:
+            return pd.read_parquet(f)
 
     def columns_of(self, table: str = "outcomes") -> list[str]:
         """The column names of a table (``repo`` included)."""

@@ -17,6 +17,7 @@ next run skips what is complete and retries the rest (failures included).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -101,19 +102,16 @@ def _mine_here(source, out, tables, cache_dir, rid, started) -> dict:
     try:
         repo = Repo(source, cache_dir=cache_dir, progress=False, name=rid)
         rows = {}
+        target = Target(out)
         for table in tables:
             df = _table(repo, table)
-            _write_partition(Path(out), table, rid, df)
+            target.write_partition(table, rid, df)
             rows[table] = len(df)
     except Exception as exc:  # a failed repository is recorded, it never stops the others
         return _failed(source, rid, f"{type(exc).__name__}: {exc}", started)
     result = {"id": rid, "source": source, "status": "done", "reason": None, "rows": rows,
               "seconds": round(time.perf_counter() - started, 3)}  # fmt: skip
-    marker = Path(out) / DONE / f"{rid}.json"
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps({**result, "finished_at": _now()}))
-    os.replace(tmp, marker)
+    target.write_bytes(f"{DONE}/{rid}.json", json.dumps({**result, "finished_at": _now()}).encode())
     return result
 
 
@@ -131,19 +129,78 @@ def _table(repo, table: str) -> pd.DataFrame:
     raise InputError(f"table {table!r} is not one of {', '.join(TABLES)}")
 
 
-def _write_partition(out: Path, table: str, rid: str, df: pd.DataFrame) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+class Target:
+    """Where a dataset lives: a local directory, or an fsspec URL (``s3://``, ``gs://``...).
 
-    final = out / table / f"repo={rid}"
-    tmp = out / table / f".repo={rid}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    data = df.drop(columns=["repo"], errors="ignore")
-    pq.write_table(pa.Table.from_pandas(data, preserve_index=False), tmp / "part-0.parquet")
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    Locally every file is written under a temporary name and renamed into place. On object
+    storage, which has no rename, files are written in place; the ``_done`` marker, written
+    last, is what makes a repository complete.
+    """
+
+    def __init__(self, out: str | os.PathLike) -> None:
+        self.url = str(out)
+        if "://" in self.url and not self.url.startswith("file://"):
+            import fsspec
+
+            self.fs, self.root = fsspec.core.url_to_fs(self.url)
+            self.local = None
+        else:
+            self.fs, self.root = None, self.url.removeprefix("file://")
+            self.local = Path(self.root)
+
+    def mkdir(self) -> None:
+        if self.local is not None:
+            self.local.mkdir(parents=True, exist_ok=True)
+        else:
+            self.fs.makedirs(self.root, exist_ok=True)
+
+    def done(self) -> set[str]:
+        """Ids of the complete repositories."""
+        if self.local is not None:
+            return {p.stem for p in (self.local / DONE).glob("*.json")}
+        found = self.fs.glob(f"{self.root}/{DONE}/*.json")
+        return {Path(p).stem for p in found}
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        if self.local is None:
+            with self.fs.open(f"{self.root}/{name}", "wb") as f:
+                f.write(data)
+            return
+        path = self.local / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    def remove(self, name: str) -> None:
+        if self.local is not None:
+            (self.local / name).unlink(missing_ok=True)
+        elif self.fs.exists(f"{self.root}/{name}"):
+            self.fs.rm(f"{self.root}/{name}")
+
+    def write_partition(self, table: str, rid: str, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        data = pa.Table.from_pandas(df.drop(columns=["repo"], errors="ignore"),
+                                    preserve_index=False)  # fmt: skip
+        if self.local is None:
+            folder = f"{self.root}/{table}/repo={rid}"
+            self.fs.makedirs(folder, exist_ok=True)
+            with self.fs.open(f"{folder}/part-0.parquet", "wb") as f:
+                pq.write_table(data, f)
+            return
+        final = self.local / table / f"repo={rid}"
+        tmp = self.local / table / f".repo={rid}.tmp{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        pq.write_table(data, tmp / "part-0.parquet")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+
+    def __str__(self) -> str:
+        return self.url
 
 
 def _failed(source, rid, reason, started) -> dict:
@@ -161,8 +218,8 @@ class ManyResult:
 
     Attributes
     ----------
-    out : Path
-        The dataset directory (open it with ``ai.open_dataset(out)``).
+    out : Path or str
+        The dataset directory or URL (open it with ``ai.open_dataset(out)``).
     mined, skipped : list of str
         Repository ids mined now, and already complete before the run.
     failures : DataFrame
@@ -171,7 +228,7 @@ class ManyResult:
         Rows written now, per table.
     """
 
-    out: Path
+    out: Path | str
     mined: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failures: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -203,8 +260,9 @@ def mine_many(
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Where to run; default a local process pool with one process per CPU. A Dask
         ``Client`` is used through ``client.get_executor()``.
-    out : path
-        Dataset directory (see the module docstring for the layout).
+    out : path or URL
+        Dataset directory (see the module docstring for the layout), or an fsspec URL
+        (``s3://bucket/dataset``) that every worker can write to.
     tables : sequence of str
         Any of ``commits, file_changes, outcomes, reverts, szz``.
     cache_dir : path, optional
@@ -230,9 +288,10 @@ def mine_many(
     if bad or not tables:
         raise InputError(f"tables must be among {', '.join(TABLES)}; got {list(tables)}")
     entries = _entries(repos)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    done = {p.stem for p in (out / DONE).glob("*.json")}
+    target = Target(out)
+    target.mkdir()
+    out = target.local if target.local is not None else target.url
+    done = target.done()
     todo = [(rid, src) for rid, src in entries if rid not in done]
     result = ManyResult(out, skipped=[rid for rid, _ in entries if rid in done])
     started = time.perf_counter()
@@ -261,14 +320,14 @@ def mine_many(
             else:
                 failures.append({"id": rid, "source": src, "reason": r["reason"],
                                  "seconds": r["seconds"], "failed_at": _now()})  # fmt: skip
-                _write_failures(out, failures)
+                _write_failures(target, failures)
             bar.update(1)
             bar.set_postfix(commits=result.rows.get("commits", 0), failed=len(failures))
     finally:
         bar.close()
         if own:
             executor.shutdown(cancel_futures=True)
-    _write_failures(out, failures)
+    _write_failures(target, failures)
     result.failures = pd.DataFrame(failures, columns=["id", "source", "reason", "seconds",
                                                       "failed_at"])  # fmt: skip
     result.seconds = time.perf_counter() - started
@@ -292,14 +351,13 @@ def _entries(repos: Iterable[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _write_failures(out: Path, failures: list[dict]) -> None:
-    path = out / FAILURES
+def _write_failures(target: Target, failures: list[dict]) -> None:
     if not failures:
-        path.unlink(missing_ok=True)
+        target.remove(FAILURES)
         return
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    pd.DataFrame(failures).to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    pd.DataFrame(failures).to_parquet(buf, index=False)
+    target.write_bytes(FAILURES, buf.getvalue())
 
 
 if __name__ == "__main__":  # the child process of mine_one(..., timeout=...)
