@@ -64,6 +64,29 @@ def test_message_reverts_every_form(build):
     assert out.loc[g1, "reverted"] and not out.loc[s1, "reverted"]
 
 
+def test_github_revert_button_reverts(build):
+    """GitHub's revert button: a PR titled ``Revert "<title>"`` whose body says
+    ``Reverts owner/repo#N``; squash-merged, its subject gains `` (#M)``."""
+    b = build("gh", start=START, step=DAY)
+    sq = b.commit("Add search (#12)", {"s.py": _body("s", 4)})  # a squash merge of PR 12
+    b.commit("Add list (#13)", {"l.py": _body("l", 3)})
+    r1 = b.commit('Revert "Add search" (#15)\n\nReverts octo/demo#12', {"s.py": None})
+    b.branch("feature")
+    b.commit("Work on export", {"e.py": _body("e", 3)}, branch="feature")
+    mp = b.commit("Merge pull request #20 from octo/feature\n\nExport", merge=["feature"])
+    r2 = b.commit('Revert "Merge pull request #20 from octo/feature"\n\nReverts octo/demo#20',
+                  {"e.py": None})  # fmt: skip
+    r3 = b.commit('Revert "Add list" (#22)', {"l.py": None})  # no body: matched by subject
+    b.commit("Docs\n\nReverts octo/demo#99", {"d.md": "d\n"})  # PR 99 is not in history
+    b.close()
+    rv = ai.Repo(b.path).reverts()
+    pairs = dict(zip(rv.revert_sha, rv.reverted_sha, strict=True))
+    evidence = dict(zip(rv.revert_sha, rv.evidence, strict=True))
+    assert pairs[r1] == sq and evidence[r1] == "pr"
+    assert pairs[r2] == mp and evidence[r2] == "pr"
+    assert evidence[r3] == "subject" and len(pairs) == 3
+
+
 def test_content_and_partial_reverts(build):
     b = build("content", start=START, step=DAY)
     b.commit("Base", {"a.py": _body("base", 6)})

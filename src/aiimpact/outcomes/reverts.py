@@ -32,7 +32,10 @@ _SHA_LINE = re.compile(
     re.I,
 )
 _SHA = re.compile(r"[0-9a-f]{7,64}")
-_REVERT_SUBJECT = re.compile(r'^Revert(?:\^\d+)? "(.*)"\s*$')
+_REVERT_SUBJECT = re.compile(r'^Revert(?:\^\d+)? "(.*)"(?:\s*\(#\d+\))?\s*$')
+_PR_REVERT = re.compile(r"^Reverts\s+(?:[\w.-]+/[\w.-]+)?#(\d+)\s*$", re.M)
+_SQUASH_SUFFIX = re.compile(r"\s*\(#(\d+)\)\s*$")
+_MERGE_PR = re.compile(r"^Merge pull request #(\d+) from ")
 _CONVENTIONAL = re.compile(r"^revert(?:\([^)]*\))?!?:\s*(.+?)\s*$", re.I)
 _REFS = re.compile(r"^Refs?:\s*(.+)$", re.I | re.M)
 _CONVENTIONAL_PREFIX = re.compile(r"^[a-z]+(?:\([^)]*\))?!?:\s*", re.I)
@@ -50,11 +53,18 @@ class CommitIndex:
         self.shas = sorted(commits["sha"])
         self.time = dict(zip(commits["sha"], commits["commit_time"], strict=True))
         self.by_subject: dict[str, list[tuple[pd.Timestamp, str]]] = {}
+        self.by_pr: dict[int, tuple[pd.Timestamp, str]] = {}
         for sha, subject, when in zip(
             commits["sha"], commits["subject"], commits["commit_time"], strict=True
         ):
-            for key in {subject, _CONVENTIONAL_PREFIX.sub("", subject)}:
+            bare = _SQUASH_SUFFIX.sub("", subject)
+            for key in {subject, bare, _CONVENTIONAL_PREFIX.sub("", subject)}:
                 self.by_subject.setdefault(key, []).append((when, sha))
+            pr = _SQUASH_SUFFIX.search(subject) or _MERGE_PR.match(subject)
+            if pr and not subject.startswith("Revert"):
+                number = int(pr.group(1))
+                if number not in self.by_pr or when < self.by_pr[number][0]:
+                    self.by_pr[number] = (when, sha)
         for entries in self.by_subject.values():
             entries.sort()
 
@@ -66,6 +76,12 @@ class CommitIndex:
             hits.append(self.shas[i])
             i += 1
         return hits[0] if len(hits) == 1 else None
+
+    def pull_request(self, number: int) -> str | None:
+        """The commit that landed pull request *number*: a squash merge whose subject ends
+        with ``(#N)``, or GitHub's ``Merge pull request #N from ...``."""
+        hit = self.by_pr.get(number)
+        return hit[1] if hit else None
 
     def before(self, subject: str, when: pd.Timestamp, not_sha: str) -> str | None:
         """The most recent commit with this subject committed before *when*."""
@@ -88,6 +104,10 @@ def _targets(index: CommitIndex, sha: str, message: str, when) -> tuple[list[str
     unresolved = len(refs) - len(found)
     if found:
         return list(dict.fromkeys(found)), evidence, 0
+    prs = [int(n) for n in _PR_REVERT.findall(message)]  # GitHub's revert button
+    landed = [t for t in (index.pull_request(n) for n in prs) if t is not None and t != sha]
+    if landed:
+        return list(dict.fromkeys(landed)), "pr", 0
     quoted = _REVERT_SUBJECT.match(subject)
     if quoted or conventional:
         text = quoted.group(1) if quoted else conventional.group(1)
