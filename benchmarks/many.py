@@ -42,7 +42,7 @@ def main() -> int:
     p.add_argument("--work", default="bench/many", help="where repositories and outputs go")
     args = p.parse_args()
     work = Path(args.work)
-    repos = work / f"repos-{args.repos}x{args.commits}"
+    repos = work / f"repos-{args.commits}"  # a smaller --repos reuses the first ones
     t0 = time.perf_counter()
     sources = []
     for i in range(args.repos):

@@ -100,7 +100,8 @@ def _mine_here(source, out, tables, cache_dir, rid, started) -> dict:
     from aiimpact.repo import Repo
 
     try:
-        repo = Repo(source, cache_dir=cache_dir, progress=False, name=rid)
+        # one git process per repository: the parallelism is across repositories
+        repo = Repo(source, cache_dir=cache_dir, progress=False, name=rid, workers=1)
         rows = {}
         target = Target(out)
         for table in tables:
