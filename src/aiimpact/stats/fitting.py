@@ -58,31 +58,40 @@ class Fitter:
 
     def fit(self, data: pd.DataFrame):
         """Fit and return ``(results, coef of t, standard error of t)``."""
-        return self._checked(lambda: self._fit(data))
+        return self._checked(lambda: self._estimate(*self._design(data), data))
 
     def refit(self, base, data: pd.DataFrame):
         """Fit *base*'s model again with ``t`` (and ``w``) from *data*, reusing its design
         matrix instead of the formula (the sensitivity analysis refits many times)."""
-        names = list(base.model.exog_names)
-        exog = pd.DataFrame(np.array(base.model.exog, dtype=float), columns=names)
+        exog = pd.DataFrame(np.array(base.model.exog, dtype=float),
+                            columns=list(base.model.exog_names))  # fmt: skip
         exog["t"] = data["t"].to_numpy()
         endog = np.asarray(base.model.endog, dtype=float)
+        return self._checked(lambda: self._estimate(endog, exog, data))
+
+    def _design(self, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """The outcome and the named design matrix of :attr:`formula` on *data*."""
+        model = smf.ols(self.formula, data)  # builds the matrices; nothing is fitted here
+        exog = pd.DataFrame(model.exog, columns=model.exog_names)
+        if self.kind == "cox":  # the baseline hazard takes the place of an intercept
+            exog = exog.drop(columns="Intercept")
+        return np.asarray(model.endog, dtype=float), exog
+
+    def _estimate(self, endog: np.ndarray, exog: pd.DataFrame, data: pd.DataFrame):
         w = data["w"].to_numpy() if self.weighted else None
         cov = self._cov(data)
-
-        def again():
-            if self.kind in ("logit", "poisson"):
-                fam = base.model.family
-                return sm.GLM(endog, exog, family=fam, var_weights=w).fit(**cov)
-            if self.kind == "negbin":
-                return sm.NegativeBinomial(endog, exog).fit(disp=0, maxiter=300, **cov)
-            if self.kind == "cox":
-                groups = data["g"].to_numpy() if self.cluster else None
-                return _PHReg(endog, exog, status=base.model.status).fit(groups=groups)
+        if self.kind in ("logit", "poisson"):
+            family = sm.families.Binomial() if self.kind == "logit" else sm.families.Poisson()
+            return sm.GLM(endog, exog, family=family, var_weights=w).fit(**cov)
+        if self.kind == "negbin":
+            return sm.NegativeBinomial(endog, exog).fit(disp=0, maxiter=300, **cov)
+        if self.kind == "cox":
+            groups = data["g"].to_numpy() if self.cluster else None
+            return _PHReg(endog, exog, status=data["event"].to_numpy()).fit(groups=groups)
+        if self.kind in ("ols", "log-ols"):
             model = sm.WLS(endog, exog, weights=w) if w is not None else sm.OLS(endog, exog)
             return model.fit(**cov)
-
-        return self._checked(again)
+        raise InputError(f"model {self.kind!r} is not one of logit, count, cox, log-ols, ols")
 
     def _checked(self, fit):
         with warnings.catch_warnings(record=True) as caught:
@@ -105,27 +114,6 @@ class Fitter:
         if not np.isfinite(coef) or not np.isfinite(se):
             raise ModelError("the model gave no finite estimate for the treatment")
         return res, coef, se
-
-    def _fit(self, data: pd.DataFrame):
-        w = data["w"].to_numpy() if self.weighted else None
-        cov = self._cov(data)
-        if self.kind == "logit":
-            fam = sm.families.Binomial()
-            return smf.glm(self.formula, data, family=fam, var_weights=w).fit(**cov)
-        if self.kind == "poisson":
-            fam = sm.families.Poisson()
-            return smf.glm(self.formula, data, family=fam, var_weights=w).fit(**cov)
-        if self.kind == "negbin":
-            return smf.negativebinomial(self.formula, data).fit(disp=0, maxiter=300, **cov)
-        if self.kind == "cox":
-            groups = data["g"].to_numpy() if self.cluster else None
-            model = _PHReg.from_formula(self.formula, data, status=data["event"].to_numpy())
-            return model.fit(groups=groups)
-        if self.kind in ("ols", "log-ols"):
-            if w is not None:
-                return smf.wls(self.formula, data, weights=w).fit(**cov)
-            return smf.ols(self.formula, data).fit(**cov)
-        raise InputError(f"model {self.kind!r} is not one of logit, count, cox, log-ols, ols")
 
     # -- for the sensitivity analysis -----------------------------------------------------
     def loglik_rows(self, res, data: pd.DataFrame, treated: int) -> np.ndarray:
