@@ -174,36 +174,29 @@ def walk_graphql(
 
 def _complete(client: GitHubClient, node: Mapping) -> dict:
     """The pull-request node with every timeline item and review comment fetched."""
-    node = dict(node)
-    timeline = dict(node.get("timelineItems") or {})
-    items = list(timeline.get("nodes") or [])
-    page = timeline.get("pageInfo") or {}
-    while page.get("hasNextPage"):
-        more = client.graphql(
-            MORE_TIMELINE_QUERY, {"id": node["id"], "after": page["endCursor"], "types": ITEM_TYPES}
-        )
-        conn = ((more.get("node") or {}).get("timelineItems")) or {}
-        items += conn.get("nodes") or []
-        page = conn.get("pageInfo") or {}
+    more = {"id": node["id"], "types": ITEM_TYPES}
+    items = _all_nodes(client, node.get("timelineItems"), MORE_TIMELINE_QUERY, more,
+                       "timelineItems")  # fmt: skip
     for i, item in enumerate(items):
         if isinstance(item, Mapping) and item.get("__typename") == "PullRequestReview":
-            items[i] = _complete_review(client, item)
-    node["timelineItems"] = {"nodes": items}
-    return node
+            comments = _all_nodes(client, item.get("comments"), MORE_COMMENTS_QUERY,
+                                  {"id": item.get("id")}, "comments")  # fmt: skip
+            items[i] = {**item, "comments": {"nodes": comments}}
+    return {**node, "timelineItems": {"nodes": items}}
 
 
-def _complete_review(client: GitHubClient, review: Mapping) -> dict:
-    review = dict(review)
-    conn = review.get("comments") or {}
-    comments = list(conn.get("nodes") or [])
+def _all_nodes(client, conn, query: str, variables: dict, field: str) -> list:
+    """The nodes of connection *conn*, with its later pages fetched by *query* on the node
+    (``variables["id"]``) after each ``endCursor``."""
+    conn = conn or {}
+    nodes = list(conn.get("nodes") or [])
     page = conn.get("pageInfo") or {}
-    while page.get("hasNextPage") and review.get("id"):
-        more = client.graphql(MORE_COMMENTS_QUERY, {"id": review["id"], "after": page["endCursor"]})
-        conn = ((more.get("node") or {}).get("comments")) or {}
-        comments += conn.get("nodes") or []
+    while page.get("hasNextPage") and variables.get("id"):
+        more = client.graphql(query, {**variables, "after": page["endCursor"]})
+        conn = ((more.get("node") or {}).get(field)) or {}
+        nodes += conn.get("nodes") or []
         page = conn.get("pageInfo") or {}
-    review["comments"] = {"nodes": comments}
-    return review
+    return nodes
 
 
 def _user(actor: Mapping | None) -> dict | None:
