@@ -34,7 +34,7 @@ class Dataset:
 
     def __init__(self, out: str | os.PathLike) -> None:
         self.target = Target(out)
-        self.out = self.target.local if self.target.local is not None else self.target.url
+        self.out = self.target.location
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         if self.target.local is None:
@@ -89,8 +89,7 @@ class Dataset:
 
     def columns_of(self, table: str = "outcomes") -> list[str]:
         """The column names of a table (``repo`` included)."""
-        if table not in self.tables:
-            raise InputError(f"table {table!r} is not in the dataset ({', '.join(self.tables)})")
+        self._known(table)
         return list(self.con.sql(f'SELECT * FROM "{table}" LIMIT 0').columns)
 
     def sql(self, query: str) -> duckdb.DuckDBPyRelation:
@@ -118,8 +117,7 @@ class Dataset:
         sample : float, optional
             Keep this fraction of the rows (0 < sample <= 1), reproducibly for a *seed*.
         """
-        if table not in self.tables:
-            raise InputError(f"table {table!r} is not in the dataset ({', '.join(self.tables)})")
+        self._known(table)
         cols = "*" if not columns else ", ".join(f'"{c}"' for c in columns)
         query = f'SELECT {cols} FROM "{table}"'
         if where:
@@ -137,6 +135,10 @@ class Dataset:
     def __repr__(self) -> str:
         counts = ", ".join(f"{t}: {self._count(t):,} rows" for t in self.tables)
         return f"Dataset({self.out}: {len(self.repos)} repositories; {counts})"
+
+    def _known(self, table: str) -> None:
+        if table not in self.tables:
+            raise InputError(f"table {table!r} is not in the dataset ({', '.join(self.tables)})")
 
     def _count(self, table: str) -> int:
         return self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]

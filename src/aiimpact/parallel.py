@@ -149,6 +149,11 @@ class Target:
             self.fs, self.root = None, self.url.removeprefix("file://")
             self.local = Path(self.root)
 
+    @property
+    def location(self) -> Path | str:
+        """The local directory, or the URL."""
+        return self.local if self.local is not None else self.url
+
     def mkdir(self) -> None:
         if self.local is not None:
             self.local.mkdir(parents=True, exist_ok=True)
@@ -291,7 +296,7 @@ def mine_many(
     entries = _entries(repos)
     target = Target(out)
     target.mkdir()
-    out = target.local if target.local is not None else target.url
+    out = target.location
     done = target.done()
     todo = [(rid, src) for rid, src in entries if rid not in done]
     result = ManyResult(out, skipped=[rid for rid, _ in entries if rid in done])

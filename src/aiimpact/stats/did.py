@@ -218,15 +218,13 @@ def did(
         )
     if method == "imputation":
         est, se = imp["estimate"], imp["se"]
+        ci = (est - Z95 * se, est + Z95 * se)
+        p = float(2 * sps.norm.sf(abs(est / se))) if se > 0 else float("nan")
         test = (f"Wald z-test, imputation estimator (Borusyak, Jaravel and Spiess 2024), "
                 f"conservative variance clustered by unit ({n_units} clusters)")  # fmt: skip
     else:
-        est, se = twfe["estimate"], twfe["se"]
+        est, se, ci, p = twfe["estimate"], twfe["se"], twfe["ci"], twfe["p_value"]
         test = f"t-test, two-way fixed effects OLS, errors clustered by unit ({n_units} clusters)"
-    p = float(2 * sps.norm.sf(abs(est / se))) if se > 0 else float("nan")
-    ci = (est - Z95 * se, est + Z95 * se) if method == "imputation" else twfe["ci"]
-    if method == "twfe":
-        p = twfe["p_value"]
     tau_frame = d.loc[tau.index, ["unit", "period", "rel"]].assign(tau=tau.to_numpy())
     return DidResult(
         outcome=outcome, method=method, estimate=float(est), ci=(float(ci[0]), float(ci[1])),
