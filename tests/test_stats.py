@@ -196,6 +196,8 @@ def test_compare_many_reports_failures_and_adjusts_p_values(table):
     assert "gone" in many.failed and "not in the table" in many.failed["gone"]
     assert "3 outcomes were tested" in repr(many)
     assert len(many.plot().get_yticks()) == 3
+    own = compare_many(table, {"reverted": "auto", "churn_rate_14d": "ols"})
+    assert [r.kind for r in own.results] == ["logit", "ols"], "a model per outcome"
 
 
 def test_sensitivity_recovers_effect_hidden_by_unmarked_ai_use():

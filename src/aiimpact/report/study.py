@@ -143,21 +143,15 @@ def write_report(outcomes: pd.DataFrame, path: str | Path, title: str, **kwargs)
 
 # -- fitting ----------------------------------------------------------------------------------
 def _fit_all(table, wanted: dict[str, str], controls, cluster):
-    from aiimpact.stats import compare
+    from aiimpact.stats import compare_many
     from aiimpact.stats.results import ComparisonSet
 
-    results, failed = [], {}
-    for outcome, model in wanted.items():
-        if outcome not in table.columns:
-            continue
-        try:
-            with warnings.catch_warnings():  # kept in each result's .warnings, shown below
-                warnings.simplefilter("ignore")
-                results.append(compare(table, outcome, controls=controls, cluster=cluster,
-                                       model=model))  # fmt: skip
-        except InputError as exc:
-            failed[outcome] = str(exc)
-    return ComparisonSet(results, failed)
+    present = {o: m for o, m in wanted.items() if o in table.columns}
+    if not present:
+        return ComparisonSet([], {})
+    with warnings.catch_warnings():  # kept in each result's .warnings, shown in the page
+        warnings.simplefilter("ignore")
+        return compare_many(table, present, controls=controls, cluster=cluster)
 
 
 # -- sections ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -11,8 +11,13 @@ from aiimpact.stats.compare import compare
 from aiimpact.stats.results import ComparisonSet
 
 
-def compare_many(table: pd.DataFrame, outcomes: Sequence[str], **kwargs) -> ComparisonSet:
+def compare_many(
+    table: pd.DataFrame, outcomes: Sequence[str] | Mapping[str, str], **kwargs
+) -> ComparisonSet:
     """Run :func:`~aiimpact.stats.compare.compare` for each outcome with the same options.
+
+    *outcomes* is a list of columns, or a mapping of column to ``model=`` for outcomes that
+    need their own model (``{"reverted": "auto", "churn_rate_14d": "ols"}``).
 
     An outcome the data cannot support (no events, separation, a missing column) is
     recorded in ``.failed`` with the reason instead of stopping the others. ``.table()``
@@ -28,9 +33,11 @@ def compare_many(table: pd.DataFrame, outcomes: Sequence[str], **kwargs) -> Comp
     if isinstance(outcomes, str) or not outcomes:
         raise InputError("outcomes= must be a non-empty list of column names")
     results, failed = [], {}
+    models = outcomes if isinstance(outcomes, Mapping) else {}
     for outcome in outcomes:
         try:
-            results.append(compare(table, outcome, **kwargs))
+            options = {**kwargs, "model": models[outcome]} if outcome in models else kwargs
+            results.append(compare(table, outcome, **options))
         except InputError as exc:
             failed[outcome] = str(exc)
     return ComparisonSet(results, failed)
