@@ -72,8 +72,9 @@ def misclassification(
     rng = np.random.default_rng(seed)
     rows = []
     for s in shares:
-        if s == 0:
-            rows.append(_row(s, comparison.coef, comparison.se**2, 0.0, np.inf, comparison))
+        if s == 0:  # the original fit, with its own interval (t or z, clustered or not)
+            rows.append(_result(s, comparison.estimate, *comparison.ci, comparison.p_value,
+                                0.0, comparison))  # fmt: skip
             continue
         rows.append(_impute(comparison, s, draws, burn_in, rng))
     out = pd.DataFrame(rows)
@@ -119,8 +120,10 @@ def _row(s, coef, variance, moved, df, comparison) -> dict:
     p = float(2 * dist.sf(abs(coef / se))) if se > 0 else np.nan
     if comparison.is_ratio:
         coef, low, high = np.exp(coef), np.exp(low), np.exp(high)
-    if s == 0:  # the original fit: its own interval (t or z, clustered or not)
-        low, high, p = comparison.ci[0], comparison.ci[1], comparison.p_value
-    return {"unlabeled_share": s, "estimate": float(coef), "ci_low": float(low),
+    return _result(s, coef, low, high, p, moved, comparison)
+
+
+def _result(s, estimate, low, high, p, moved, comparison) -> dict:
+    return {"unlabeled_share": s, "estimate": float(estimate), "ci_low": float(low),
             "ci_high": float(high), "p_value": p, "reclassified": moved,
             "scale": comparison.scale}  # fmt: skip
