@@ -50,7 +50,7 @@ def main() -> None:
             ).stdout
             boundary = set(re.findall(r"^([0-9a-f]{40}) .*\n(?:[^\t].*\n)*?boundary$", out, re.M))
             loop |= {
-                (f, int(n), s)
+                (f.decode("utf-8", "replace"), int(n), s)
                 for s, n in re.findall(r"^([0-9a-f]{40}) \d+ (\d+)", out, re.M)
                 if s not in boundary
             }

@@ -46,3 +46,22 @@ class EmptyRepositoryWarning(AiimpactWarning):
 
 class CacheRebuiltWarning(AiimpactWarning):
     """The cache was unreadable or inconsistent and has been rebuilt from the repository."""
+
+
+class GitCommandError(AiimpactError):
+    """A git command failed; the message is one line: the command, where, and git's words."""
+
+    @classmethod
+    def of(cls, args, git_dir, returncode: int, stderr: bytes) -> GitCommandError:
+        """The error for ``git *args`` on *git_dir* that exited *returncode*."""
+        lines = [s for s in stderr.decode(errors="replace").splitlines() if s.strip()]
+        fatal = [s for s in lines if s.startswith(("fatal:", "error:"))]
+        said = (fatal or lines or ["no message"])[-1].strip()
+        where = f" in {git_dir}" if git_dir is not None else ""
+        command = " ".join(str(a) for a in list(args)[:1])
+        return cls(printable(f"git {command} failed{where} (exit {returncode}): {said}"))
+
+
+def printable(text: str) -> str:
+    """*text* with control characters (terminal escapes, newlines) shown as ``\\xNN``."""
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in text)

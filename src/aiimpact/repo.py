@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from aiimpact.detect.coverage import apply_notes, coverage
 from aiimpact.detect.detector import IDENTITY_FIELDS, Detector, default_detector
 from aiimpact.errors import (
     EmptyRepositoryWarning,
+    GitCommandError,
     InputError,
     MissingObjectsWarning,
     NotARepositoryError,
@@ -28,7 +28,7 @@ from aiimpact.errors import (
     TruncatedHistoryWarning,
 )
 from aiimpact.git.notes import read_notes
-from aiimpact.git.safety import SAFE_CONFIG, git_env
+from aiimpact.git.safety import open_repository, run_network_git
 from aiimpact.git.walk import mine_commits, walk_pairs
 from aiimpact.outcomes.authorship import Authorship, authorship
 from aiimpact.outcomes.churn import churn_table, window_seconds
@@ -508,19 +508,14 @@ class Repo:
 
     def _clone(self, url: str, dest_root: Path, update: bool) -> Path:
         dest = dest_root / "repo.git"
-        argv = ["git"]
-        for item in SAFE_CONFIG:
-            if not item.startswith(("protocol.allow", "core.sshCommand", "credential.")):
-                argv += ["-c", item]
-        env = git_env()
         if dest.exists():
             if update:
-                _run_clone([*argv, "--git-dir", str(dest), "fetch", "--prune", "--quiet"], env, url)
+                _network(["fetch", "--prune", "--quiet"], url, dest)
             return dest
         dest_root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix="clone-", dir=dest_root))
         try:
-            _run_clone([*argv, "clone", "--mirror", "--quiet", "--", url, str(tmp / "r")], env, url)
+            _network(["clone", "--mirror", "--quiet", "--", url, str(tmp / "r")], url)
             (tmp / "r").rename(dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -535,11 +530,12 @@ def _is_corruption(exc: duckdb.Error) -> bool:
     return any(s in text for s in ("corrupt", "checksum", "not a valid duckdb", "invalid"))
 
 
-def _run_clone(argv: list[str], env: dict, url: str) -> None:
-    done = subprocess.run(argv, capture_output=True, env=env)
-    if done.returncode != 0:
-        reason = done.stderr.decode(errors="replace").strip().splitlines()
-        raise InputError(f"cannot clone {url}: {reason[-1] if reason else 'git clone failed'}")
+def _network(args: list[str], url: str, git_dir: Path | None = None) -> None:
+    try:
+        run_network_git(args, git_dir)
+    except GitCommandError as exc:
+        said = str(exc).split("): ", 1)[-1]
+        raise InputError(f"cannot {args[0]} {url}: {said}") from None
 
 
 def _find_git_dir(path: Path) -> str:
@@ -559,7 +555,7 @@ def _find_git_dir(path: Path) -> str:
 
 def _open(git_dir: str) -> pygit2.Repository:
     try:
-        return pygit2.Repository(git_dir)
+        return open_repository(git_dir)
     except pygit2.GitError as exc:
         text = str(exc)
         if "permission" in text.lower():

@@ -19,15 +19,15 @@ and in the others the files whose blobs are absent get unknown (``None``) line c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pygit2
 
-from aiimpact.git.safety import popen_git
+from aiimpact.errors import GitCommandError
+from aiimpact.git.safety import GitStream, is_missing_object_error, open_repository
 
-_DIFF_OPTS = ("-r", "--root", "--no-ext-diff", "--no-textconv", "-z")
+_DIFF_OPTS = ("-r", "--root", "-z")  # the safety flags come from git_argv
 
 
 @dataclass(slots=True)
@@ -150,55 +150,29 @@ class _Stream:
 
     def __init__(self, git_dir: str, args: list[str], feed: str, listing: bool = False) -> None:
         self.listing = listing
-        self.proc = popen_git(git_dir, args)
-        self._err: list[bytes] = []
-        self._threads = [
-            threading.Thread(target=self._write, args=(feed,), daemon=True),
-            threading.Thread(target=self._read_err, daemon=True),
-        ]
-        for th in self._threads:
-            th.start()
-
-    def _write(self, feed: str) -> None:
-        try:
-            self.proc.stdin.write(feed.encode())
-            self.proc.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
-
-    def _read_err(self) -> None:
-        self._err.append(self.proc.stderr.read())
+        self.git = GitStream(git_dir, args, input=feed.encode())
+        self.proc = self.git.proc
 
     def batches(self) -> Iterator[list[CommitDiff]]:
         """Complete commits, a list per read; only commits git finished are yielded."""
         parser = _Parser(self.listing)
-        out = self.proc.stdout
+        out = self.git.stdout
         while data := out.read1(1 << 18):
             done = list(parser.feed(data))
             if done:
                 yield done
-        if self.wait() == 0:
+        if self.git.wait() == 0:
             last = parser.close()
             if last is not None:
                 yield [last]
 
-    def wait(self) -> int:
-        rc = self.proc.wait()
-        for th in self._threads:
-            th.join()
-        return rc
-
     def kill(self) -> None:
         """Stop git if it still runs, and release the pipes."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.wait()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+        self.git.kill()
 
     @property
     def stderr(self) -> str:
-        return b"".join(self._err).decode(errors="replace").strip()
+        return self.git.stderr
 
 
 def _feed(pairs: Sequence[tuple[str, str | None]]) -> str:
@@ -228,8 +202,8 @@ def diff_commits(
         stream.kill()
     if stream.proc.returncode == 0:
         return
-    if not tolerate_missing or not _is_missing_object_error(stream.stderr):
-        raise RuntimeError(f"git diff-tree failed in {git_dir}: {stream.stderr}")
+    if not tolerate_missing or not is_missing_object_error(stream.stderr):
+        raise GitCommandError.of(args, git_dir, stream.proc.returncode, stream.stderr.encode())
     yield from _diff_tolerant(git_dir, pairs[start:], renames=renames)
 
 
@@ -246,7 +220,7 @@ def _diff_tolerant(
        patch, the same Myers diff); files with an absent blob get ``None`` counts. Renames are
        not detected in such commits.
     """
-    repo = pygit2.Repository(git_dir)
+    repo = open_repository(git_dir)
     listing = ["diff-tree", "--stdin", "--always", "--raw", "--no-renames", *_DIFF_OPTS]
     complete: list[tuple[str, str | None]] = []
     parents = dict(pairs)
@@ -306,18 +280,3 @@ def _count_present(repo: pygit2.Repository, diff: CommitDiff) -> CommitDiff:
         fc.insertions, fc.deletions, fc.is_binary = int(ins), int(dels), False
     diff.objects = None
     return diff
-
-
-def _is_missing_object_error(err: str) -> bool:
-    text = err.lower()
-    return any(
-        s in text
-        for s in (
-            "unable to read",
-            "bad object",
-            "missing",
-            "could not read",
-            "not a valid",
-            "promisor",
-        )
-    )

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
 
-from aiimpact.git.safety import popen_git, run_git
+from aiimpact.git.safety import GitStream, run_git
 
 NOTES_REF = "refs/notes/ai"
 LEGACY_PREFIX = "refs/ai/authorship/"
@@ -139,25 +138,14 @@ def _cat_blobs(git_dir: str, oids: list[str]) -> dict[str, bytes]:
     if not oids:
         return {}
     blobs: dict[str, bytes] = {}
-    proc = popen_git(git_dir, ["cat-file", "--batch"])
-    feeder = threading.Thread(
-        target=lambda: (proc.stdin.write("\n".join(oids).encode() + b"\n"), proc.stdin.close()),
-        daemon=True,
-    )
-    feeder.start()
-    out = proc.stdout
-    try:
+    with GitStream(git_dir, ["cat-file", "--batch"], input="\n".join(oids).encode() + b"\n") as git:
+        out = git.stdout
         for _ in oids:
             header = out.readline().split()
             if len(header) < 3 or header[1] == b"missing":
                 continue
             blobs[header[0].decode()] = out.read(int(header[2]))
             out.read(1)  # the newline after each object
-    finally:
-        feeder.join()
-        proc.stdout.close()
-        proc.stderr.close()
-        proc.wait()
     return blobs
 
 

@@ -10,13 +10,15 @@ agrees with git blame exactly; the commits' AI tags then say which lines an AI t
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from aiimpact.git.safety import run_git
+from aiimpact.errors import GitCommandError, MissingObjectsWarning
+from aiimpact.git.safety import is_missing_object_error, run_git
 
 BLAME_FLAGS = ("-M100", "-C100")
 
@@ -37,6 +39,9 @@ class Authorship:
         The same counts per file, per AI tool and per author.
     lines : pandas.DataFrame
         One row per counted line: ``path, line, sha`` (the introducing commit).
+    unblamed_files : list of str
+        Files whose blame needs objects absent from the repository (a partial clone or an
+        incomplete mirror): their lines are not counted.
     """
 
     range: str
@@ -47,6 +52,7 @@ class Authorship:
     by_tool: pd.DataFrame
     by_author: pd.DataFrame
     lines: pd.DataFrame
+    unblamed_files: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The CLI's JSON document."""
@@ -63,13 +69,18 @@ class Authorship:
         }
 
 
-def blame_file(git_dir: str, rev_range: str, path: str) -> list[tuple[int, str]]:
-    """``(final line number, commit sha)`` of every non-boundary line of *path*."""
-    out = run_git(
-        git_dir, ["blame", "--porcelain", *BLAME_FLAGS, rev_range, "--", path], check=False
-    )
+def blame_file(git_dir: str, rev_range: str, path: str | bytes) -> list[tuple[int, str]] | None:
+    """``(final line number, commit sha)`` of every non-boundary line of *path*.
+
+    *path* may be bytes: a file name that is not UTF-8 is passed to git as it is stored.
+    None when objects the blame needs are absent (a partial clone); other failures raise.
+    """
+    args = ["blame", "--porcelain", *BLAME_FLAGS, rev_range, "--", path]
+    out = run_git(git_dir, args, check=False)
     if out.returncode != 0:
-        return []
+        if is_missing_object_error(out.stderr.decode(errors="replace")):
+            return None
+        raise GitCommandError.of(args, git_dir, out.returncode, out.stderr)
     result, boundary, current = [], set(), None
     for line in out.stdout.split(b"\n"):
         if line[:1] == b"\t" or not line:
@@ -83,15 +94,19 @@ def blame_file(git_dir: str, rev_range: str, path: str) -> list[tuple[int, str]]
     return [(n, sha) for sha, n in result if sha not in boundary]
 
 
-def text_files(git_dir: str, rev: str, paths: list[str] | None) -> list[str]:
-    """Files at *rev* with at least one line of text (binaries and empty files excluded)."""
-    out = run_git(git_dir, ["grep", "-I", "-l", "-e", "", rev, "--", *(paths or [])], check=False)
-    prefix = f"{rev}:".encode()
-    return sorted(
-        line.removeprefix(prefix).decode("utf-8", "replace")
-        for line in out.stdout.splitlines()
-        if line
+def text_files(git_dir: str, rev: str, paths: list[str] | None) -> list[bytes]:
+    """Files at *rev* with at least one line of text (binaries and empty files excluded).
+
+    Names are the bytes git stores (``grep -z``: tabs, newlines, quotes and non-UTF-8 bytes
+    survive). ``git grep`` exits 1 when no file matches; any other failure raises.
+    """
+    out = run_git(
+        git_dir, ["grep", "-z", "-I", "-l", "-e", "", rev, "--", *(paths or [])], check=False
     )
+    if out.returncode not in (0, 1):
+        raise GitCommandError.of(["grep"], git_dir, out.returncode, out.stderr)
+    prefix = f"{rev}:".encode()
+    return sorted(name.removeprefix(prefix) for name in out.stdout.split(b"\0") if name)
 
 
 def authorship(
@@ -111,8 +126,18 @@ def authorship(
     workers = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
         blamed = list(pool.map(lambda p: blame_file(git_dir, rev_range, p), files))
+    names = [path.decode("utf-8", "replace") for path in files]
+    unblamed = [name for name, rows in zip(names, blamed, strict=True) if rows is None]
+    if unblamed:
+        warnings.warn(
+            f"authorship {rev_range}: {len(unblamed)} file(s) could not be blamed because "
+            f"objects are absent from the repository (first: {unblamed[0]!r}); their lines "
+            "are not counted",
+            MissingObjectsWarning,
+            stacklevel=3,
+        )
     lines = pd.DataFrame(
-        [(path, n, sha) for path, rows in zip(files, blamed, strict=True) for n, sha in rows],
+        [(path, n, sha) for path, rows in zip(names, blamed, strict=True) for n, sha in rows or ()],
         columns=["path", "line", "sha"],
     )
     meta = commits.set_index("sha")
@@ -140,4 +165,5 @@ def authorship(
         by_tool,
         by_author,
         lines,
+        unblamed,
     )

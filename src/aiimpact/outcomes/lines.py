@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from aiimpact.git.safety import popen_git
+from aiimpact.git.safety import GitStream, run_git
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _MOVE_MIN = 10  # a line moves with its birth only if it has this many non-blank characters
@@ -60,18 +60,9 @@ def stream_patches(git_dir: str, rev: str) -> Iterator[Patch]:
     """Every commit reachable from *rev*, parents first, with its ``-U0`` hunks."""
     args = [
         "log", "-p", "-U0", "--no-renames", "--diff-merges=first-parent", "--topo-order",
-        "--reverse", "--no-color", "--no-ext-diff", "--no-textconv", "--format=%x00%H %P%x00%ct",
-        rev, "--",
+        "--reverse", "--format=%x00%H %P%x00%ct", rev, "--",
     ]  # fmt: skip
-    proc = popen_git(git_dir, args)
-    proc.stdin.close()
-    try:
-        yield from _parse(proc.stdout)
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+    yield from _parse(GitStream(git_dir, args).lines())
 
 
 def _parse(lines) -> Iterator[Patch]:
@@ -369,8 +360,6 @@ def line_history(git_dir: str, rev: str, revert_window: int = 30 * 86400) -> Lin
 
     *revert_window* (seconds) bounds how far back a partial revert may reach.
     """
-    from aiimpact.git.safety import run_git
-
     listing = run_git(git_dir, ["rev-list", "--parents", rev, "--"]).stdout.decode()
     children: Counter = Counter()
     for line in listing.splitlines():
