@@ -7,6 +7,10 @@ misclassification sensitivity [sensitivity], the adoption event study when adopt
 are clear [adoption], pull requests when given [pull-requests], the planted truth for a
 synthetic repository [truth], and the caveats [caveats]. Figures are inline SVG and the page
 loads nothing from the network.
+
+A repository without AI-marked commits (most are), or with nothing else, has nothing to
+compare: the page says so in the summary and in place of the models, and still describes
+the history and the raw outcomes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import pandas as pd
 from aiimpact.detect.coverage import CAVEAT, coverage
 from aiimpact.errors import InputError
 from aiimpact.report import figures
+from aiimpact.stats.compare import check_design, raw_groups
+from aiimpact.stats.results import ComparisonSet
 from aiimpact.stats.results import fmt as _f
 
 COMMIT_OUTCOMES = {  # outcome -> model ("auto" unless a rate reads better as a difference)
@@ -35,6 +41,7 @@ PR_OUTCOMES = {"merged": "logit", "time_to_merge": "auto", "time_to_first_review
 SENSITIVITY_OUTCOMES = ("reverted", "fix_inducing")
 SHARES = (0.0, 0.1, 0.2, 0.4)
 MAX_AUTHOR_EFFECTS = 100  # more authors than this: month fixed effects and clusters instead
+SKIPPED = "Skipped: there is nothing to compare (see the summary)."
 
 
 def tool_table(commits: pd.DataFrame) -> pd.DataFrame:
@@ -72,6 +79,35 @@ def default_design(table: pd.DataFrame, author: str) -> tuple[list[str], str | N
     return controls, (author if authors >= 10 else None)
 
 
+def nothing_to_compare(table: pd.DataFrame, what: str = "commits") -> str | None:
+    """Why *table* has no comparison to make (no AI-marked rows, or only those), or None.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Rows with an ``ai_assisted`` column (commits without merges, or PRs).
+    what : str
+        What a row is, for the sentence ("commits", "pull requests").
+
+    Examples
+    --------
+    >>> nothing_to_compare(pd.DataFrame({"ai_assisted": [True, False]})) is None
+    True
+    >>> nothing_to_compare(pd.DataFrame({"ai_assisted": [False, False]}))[:35]
+    'No AI-assisted commits found: none '
+    """
+    ai = table["ai_assisted"].fillna(False).astype(bool)
+    if not ai.any():
+        return (f"No AI-assisted {what} found: none of the {len(table)} {what} carries an AI "
+                "mark, so there is nothing to compare. The absence of a mark is not evidence "
+                "of human authorship: tools can be configured to leave none, and hooks can "
+                "strip them.")  # fmt: skip
+    if ai.all():
+        return (f"Every one of the {len(table)} {what} carries an AI mark: there are no "
+                f"unmarked {what} to compare them with.")  # fmt: skip
+    return None
+
+
 def build_report(
     outcomes: pd.DataFrame,
     title: str,
@@ -98,6 +134,11 @@ def build_report(
     note : str
         Extra HTML paragraph under the summary (e.g. how the data was built).
 
+    Raises
+    ------
+    InputError
+        No commits, or a control or cluster column the table lacks (before any fit).
+
     Examples
     --------
     >>> text = build_report(ai.Repo(".").outcomes(), "my repo")  # doctest: +SKIP
@@ -108,12 +149,14 @@ def build_report(
     auto_controls, auto_cluster = default_design(commits, "author_email")
     controls = auto_controls if controls is None else list(controls)
     cluster = auto_cluster if cluster == "auto" else cluster
-    models = _fit_all(commits, COMMIT_OUTCOMES, controls, cluster)
+    check_design(commits, "ai_assisted", controls, cluster)
+    absent = nothing_to_compare(commits)
+    models, raw = _analyse(commits, COMMIT_OUTCOMES, controls, cluster, absent)
     sections = [
-        _summary(outcomes, commits, note),
+        _summary(outcomes, commits, note, absent),
         _share(commits),
         _tools(outcomes),
-        _raw(models, "outcomes", "Outcomes by group (raw, unadjusted)"),
+        _raw(raw, "outcomes", "Outcomes by group (raw, unadjusted)"),
         _models(
             models,
             controls,
@@ -121,14 +164,15 @@ def build_report(
             truth,
             "models",
             "Adjusted comparison: AI-assisted vs other commits",
+            absent,
         ),
-        _sensitivity(models),
-        _adoption(commits),
+        _sensitivity(models, absent),
+        _adoption(commits, absent),
     ]
     if prs is not None and len(prs):
         sections.append(_prs(prs, truth))
     if truth:
-        sections.append(_truth(truth, models))
+        sections.append(_truth(truth))
     sections.append(_caveats(commits, models))
     return _page(title, "\n".join(sections))
 
@@ -142,20 +186,32 @@ def write_report(outcomes: pd.DataFrame, path: str | Path, title: str, **kwargs)
 
 
 # -- fitting ----------------------------------------------------------------------------------
-def _fit_all(table, wanted: dict[str, str], controls, cluster):
+def _analyse(table, wanted: dict[str, str], controls, cluster, absent: str | None):
+    """The fits of the *wanted* outcomes present in *table* and their raw figures by group
+    (outcome -> ``groups`` frame). With nothing to compare (*absent*), no fit: the raw
+    figures of the one group there is, and each outcome that cannot be described in
+    ``.failed``."""
     from aiimpact.stats import compare_many
-    from aiimpact.stats.results import ComparisonSet
 
     present = {o: m for o, m in wanted.items() if o in table.columns}
     if not present:
-        return ComparisonSet([], {})
+        return ComparisonSet([], {}), {}
     with warnings.catch_warnings():  # kept in each result's .warnings, shown in the page
         warnings.simplefilter("ignore")
-        return compare_many(table, present, controls=controls, cluster=cluster)
+        if absent is None:
+            models = compare_many(table, present, controls=controls, cluster=cluster)
+            return models, {r.outcome: r.groups for r in models.results}
+        raw, failed = {}, {}
+        for outcome, model in present.items():
+            try:
+                raw[outcome] = raw_groups(table, outcome, model=model)
+            except InputError as exc:
+                failed[outcome] = str(exc)
+    return ComparisonSet([], failed), raw
 
 
 # -- sections ---------------------------------------------------------------------------------
-def _summary(outcomes, commits, note) -> str:
+def _summary(outcomes, commits, note, absent) -> str:
     ai = commits["ai_assisted"].fillna(False).astype(bool)
     lines_ai, lines_all = int(commits.loc[ai, "insertions"].sum()), int(commits["insertions"].sum())
     first, last = outcomes["commit_time"].min(), outcomes["commit_time"].max()
@@ -165,7 +221,7 @@ def _summary(outcomes, commits, note) -> str:
 <p>{len(outcomes)} commits ({len(outcomes) - len(commits)} merges, left out of the
 comparisons) from {first:%Y-%m-%d} to {last:%Y-%m-%d}, by {commits["author_email"].nunique()}
 authors. Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by aiimpact {__version__}.</p>{note}
-<div class="cards">
+{_statement(absent)}<div class="cards">
 <div><div class="k">{int(ai.sum())} ({ai.mean():.1%})</div>commits with an AI mark</div>
 <div><div class="k">{lines_ai:,} of {lines_all:,}</div>lines added by marked commits</div>
 <div><div class="k">{commits.loc[ai, "ai_tools"].explode().nunique()}</div>AI tools seen</div>
@@ -193,11 +249,15 @@ suggestion (an accepted review suggestion), declared (a policy trailer).</p>
 {signals.to_html(index=False)}</section>"""
 
 
-def _raw(models, anchor: str, heading: str) -> str:
+def _statement(absent: str | None) -> str:
+    return f'<p class="nothing"><b>{html.escape(absent)}</b></p>' if absent else ""
+
+
+def _raw(raw: dict[str, pd.DataFrame], anchor: str, heading: str) -> str:
     rows = []
-    for r in models.results:
-        for g in r.groups.to_dict("records"):
-            rows.append({"outcome": r.outcome, "group": "AI-assisted" if g["group"] == "treated"
+    for outcome, groups in raw.items():
+        for g in groups.to_dict("records"):
+            rows.append({"outcome": outcome, "group": "AI-assisted" if g["group"] == "treated"
                          else "other", "n": g["n"], "events": g.get("events"),
                          "statistic": g["statistic"], "value": _value(g),
                          "95% CI": _interval(g)})  # fmt: skip
@@ -220,7 +280,12 @@ def _interval(g: dict) -> str:
     return f"{_f(low)} to {'not reached' if pd.isna(high) else _f(high)}"
 
 
-def _models(models, controls, cluster, truth, anchor, heading) -> str:
+def _models(models, controls, cluster, truth, anchor, heading, absent) -> str:
+    if absent:
+        failed = "".join(f"<li><b>{html.escape(k)}</b> not described: {html.escape(v)}</li>"
+                         for k, v in models.failed.items())  # fmt: skip
+        return (f'<section id="{anchor}"><h2>{heading}</h2>{_statement(absent)}'
+                f'<ul class="caveat">{failed}</ul></section>')  # fmt: skip
     if not models.results:
         return f'<section id="{anchor}"><h2>{heading}</h2><p>No outcome could be modelled: ' + (
             "; ".join(f"{k}: {html.escape(v)}" for k, v in models.failed.items()) + "</p></section>"
@@ -256,7 +321,7 @@ outcomes.</p>
 <ul class="caveat">{warn}{failed}</ul></section>"""
 
 
-def _sensitivity(models) -> str:
+def _sensitivity(models, absent) -> str:
     parts = []
     for r in models.results:
         if r.outcome not in SENSITIVITY_OUTCOMES:
@@ -271,17 +336,19 @@ def _sensitivity(models) -> str:
         figure = figures.sensitivity(table, r.outcome)
         parts.append(f"<h3>{html.escape(r.outcome)}</h3>{shown}{figure}"
                      f"<p class='caveat'>{method}</p>")  # fmt: skip
-    body = "".join(parts) or "<p>No binary outcome to analyse.</p>"
+    body = "".join(parts) or f"<p>{SKIPPED if absent else 'No binary outcome to analyse.'}</p>"
     return f"""<section id="sensitivity"><h2>If some "unassisted" changes used AI unseen</h2>
 <p>AI use that leaves no mark is counted as unassisted, which pulls differences toward
 zero. Each row re-estimates the effect assuming that share of the unassisted commits were
 in fact AI-assisted (and fared like the marked ones).</p>{body}</section>"""
 
 
-def _adoption(commits) -> str:
+def _adoption(commits, absent) -> str:
     from aiimpact.stats import did, panel
 
     head = '<section id="adoption"><h2>Adoption event study (authors)</h2>'
+    if absent:
+        return f"{head}<p>{SKIPPED}</p></section>"
     p = panel(commits, unit="author_email", freq="MS")
     first = p.groupby("unit").agg(first=("first_treated", "first"), start=("period", "min"))
     with_pre = first[first["first"].notna() & (first["first"] > first["start"])]
@@ -309,7 +376,8 @@ def _prs(prs: pd.DataFrame, truth) -> str:
     closed = table["state"] != "open"
     table["merged"] = (table["state"] == "merged").where(closed)  # open PRs: not yet decided
     controls, cluster = default_design(table, "author_login")
-    models = _fit_all(table, PR_OUTCOMES, controls, cluster)
+    absent = nothing_to_compare(table, "pull requests")
+    models, raw = _analyse(table, PR_OUTCOMES, controls, cluster, absent)
     return _models(
         models,
         controls,
@@ -317,10 +385,11 @@ def _prs(prs: pd.DataFrame, truth) -> str:
         truth,
         "pull-requests",
         f"Pull requests ({len(prs)}; AI-assisted vs other)",
-    ) + _raw(models, "pull-requests-raw", "Pull requests by group (raw)")
+        absent,
+    ) + _raw(raw, "pull-requests-raw", "Pull requests by group (raw)")
 
 
-def _truth(truth, models) -> str:
+def _truth(truth) -> str:
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_f(v)}</td></tr>" for k, v in truth.items())
     return f"""<section id="truth"><h2>Planted truth</h2><p>This repository was generated
 with known effects (<code>aiimpact.synth.make_repo</code>); the estimates above should cover
@@ -344,8 +413,9 @@ def _caveats(commits, models) -> str:
         "Line counts are against each commit's first parent (<code>git log --numstat "
         "--diff-merges=first-parent --no-renames</code>); binary files count 0 lines; merge "
         "commits are left out of the comparisons.",
-        models.multiple_comparisons_note,
     ]
+    if models.results:
+        items.append(models.multiple_comparisons_note)
     return ('<section id="caveats"><h2>Caveats</h2><ul class="caveat">'
             + "".join(f"<li>{c}</li>" for c in items) + "</ul></section>")  # fmt: skip
 

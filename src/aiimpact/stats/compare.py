@@ -18,7 +18,14 @@ import pandas as pd
 
 from aiimpact.errors import AiimpactWarning, InputError
 from aiimpact.stats.fitting import Fitter, ModelError, overdispersed
-from aiimpact.stats.kinds import DURATIONS, MODELS, infer_model, survival
+from aiimpact.stats.kinds import (
+    DURATIONS,
+    MODELS,
+    check_values,
+    infer_model,
+    require_numeric,
+    survival,
+)
 from aiimpact.stats.results import Comparison, group_summary
 from aiimpact.stats.weights import balance_table, propensity_weights
 
@@ -103,36 +110,41 @@ def compare(
         if not hasattr(table, "to_pandas"):
             raise InputError(f"compare needs a pandas DataFrame, not {type(table).__name__}")
         table = _materialise(table, {outcome, treatment, cluster, *controls})
-    for name, what in ((outcome, "outcome"), (treatment, "treatment")):
-        if name not in table.columns:
-            raise InputError(f"{what} column {name!r} is not in the table")
-    if cluster is not None and cluster not in table.columns:
-        raise InputError(f"cluster column {cluster!r} is not in the table")
+    _column(table, outcome, "outcome")
+    check_design(table, treatment, controls, cluster)
     if model not in ("auto", *MODELS):
         raise InputError(f"model={model!r} is not one of auto, {', '.join(MODELS)}")
     if weights not in (None, "ipw", "att", "overlap"):
         raise InputError(f"weights={weights!r} is not one of None, 'ipw', 'att', 'overlap'")
 
+    require_numeric(table, outcome, "outcome")
     kind = infer_model(outcome, table[outcome]) if model == "auto" else model
-    data, rhs, labels, dropped = _prepare(table, outcome, treatment, controls, cluster, kind)
+    data, rhs, labels, missing = _prepare(table, outcome, treatment, controls, cluster, kind)
+    dropped = len(table) - len(data)
     found: list[str] = []
     notes: list[str] = []
     if dropped:
-        notes.append(f"{dropped} rows without the outcome, treatment or a control were left out")
+        why = ", ".join(f"{k} without {name}" for name, k in missing.items())
+        notes.append(f"{dropped} rows with missing values were left out ({why})")
 
-    data = _drop_uninformative(data, rhs, labels, kind, notes)
-    n = {"treated": int((data["t"] == 1).sum()), "control": int((data["t"] == 0).sum())}
-    if min(n.values()) < MIN_GROUP:
-        raise InputError(
-            f"{treatment!r} needs at least {MIN_GROUP} rows in each group to compare "
-            f"{outcome!r}; found {n['treated']} treated and {n['control']} others"
-        )
+    _group_sizes(data, treatment, outcome)
     column = "dur" if kind == "cox" else "y"
     if data[column].nunique() < 2:
         raise InputError(
             f"outcome {outcome!r} has the same value ({data[column].iloc[0]:g}) in every "
             "row: there is nothing to compare"
         )
+    if kind == "cox" and not data["event"].any():
+        raise InputError(
+            f"outcome {outcome!r}: no row had the event (all {len(data)} are censored): "
+            "there is nothing to compare"
+        )
+    before = len(data)
+    data = _drop_uninformative(data, rhs, labels, kind, notes)
+    left_out = before - len(data)
+    after = (f" after leaving out {left_out} rows of fixed-effect levels whose outcome never "
+             "varies") if left_out else ""  # fmt: skip
+    n = _group_sizes(data, treatment, outcome, after)
     events = _check_events(data, kind, outcome, found)
     n_clusters = None
     if cluster is not None:
@@ -195,6 +207,68 @@ def compare(
     )
 
 
+def check_design(
+    table: pd.DataFrame,
+    treatment: str = "ai_assisted",
+    controls: Sequence[str] = (),
+    cluster: str | None = None,
+) -> None:
+    """Refuse a treatment, control or cluster that *table* cannot supply, before any fit.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The table to be compared.
+    treatment, controls, cluster
+        As for :func:`compare`.
+
+    Raises
+    ------
+    InputError
+        Naming the unknown column and listing the table's columns.
+
+    Examples
+    --------
+    >>> check_design(outcomes, controls=["log_size", "team"])  # doctest: +SKIP
+    Traceback (most recent call last):
+    InputError: control 'team' is not a column of the table (...); columns: repo, sha, ...
+    """
+    _column(table, treatment, "treatment")
+    if cluster is not None:
+        _column(table, cluster, "cluster")
+    for name in controls:
+        _control(table, name)
+
+
+def raw_groups(
+    table: pd.DataFrame, outcome: str, treatment: str = "ai_assisted", model: str = "auto"
+) -> pd.DataFrame:
+    """Raw (unadjusted) figures of *outcome* for each group that has rows, without a model.
+
+    For tables where no comparison is possible (no AI-assisted rows, or nothing else), so
+    that the outcomes can still be described. The figures are those of
+    :func:`~aiimpact.stats.results.group_summary`, on the rows with the outcome.
+
+    Examples
+    --------
+    >>> raw_groups(outcomes, "reverted")  # doctest: +SKIP
+      group    n  events statistic  value    low   high
+    0 control  120       3     share  0.025  0.008  0.071
+    """
+    _column(table, outcome, "outcome")
+    check_design(table, treatment)
+    require_numeric(table, outcome, "outcome")
+    kind = infer_model(outcome, table[outcome]) if model == "auto" else model
+    return group_summary(_prepare(table, outcome, treatment, (), None, kind)[0], kind)
+
+
+def _column(table: pd.DataFrame, name: str, what: str) -> None:
+    if name not in table.columns:
+        raise InputError(
+            f"{what} column {name!r} is not in the table; columns: {', '.join(map(str, table))}"
+        )
+
+
 def _materialise(source, names: set) -> pd.DataFrame:
     """Load from a lazy dataset (``ai.open_dataset``) only the columns the model can use."""
     if not hasattr(source, "columns_of"):
@@ -237,14 +311,36 @@ def _prepare(table, outcome, treatment, controls, cluster, kind):
     if cluster is not None:
         data["g"] = pd.factorize(table[cluster].astype("string"), use_na_sentinel=True)[0]
         data.loc[data["g"] < 0, "g"] = np.nan
-    before = len(data)
+    names = {"t": f"treatment {treatment!r}", "y": f"outcome {outcome!r}",
+             "dur": f"outcome {outcome!r}", "event": f"outcome {outcome!r}",
+             "g": f"cluster {cluster!r}",
+             **{key: f"control {name!r}" for key, name in labels.items()}}  # fmt: skip
+    missing = check_values(data, names)
     data = data.dropna().reset_index(drop=True)
+    if data.empty and not missing:
+        raise InputError("the table has no rows: there is nothing to compare")
+    if data.empty:
+        raise InputError(
+            f"no row has all of {', '.join(dict.fromkeys(names[c] for c in missing))} "
+            "present: every row lacks at least one of them"
+        )
     for col in data.columns:
         if col in ("t", "y", "dur") or (col.startswith("x") and f"C({col})" not in rhs):
             data[col] = data[col].astype(float)
     if "g" in data:
         data["g"] = data["g"].astype(int)
-    return data, rhs, labels, before - len(data)
+    return data, rhs, labels, {names[c]: k for c, k in missing.items()}
+
+
+def _group_sizes(data: pd.DataFrame, treatment: str, outcome: str, after: str = "") -> dict:
+    """Rows per group; fewer than :data:`MIN_GROUP` in either is refused."""
+    n = {"treated": int((data["t"] == 1).sum()), "control": int((data["t"] == 0).sum())}
+    if min(n.values()) < MIN_GROUP:
+        raise InputError(
+            f"{treatment!r} needs at least {MIN_GROUP} rows in each group to compare "
+            f"{outcome!r}; found {n['treated']} treated and {n['control']} others{after}"
+        )
+    return n
 
 
 def _drop_uninformative(data, rhs, labels, kind, notes) -> pd.DataFrame:
@@ -295,7 +391,8 @@ def _control(table: pd.DataFrame, name: str) -> tuple[pd.Series, bool]:
                 return np.log1p(size.astype(float)), False
     raise InputError(
         f"control {name!r} is not a column of the table (derived controls: 'month' needs "
-        f"one of {', '.join(TIME_COLUMNS)}; 'log_size' needs insertions/additions and deletions)"
+        f"one of {', '.join(TIME_COLUMNS)}; 'log_size' needs insertions/additions and "
+        f"deletions); columns: {', '.join(map(str, table))}"
     )
 
 

@@ -29,6 +29,7 @@ import statsmodels.formula.api as smf
 from scipy import stats as sps
 
 from aiimpact.errors import InputError
+from aiimpact.stats.kinds import check_values, require_numeric
 
 Z95 = sps.norm.ppf(0.975)
 MIN_CLUSTERS = 10
@@ -178,16 +179,27 @@ def did(
     missing = [c for c in (outcome, unit, time, first_treated, *controls) if c not in panel]
     if missing:
         raise InputError(f"did: column(s) {', '.join(map(repr, missing))} not in the panel")
-    d, _ = _frame(panel, outcome, unit, time, first_treated, controls)
+    for name, what in ((outcome, "outcome"), *((c, "control") for c in controls)):
+        require_numeric(panel, name, what)
+    d, incomplete = _frame(panel, outcome, unit, time, first_treated, controls)
     warnings_: list[str] = []
     notes: list[str] = []
+    if incomplete:
+        why = ", ".join(f"{k} without {name}" for name, k in incomplete.items())
+        notes.append(f"{len(panel) - len(d)} rows with missing values were left out ({why})")
     treated_units = d.loc[d["cohort"].notna(), "u"].nunique()
     never = d.loc[d["cohort"].isna(), "u"].nunique()
     n_units = d["u"].nunique()
     if treated_units == 0:
-        raise InputError(f"did: no unit is ever treated ({first_treated!r} is empty)")
+        raise InputError(
+            f"did: no unit is ever treated ({first_treated!r} is empty: no unit adopted, e.g. "
+            "no AI-assisted change in the panel): there is no adoption effect to estimate"
+        )
     if not (d["D"] == 0).any():
-        raise InputError("did: every cell is treated: there is nothing to impute from")
+        raise InputError(
+            "did: every cell is treated (no unit has a period before adopting, e.g. every "
+            "change was AI-assisted): there is nothing to impute the untreated outcome from"
+        )
     if n_units < MIN_CLUSTERS:
         warnings_.append(
             f"only {n_units} units: cluster-robust errors are unreliable below about 10"
@@ -236,6 +248,8 @@ def did(
 
 
 def _frame(panel, outcome, unit, time, first_treated, controls):
+    """The estimation frame (complete rows only) and the missing values of each column,
+    by name; a column missing everywhere or holding infinite values is refused."""
     d = pd.DataFrame({
         "unit": panel[unit].to_numpy(),
         "period": panel[time].to_numpy(),
@@ -244,7 +258,10 @@ def _frame(panel, outcome, unit, time, first_treated, controls):
     })  # fmt: skip
     for i, c in enumerate(controls):
         d[f"x{i}"] = pd.to_numeric(panel[c], errors="coerce").astype(float).to_numpy()
-    d = d.dropna(subset=["unit", "period", "y", *[f"x{i}" for i in range(len(controls))]])
+    names = {"unit": f"unit {unit!r}", "period": f"time {time!r}", "y": f"outcome {outcome!r}",
+             **{f"x{i}": f"control {c!r}" for i, c in enumerate(controls)}}  # fmt: skip
+    missing = check_values(d[list(names)], names)
+    d = d.dropna(subset=list(names))
     periods = np.sort(pd.unique(d["period"]))
     index = {p: k for k, p in enumerate(periods)}
     d["t"] = d["period"].map(index).astype(int)
@@ -257,7 +274,7 @@ def _frame(panel, outcome, unit, time, first_treated, controls):
     d["u"] = pd.factorize(d["unit"])[0]
     d["D"] = (d["cohort"].notna() & (d["t"] >= d["cohort"])).astype(int)
     d["rel"] = (d["t"] - d["cohort"]).astype("Float64")
-    return d.reset_index(drop=True), index
+    return d.reset_index(drop=True), {names[c]: k for c, k in missing.items()}
 
 
 def _design(d: pd.DataFrame, controls) -> np.ndarray:

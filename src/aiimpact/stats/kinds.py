@@ -1,4 +1,5 @@
-"""Which model suits an outcome, and how a duration outcome is censored.
+"""Which model suits an outcome, how a duration outcome is censored, and which values no
+model can take (text, all missing, infinite).
 
 ``model="auto"`` picks by the outcome's name when aiimpact made the column (so
 ``time_to_merge`` is known to be a censored duration, ``review_rounds`` a count), else by
@@ -18,6 +19,8 @@ MODELS = ("logit", "count", "poisson", "negbin", "cox", "log-ols", "ols")
 BINARY = {"reverted", "reverted_within_30d", "partially_reverted", "fix_inducing", "is_fix",
           "merged", "is_open", "ai_assisted"}  # fmt: skip
 COUNTS = {"n_fixes_induced", "review_rounds", "reviews", "comments", "files_changed"}
+# pandas.api.types.infer_dtype answers a model can take (numbers and booleans)
+NUMERIC = {"boolean", "integer", "floating", "mixed-integer-float", "decimal", "empty"}
 # duration -> (event flag, or the time column whose presence is the event; clock start)
 DURATIONS = {
     "time_to_revert": ("reverted", None),
@@ -97,3 +100,54 @@ def survival(table: pd.DataFrame, outcome: str) -> tuple[pd.Series, pd.Series]:
         end = end.fillna(table["observed_at"])
     censored_at = (end - table[start]).dt.total_seconds() / 3600
     return values.where(event, censored_at), event
+
+
+def require_numeric(table: pd.DataFrame, name: str, what: str) -> None:
+    """Refuse column *name* (the *what*: outcome, control) unless its values are numbers or
+    booleans: text, categories or timestamps get an :class:`InputError` that says which.
+
+    Examples
+    --------
+    >>> require_numeric(pd.DataFrame({"y": ["a", "b"]}), "y", "outcome")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    aiimpact.errors.InputError: outcome 'y' is text (e.g. 'a'), not numeric or boolean: ...
+    """
+    col = table[name]
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+        return
+    found = pd.api.types.infer_dtype(col, skipna=True)
+    if found in NUMERIC:
+        return
+    example = col.dropna().iloc[0]
+    words = {"string": "text", "categorical": "categorical"}.get(found, f"{found} values")
+    raise InputError(
+        f"{what} {name!r} is {words} (e.g. {example!r}), not numeric or boolean: convert it "
+        "to numbers (or True/False)"
+    )
+
+
+def check_values(data: pd.DataFrame, names: dict[str, str]) -> dict[str, int]:
+    """Refuse a column of *data* missing in every row or holding infinite values, naming it
+    by *names* (column -> words, e.g. ``"control 'size'"``); return the number of missing
+    values of each column that has some (the caller leaves those rows out).
+
+    Examples
+    --------
+    >>> check_values(pd.DataFrame({"x0": [1.0, None]}), {"x0": "control 'size'"})
+    {'x0': 1}
+    """
+    missing = {}
+    for col in data.columns:
+        values = data[col]
+        if len(values) and values.isna().all():
+            raise InputError(f"{names[col]} is missing in every row: there is nothing to model")
+        if pd.api.types.is_numeric_dtype(values):
+            inf = int(np.isinf(values.dropna().to_numpy(dtype=float)).sum())
+            if inf:
+                raise InputError(
+                    f"{names[col]} has {inf} infinite values (inf or -inf): replace them, "
+                    "e.g. with NaN to leave those rows out"
+                )
+        if values.isna().any():
+            missing[col] = int(values.isna().sum())
+    return missing

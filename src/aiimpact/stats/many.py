@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from aiimpact.errors import InputError
-from aiimpact.stats.compare import compare
+from aiimpact.stats.compare import check_design, compare
 from aiimpact.stats.results import ComparisonSet
 
 
@@ -20,9 +20,10 @@ def compare_many(
     need their own model (``{"reverted": "auto", "churn_rate_14d": "ols"}``).
 
     An outcome the data cannot support (no events, separation, a missing column) is
-    recorded in ``.failed`` with the reason instead of stopping the others. ``.table()``
-    adds Holm-adjusted p-values and Benjamini-Hochberg q-values; ``.plot()`` draws one
-    forest plot.
+    recorded in ``.failed`` with the reason instead of stopping the others; a treatment,
+    control or cluster the table lacks concerns every outcome and is an ``InputError``
+    before anything is fitted. ``.table()`` adds Holm-adjusted p-values and
+    Benjamini-Hochberg q-values; ``.plot()`` draws one forest plot.
 
     Examples
     --------
@@ -32,6 +33,9 @@ def compare_many(
     """
     if isinstance(outcomes, str) or not outcomes:
         raise InputError("outcomes= must be a non-empty list of column names")
+    if isinstance(table, pd.DataFrame):
+        check_design(table, kwargs.get("treatment", "ai_assisted"), kwargs.get("controls", ()),
+                     kwargs.get("cluster"))  # fmt: skip
     results, failed = [], {}
     models = outcomes if isinstance(outcomes, Mapping) else {}
     for outcome in outcomes:

@@ -6,14 +6,19 @@ commits, ai_commits, ai_share, insertions, deletions, lines, authors``, the mean
 binary outcome present (``reverted``, ``fix_inducing``, ...), ``first_treated`` (the first
 period in which the unit made at least ``min_ai_commits`` AI-assisted commits; NaT for a
 unit that never did), ``treated`` and ``rel_period`` (periods since ``first_treated``).
+A table without any AI-assisted change gives the panel with ``first_treated`` empty
+everywhere, and a :class:`~aiimpact.stats.compare.StatsWarning` saying so.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from aiimpact.errors import InputError
+from aiimpact.stats.compare import StatsWarning
 
 RATES = ("reverted", "reverted_within_30d", "fix_inducing", "partially_reverted", "is_fix")
 FREQS = {"MS": "M", "W": "W", "QS": "Q", "YS": "Y", "D": "D"}
@@ -48,6 +53,11 @@ def panel(
     -------
     DataFrame
         One row per (unit, period); see the module docstring.
+
+    Warns
+    -----
+    StatsWarning
+        No unit reaches ``min_ai_commits`` in any period (e.g. no AI-marked commit at all).
 
     Examples
     --------
@@ -95,7 +105,15 @@ def panel(
     out = _fill(out.reset_index(), freq)
     out["ai_share"] = out["ai_commits"] / out["commits"].where(out["commits"] > 0)
     first = out[out["ai_commits"] >= min_ai_commits].groupby("unit")["period"].min()
-    out["first_treated"] = out["unit"].map(first)
+    if first.empty:
+        warnings.warn(
+            f"panel: no unit has a period with at least {min_ai_commits} {treatment!r} "
+            f"change(s) ({int(df['ai'].sum())} in the whole table): first_treated is empty "
+            "(NaT) for every unit, so there is no adoption to study",
+            StatsWarning,
+            stacklevel=2,
+        )
+    out["first_treated"] = first.reindex(out["unit"]).to_numpy()
     out["treated"] = out["first_treated"].notna() & (out["period"] >= out["first_treated"])
     out["rel_period"] = _periods_between(out["first_treated"], out["period"], freq)
     return out

@@ -24,11 +24,13 @@ def group_summary(data: pd.DataFrame, kind: str) -> pd.DataFrame:
 
     Binary: share with the outcome (Wilson interval). Durations: Kaplan-Meier median with
     its interval (censoring-aware). Counts and continuous values: mean (t interval) and
-    median.
+    median. A group without rows has no row.
     """
     rows = []
     for group, flag in zip(GROUPS, (1, 0), strict=True):
         g = data[data["t"] == flag]
+        if g.empty:
+            continue
         row: dict[str, Any] = {"group": group, "n": len(g)}
         if kind == "logit":
             k = int(g["y"].sum())
