@@ -44,6 +44,10 @@ class EmptyRepositoryWarning(AiimpactWarning):
     """The repository has no commits: the tables are empty."""
 
 
+class HistoryRewrittenWarning(AiimpactWarning):
+    """Cached tips left the repository (rewritten history): what is unreachable was dropped."""
+
+
 class CacheRebuiltWarning(AiimpactWarning):
     """The cache was unreadable or inconsistent and has been rebuilt from the repository."""
 

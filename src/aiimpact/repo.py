@@ -21,6 +21,7 @@ from aiimpact.detect.detector import IDENTITY_FIELDS, Detector, default_detector
 from aiimpact.errors import (
     EmptyRepositoryWarning,
     GitCommandError,
+    HistoryRewrittenWarning,
     InputError,
     MissingObjectsWarning,
     NotARepositoryError,
@@ -465,13 +466,26 @@ class Repo:
             )
         if store.has_tip(tip):
             return tip
-        ancestors = [t for t in store.tips() if t == tip or self._repo.descendant_of(tip, t)]
+        stored = store.tips()
+        gone = [t for t in stored if t not in self._repo]
+        ancestors = [
+            t for t in stored if t not in gone and (t == tip or self._repo.descendant_of(tip, t))
+        ]
         try:
             pairs = walk_pairs(
                 self._repo, pygit2.Oid(hex=tip), [pygit2.Oid(hex=t) for t in ancestors]
             )
         except (KeyError, pygit2.GitError) as exc:
             raise InputError(f"cannot walk the history of {self.name}: {exc}") from None
+        if gone:
+            dropped = store.forget_tips(gone, keep=[p[0] for p in pairs])
+            warnings.warn(
+                f"{self.name}: the history was rewritten since it was cached ({len(gone)} "
+                f"cached tip(s) no longer exist); {dropped} cached commit(s) that are no "
+                "longer reachable were dropped, the rest is reused",
+                HistoryRewrittenWarning,
+                stacklevel=3,
+            )
         known = store.known_shas()
         todo = [p for p in pairs if p[0] not in known]
         report.reachable, report.mined = len(pairs), len(todo)

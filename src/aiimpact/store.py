@@ -77,6 +77,7 @@ _OTHER_DDL = (
     "human_lines INTEGER, tools VARCHAR[], schema VARCHAR)",
 )
 _KEEP_TIPS = 16
+_TABLES = {"commits", "file_changes", "meta", "tips", "tip_members", "note_cache"}
 _EPOCH = pa.timestamp("s", tz="UTC")  # filled from integer seconds since the epoch
 _COMMIT_SCHEMA = pa.schema(
     [
@@ -218,8 +219,9 @@ class Store:
         if not tables:
             self._create(con)
             return None
-        if "meta" not in tables:
-            return "it has no meta table"
+        missing = sorted(_TABLES - tables)
+        if missing:
+            return f"it has no {', '.join(missing)} table"
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         expected = {
             "schema_version": SCHEMA_VERSION,
@@ -242,6 +244,15 @@ class Store:
         ).fetchall()
         if bad:
             return f"tip {bad[0][0]} is recorded as mined but its commits are incomplete"
+        # Rows are written once (tip_members repeats show in the counts above): a repeated
+        # commit or file row means the file was edited.
+        repeated = con.execute(
+            """SELECT 'commits' FROM commits GROUP BY sha HAVING count(*) > 1
+               UNION ALL SELECT 'file_changes' FROM file_changes GROUP BY sha, path
+               HAVING count(*) > 1 LIMIT 1"""
+        ).fetchall()
+        if repeated:
+            return f"its {repeated[0][0]} table holds a repeated row"
         return None
 
     def _quarantine(self, problem: str) -> None:
@@ -340,6 +351,26 @@ class Store:
         """Complete tips, newest first."""
         rows = self.con.execute("SELECT tip FROM tips ORDER BY recorded_at DESC").fetchall()
         return [r[0] for r in rows]
+
+    def forget_tips(self, gone: list[str], keep: list[str]) -> int:
+        """Forget tips that left the repository (history rewritten, repository re-created),
+        and the commits that neither a remaining tip nor *keep* (the shas reachable now)
+        holds; return how many commits were dropped."""
+        con = self.con
+        kept = pa.table({"sha": pa.array(keep, pa.string())})  # noqa: F841 (used by SQL)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM tips WHERE list_contains(?, tip)", [gone])
+            con.execute("DELETE FROM tip_members WHERE list_contains(?, tip)", [gone])
+            orphans = "sha NOT IN (SELECT sha FROM tip_members UNION ALL SELECT sha FROM kept)"
+            dropped = con.execute(f"SELECT count(*) FROM commits WHERE {orphans}").fetchone()[0]
+            con.execute(f"DELETE FROM file_changes WHERE {orphans}")
+            con.execute(f"DELETE FROM commits WHERE {orphans}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return dropped
 
     def record_tip(self, tip: str, new_shas: list[str], ancestor_tips: list[str]) -> None:
         """Record *tip* as complete: its members are *new_shas* plus the ancestors' members."""

@@ -248,9 +248,14 @@ class RepoBuilder:
 
 
 def _file_op(path: str, content: Content) -> bytes:
-    p = path.encode()
-    if b"\n" in p or p.startswith(b'"'):
-        raise ValueError(f"path {path!r} cannot be written by this builder")
+    """One fast-import file command. *path* may hold any byte but NUL: a name that is not
+    UTF-8 is given with ``surrogateescape`` (``os.fsdecode(b"caf\\xe9")``)."""
+    p = path.encode("utf-8", "surrogateescape")
+    if b"\0" in p:
+        raise ValueError(f"path {path!r} holds a NUL byte, which git cannot store")
+    if b"\n" in p or p.startswith(b'"'):  # fast-import's C-style quoting
+        escaped = p.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n")
+        p = b'"' + escaped + b'"'
     if content is None:
         return b"D " + p + b"\n"
     if isinstance(content, Submodule):

@@ -1,0 +1,117 @@
+"""Repositories and caches built to break the miner: each case failed before its fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pytest
+from conftest import git, git_log_stats
+
+import aiimpact as ai
+from aiimpact.errors import CacheRebuiltWarning, HistoryRewrittenWarning
+
+
+def test_git_writing_megabytes_of_warnings_never_blocks_the_line_history(build, tmp_path):
+    """Paths longer than PATH_MAX make git warn on every attribute lookup (> 1 MB of stderr
+    here); a reader that does not drain stderr deadlocks with git."""
+    b = build("long")
+    for i in range(40):
+        deep = "/".join([f"d{i:03d}" + "x" * 200] * 25) + "/f.txt"
+        b.commit(f"c{i}", {deep: f"{i}\n", "a.txt": f"{i}\n"})
+    b.close()
+    script = textwrap.dedent(f"""
+        import aiimpact as ai
+        r = ai.Repo({str(b.path)!r}, cache_dir={str(tmp_path / "c")!r})
+        out = r.outcomes()
+        print(len(out), int(r.churn()["lines_added"].sum()))
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["40", "80"]
+
+
+def test_a_rewritten_history_is_detected_and_the_cache_goes_on(build, tmp_path):
+    b = build("rw")
+    for i in range(6):
+        b.commit(f"c{i}", {"a.txt": f"{i}\n", f"f{i}.txt": "x\n"})
+    b.close()
+    cache = tmp_path / "cache"
+    assert len(ai.Repo(b.path, cache_dir=cache).outcomes()) == 6
+    git(b.path, "checkout", "-q", "-f", "main")
+    git(b.path, "reset", "-q", "--hard", "HEAD~2")
+    ident = ["-c", "user.name=A", "-c", "user.email=a@x"]
+    git(b.path, *ident, "commit", "-q", "--amend", "-m", "c3 rewritten")
+    git(b.path, "reflog", "expire", "--expire=now", "--all")
+    git(b.path, "gc", "-q", "--prune=now")
+    gone = subprocess.run(["git", "-C", str(b.path), "cat-file", "-t", b.shas[-1]])
+    assert gone.returncode != 0  # really gone
+
+    repo = ai.Repo(b.path, cache_dir=cache)
+    with pytest.warns(HistoryRewrittenWarning, match=r"3 cached commit\(s\)"):
+        commits = repo.commits()
+    assert repo.last_report.mined == 1  # only the amended commit; c0..c2 come from the cache
+    assert set(commits["sha"]) == set(git(b.path, "rev-list", "HEAD").split())
+    truth = git_log_stats(b.path)
+    got = commits.set_index("sha")
+    for sha, (files, ins, dels) in truth.items():
+        assert tuple(got.loc[sha, ["files_changed", "insertions", "deletions"]]) == (
+            files, ins, dels,
+        )  # fmt: skip
+    assert len(repo.outcomes()) == 4
+    assert len(ai.Repo(b.path, cache_dir=cache).commits()) == 4  # and the next run is quiet
+
+
+def test_the_callers_attributes_never_change_the_numbers(build, tmp_path, monkeypatch):
+    b = build("plain")
+    b.commit("one", {"a.txt": "1\n2\n", "b.py": "x = 1\n"})
+    b.commit("two", {"a.txt": "1\n3\n4\n", "b.py": "x = 2\n"})
+    b.close()
+    caller = tmp_path / "caller"
+    caller.mkdir()
+    (caller / ".gitattributes").write_text("* -diff\n")
+    git(caller, "init", "-q")  # a repository of the caller's, with attributes of its own
+    monkeypatch.chdir(caller)
+    repo = ai.Repo(b.path, cache_dir=tmp_path / "cache")
+    assert repo.file_changes()["insertions"].tolist() == [2, 1, 2, 1]
+    assert not repo.file_changes()["is_binary"].any()
+    assert repo.churn()["lines_added"].sum() == 6
+
+
+def test_authorship_keeps_files_whose_names_git_quotes(build):
+    names = ["tab\there.txt", "new\nline.txt", 'quote".txt', "back\\slash.txt", "ütf.txt"]
+    b = build("names")
+    b.commit("base", {"keep.txt": "k\n"})
+    b.commit("add odd names", {n: f"{i}\n" for i, n in enumerate(names)})
+    b.commit("latin-1", {os.fsdecode(b"caf\xe9.txt"): "x\n"})  # not UTF-8
+    b.close()
+    repo = ai.Repo(b.path)
+    result = repo.authorship(f"{b.shas[0]}..HEAD")
+    assert set(result.by_file["path"]) == {*names, "caf\ufffd.txt"}
+    assert result.total_lines == len(names) + 1
+
+
+@pytest.mark.parametrize("edit, problem", [
+    ("INSERT INTO commits SELECT * FROM commits LIMIT 1", "commits table holds a repeated row"),
+    ("INSERT INTO file_changes SELECT * FROM file_changes LIMIT 1", "file_changes table holds"),
+    ("DROP TABLE file_changes", "no file_changes table"),
+])  # fmt: skip
+def test_an_edited_cache_is_not_trusted(build, tmp_path, edit, problem):
+    b = build("e")
+    for i in range(3):
+        b.commit(f"c{i}", {"a.txt": f"{i}\n"})
+    b.close()
+    cache = tmp_path / "cache"
+    repo = ai.Repo(b.path, cache_dir=cache)
+    expected = repo.file_changes()
+    con = duckdb.connect(str(repo.cache_path))
+    con.execute(edit)
+    con.close()
+    with pytest.warns(CacheRebuiltWarning, match=problem):
+        again = ai.Repo(b.path, cache_dir=cache).file_changes()
+    assert again.equals(expected)
