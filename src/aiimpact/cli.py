@@ -188,20 +188,21 @@ def _cmd_mine_many(args: argparse.Namespace) -> int:
         except ImportError:
             raise InputError("--scheduler needs Dask: pip install 'aiimpact[dask]'") from None
         executor = Client(args.scheduler)
-    elif args.workers:
-        from concurrent.futures import ProcessPoolExecutor
-
-        executor = ProcessPoolExecutor(max_workers=args.workers)
     tables = [t.strip() for t in args.tables.split(",") if t.strip()]
     try:
         result = mine_many(sources, executor=executor, out=args.output, tables=tables,
-                           cache_dir=args.cache_dir, timeout=args.timeout,
+                           cache_dir=args.cache_dir, timeout=args.timeout, workers=args.workers,
                            progress=False if args.no_progress else None)  # fmt: skip
     finally:
         if executor is not None:
-            executor.close() if args.scheduler else executor.shutdown()
+            executor.close()
+    for source, same_as in result.duplicates:
+        print(f"duplicate: {source} is the same repository as {same_as}; mined once",
+              file=sys.stderr)  # fmt: skip
+    out = result.out
+    failures = out / FAILURES if isinstance(out, Path) else f"{out.rstrip('/')}/{FAILURES}"
     print(f"{len(result.mined)} repositories mined, {len(result.skipped)} already complete, "
-          f"{len(result.failures)} failed ({result.out / '_failures.parquet'}); rows "
+          f"{len(result.failures)} failed ({failures}); rows "
           f"{result.rows}; {result.seconds:.1f} s", file=sys.stderr)  # fmt: skip
     for row in result.failures.itertuples():
         print(f"failed: {row.id} ({row.source}): {row.reason}", file=sys.stderr)
@@ -341,9 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     mm = sub.add_parser("mine-many", help="many repositories -> a Parquet dataset by repository")
     mm.add_argument("list_file", help="file with one path or URL per line (# comments)")
-    mm.add_argument("-o", "--output", required=True, help="dataset directory")
-    mm.add_argument("--workers", type=int, help="local processes (default: one per CPU)")
-    mm.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+    mm.add_argument("-o", "--output", required=True, help="dataset directory or fsspec URL")
+    where = mm.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local processes (default: one per CPU)")
+    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     mm.add_argument(
         "--tables",
         default="commits,outcomes",

@@ -7,32 +7,45 @@ partition of a Parquet dataset::
 
     out/<table>/repo=<id>/part-0.parquet     (the files omit the repo column: it is the
                                               partition value, read back as ``repo``)
-    out/_done/<id>.json                      (written last: the repository is complete)
+    out/_done/<id>.json                      (written last: the repository is complete;
+                                              it records the repository's identity)
     out/_failures.parquet                    (id, source, reason, seconds, failed_at)
 
-A partition is written to a temporary directory and renamed into place, and the marker
+A repository's identity is its resolved git directory, or its normalised URL; its id is a
+readable name plus a short hash of the identity (:func:`repo_id`), so it is the same in
+every run and list order, and two repositories with the same directory name never share
+one. A partition is written to a temporary directory and renamed into place, and the marker
 comes after every table, so a killed run leaves no half-written repository behind: the
-next run skips what is complete and retries the rest (failures included).
+next run skips what is complete (a marker counts only if its identity matches) and retries
+the rest (failures included). The workers of mine_many's own pool, and the child processes
+of ``timeout=``, exit as soon as the process that started them is gone.
 """
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import io
 import json
+import math
+import multiprocessing
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pandas as pd
+import pygit2
 
 from aiimpact.errors import InputError
 
@@ -40,26 +53,78 @@ TABLES = ("commits", "file_changes", "outcomes", "reverts", "szz")
 DONE, FAILURES = "_done", "_failures.parquet"
 
 
+_URL = re.compile(r"^([a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.I)  # as Repo reads them
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PARENT: int | None = None  # in a pool worker or timeout child: the process it must not outlive
+
+
+def repo_identity(source: str) -> str:
+    """What makes two entries of a list the same repository.
+
+    A local path resolves to its git directory (symlinks followed; ``repo``, ``repo/`` and
+    ``repo/.git`` agree), and so does a ``file://`` URL. Another URL becomes ``host/path``
+    without scheme, user, trailing ``/`` or ``.git``, so the https and ssh spellings of one
+    repository agree and no credentials are kept. A path that holds no repository is its
+    resolved self.
+
+    Examples
+    --------
+    >>> repo_identity("https://user@GitHub.com/owner/name.git/")
+    'github.com/owner/name'
+    >>> repo_identity("git@github.com:owner/name.git")
+    'github.com/owner/name'
+    """
+    return _identify(source)[0]
+
+
 def repo_id(source: str) -> str:
-    """A partition-safe id for a path or URL: ``owner__name`` for a URL, the directory name
-    for a path (characters other than letters, digits, ``._-`` become ``_``).
+    """The partition id of a path or URL: a readable name, ``-``, and 8 hex digits of a hash
+    of its :func:`repo_identity`.
+
+    The name is ``owner__name`` for a URL and the directory name for a path (of the work
+    tree, or of a bare repository without ``.git``); characters other than letters, digits
+    and ``._-`` become ``_``. The hash keeps repositories with the same name apart and
+    depends on nothing else, so an id is the same in every run, list order and dataset.
 
     Examples
     --------
     >>> repo_id("https://github.com/aider-ai/aider.git")
-    'aider-ai__aider'
-    >>> repo_id("/data/repos/linux/")
-    'linux'
+    'aider-ai__aider-f456e4b3'
+    >>> repo_id("git@github.com:aider-ai/aider")
+    'aider-ai__aider-f456e4b3'
     """
-    text = source.strip().rstrip("/")
-    if re.match(r"^[a-z+]+://|^[\w.-]+@[\w.-]+:", text):
-        text = re.sub(r"\.git$", "", text)
-        parts = re.split(r"[/:]", text)
-        text = "__".join(p for p in parts[-2:] if p)
+    return _identify(source)[1]
+
+
+def _identify(source: str) -> tuple[str, str]:
+    text = source.strip()
+    if text.lower().startswith("file://") or not _URL.match(text):
+        path = unquote(urlsplit(text).path) if _URL.match(text) else text
+        identity = _local_identity(path)
+        last = os.path.basename(identity)
+        name = os.path.basename(os.path.dirname(identity)) if last == ".git" else last
+        name = name.removesuffix(".git") or name
     else:
-        text = Path(text).name
-        text = re.sub(r"\.git$", "", text) or text
-    return re.sub(r"[^A-Za-z0-9._-]", "_", text) or "repo"
+        if "://" in text:
+            parts = urlsplit(text)
+            host, path = parts.netloc.rsplit("@", 1)[-1], parts.path
+        else:  # scp-like user@host:path
+            host, path = text.split("@", 1)[1].split(":", 1)
+        path = path.strip("/").removesuffix(".git").strip("/")
+        identity = f"{host.lower()}/{path}"
+        name = "__".join(p for p in path.split("/")[-2:] if p)
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "repo"
+    return identity, f"{name}-{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
+
+
+def _local_identity(path: str) -> str:
+    # found as Repo finds it: discovery stops at *path*, so a plain directory inside
+    # another repository is not that repository
+    real = os.path.realpath(path)
+    found = None
+    if os.path.isdir(real):
+        found = pygit2.discover_repository(real, False, os.path.dirname(real))
+    return os.path.realpath(found) if found else real
 
 
 def mine_one(
@@ -69,17 +134,22 @@ def mine_one(
     cache_dir: str | None = None,
     timeout: float | None = None,
     rid: str | None = None,
+    identity: str | None = None,
 ) -> dict:
     """Mine one repository into *out* and return a summary dict (never raises).
 
     With *timeout*, the work runs in a child process that is killed when the time is up.
-    The result has ``id, source, status ("done" or "failed"), reason, rows, seconds``.
+    The result has ``id, source, status ("done" or "failed"), reason, rows, seconds``; the
+    ``_done`` marker adds ``identity`` (default: :func:`repo_identity` of *source*) and
+    ``finished_at``.
     """
-    rid = rid or repo_id(source)
+    if rid is None or identity is None:
+        found_identity, found_rid = _identify(source)
+        rid, identity = rid or found_rid, identity or found_identity
     started = time.perf_counter()
     if timeout is None:
-        return _mine_here(source, out, tuple(tables), cache_dir, rid, started)
-    args = json.dumps([source, out, list(tables), cache_dir, rid])
+        return _mine_here(source, out, tuple(tables), cache_dir, rid, identity, started)
+    args = json.dumps([source, out, list(tables), cache_dir, rid, identity, os.getpid()])
     proc = subprocess.Popen([sys.executable, "-m", "aiimpact.parallel", args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # fmt: skip
@@ -96,7 +166,7 @@ def mine_one(
     return json.loads(lines[-1])
 
 
-def _mine_here(source, out, tables, cache_dir, rid, started) -> dict:
+def _mine_here(source, out, tables, cache_dir, rid, identity, started) -> dict:
     from aiimpact.repo import Repo
 
     try:
@@ -110,10 +180,56 @@ def _mine_here(source, out, tables, cache_dir, rid, started) -> dict:
             rows[table] = len(df)
     except Exception as exc:  # a failed repository is recorded, it never stops the others
         return _failed(source, rid, f"{type(exc).__name__}: {exc}", started)
+    if _orphaned():  # the run was killed: no marker, its rerun mines this repository again
+        return _failed(source, rid, "the process that started this worker is gone", started)
     result = {"id": rid, "source": source, "status": "done", "reason": None, "rows": rows,
               "seconds": round(time.perf_counter() - started, 3)}  # fmt: skip
-    target.write_bytes(f"{DONE}/{rid}.json", json.dumps({**result, "finished_at": _now()}).encode())
+    marker = {**result, "identity": identity, "finished_at": _now()}
+    target.write_bytes(f"{DONE}/{rid}.json", json.dumps(marker).encode())
     return result
+
+
+def _pool_worker(parent: int | None) -> None:
+    """Initializer of mine_many's own pool: the worker dies with *parent* (default: the
+    process that forked it, e.g. the forkserver, which itself exits with the parent)."""
+    _watch_parent(parent or os.getppid(), signal.SIGKILL)
+
+
+def _task(parent: int, *args) -> dict:
+    """:func:`mine_one` as mine_many submits it. In a worker of a process pool that the
+    caller made (a child of mine_many's process, *parent*), a thread watches the parent."""
+    if _PARENT is None and os.getpid() != parent and os.getppid() == parent:
+        _watch_parent(parent)
+    return mine_one(*args)
+
+
+def _watch_parent(parent: int, signum: int | None = None) -> None:
+    """Exit as soon as *parent* is gone: a thread polls ``os.getppid()``, and with *signum*
+    on Linux the kernel sends it when the parent dies (PR_SET_PDEATHSIG: only for a process
+    whose creating thread outlives it)."""
+    global _PARENT
+    _PARENT = parent
+    if signum is not None and sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum)
+    if _orphaned():  # gone before the signal was armed
+        _exit_orphaned()
+    threading.Thread(target=_poll_parent, name="aiimpact-parent", daemon=True).start()
+
+
+def _poll_parent() -> None:
+    while not _orphaned():
+        time.sleep(0.2)
+    _exit_orphaned()
+
+
+def _orphaned() -> bool:
+    return _PARENT is not None and os.getppid() != _PARENT
+
+
+def _exit_orphaned(*_) -> None:
+    if os.getpgrp() == os.getpid():  # a timeout child leads its group: take its git along
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os._exit(1)
 
 
 def _table(repo, table: str) -> pd.DataFrame:
@@ -166,6 +282,20 @@ class Target:
             return {p.stem for p in (self.local / DONE).glob("*.json")}
         found = self.fs.glob(f"{self.root}/{DONE}/*.json")
         return {Path(p).stem for p in found}
+
+    def marker(self, rid: str) -> dict | None:
+        """The ``_done`` marker of *rid*, or None when it is absent or unreadable."""
+        name = f"{DONE}/{rid}.json"
+        try:
+            if self.local is not None:
+                data = (self.local / name).read_bytes()
+            else:
+                with self.fs.open(f"{self.root}/{name}", "rb") as f:
+                    data = f.read()
+            found = json.loads(data)
+        except (OSError, ValueError):
+            return None
+        return found if isinstance(found, dict) else None
 
     def write_bytes(self, name: str, data: bytes) -> None:
         if self.local is None:
@@ -232,6 +362,9 @@ class ManyResult:
         ``id, source, reason, seconds, failed_at`` of the repositories that failed now.
     rows : dict
         Rows written now, per table.
+    duplicates : list of (str, str)
+        ``(source, same_as)``: entries left out because an earlier entry, *same_as*, is the
+        same repository (see :func:`repo_identity`); each repository is mined once.
     """
 
     out: Path | str
@@ -240,10 +373,12 @@ class ManyResult:
     failures: pd.DataFrame = field(default_factory=pd.DataFrame)
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
 
     def __repr__(self) -> str:
+        twice = f", {len(self.duplicates)} duplicates left out" if self.duplicates else ""
         return (f"ManyResult({self.out}: {len(self.mined)} mined, {len(self.skipped)} already "
-                f"complete, {len(self.failures)} failed, rows {self.rows}, "
+                f"complete, {len(self.failures)} failed{twice}, rows {self.rows}, "
                 f"{self.seconds:.1f} s)")  # fmt: skip
 
 
@@ -255,17 +390,21 @@ def mine_many(
     cache_dir: str | os.PathLike | None = None,
     timeout: float | None = None,
     progress: bool | None = None,
+    workers: int | None = None,
 ) -> ManyResult:
     """Mine many repositories into a Parquet dataset partitioned by repository.
 
     Parameters
     ----------
     repos : iterable of str
-        Paths or URLs (URLs are cloned into the cache). Ids come from :func:`repo_id`;
-        duplicates get ``-2``, ``-3``...
+        Paths or URLs (URLs are cloned into the cache), read as the lines of a list file:
+        blank lines and lines starting with ``#`` are skipped, and a ``#`` after whitespace
+        starts a comment. Ids come from :func:`repo_id`; an entry that is the same
+        repository as an earlier one (:func:`repo_identity`) is left out and reported in
+        ``ManyResult.duplicates``.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
-        Where to run; default a local process pool with one process per CPU. A Dask
-        ``Client`` is used through ``client.get_executor()``.
+        Where to run; default a local process pool (see *workers*) whose workers exit when
+        this process is gone. A Dask ``Client`` is used through ``client.get_executor()``.
     out : path or URL
         Dataset directory (see the module docstring for the layout), or an fsspec URL
         (``s3://bucket/dataset``) that every worker can write to.
@@ -274,13 +413,23 @@ def mine_many(
     cache_dir : path, optional
         Mining cache of every repository (must be shared storage on a cluster).
     timeout : float, optional
-        Seconds per repository; a repository still running is killed and recorded as failed.
+        Seconds per repository (> 0); a repository still running is killed and recorded
+        as failed.
     progress : bool, optional
         A bar on stderr (repositories done, commits mined, failures); default: on a terminal.
+    workers : int, optional
+        Processes of the default local pool (>= 1; default one per CPU). Not with
+        *executor*.
 
     Returns
     -------
     ManyResult
+
+    Raises
+    ------
+    InputError
+        Unknown tables, a *timeout* or *workers* out of range, *workers* with *executor*,
+        or no repositories.
 
     Examples
     --------
@@ -293,26 +442,47 @@ def mine_many(
     bad = [t for t in tables if t not in TABLES]
     if bad or not tables:
         raise InputError(f"tables must be among {', '.join(TABLES)}; got {list(tables)}")
-    entries = _entries(repos)
+    if timeout is not None and not (isinstance(timeout, int | float) and 0 < timeout < math.inf):
+        raise InputError(f"timeout must be a positive number of seconds; got {timeout!r}")
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise InputError(f"workers must be a whole number >= 1; got {workers!r}")
+        if executor is not None:
+            raise InputError("workers= sizes the default local pool; it cannot go with executor=")
+    entries, duplicates = _entries(repos)
     target = Target(out)
     target.mkdir()
     out = target.location
     done = target.done()
-    todo = [(rid, src) for rid, src in entries if rid not in done]
-    result = ManyResult(out, skipped=[rid for rid, _ in entries if rid in done])
+    result = ManyResult(out, duplicates=duplicates)
+    todo = []
+    for rid, identity, src in entries:
+        marker = target.marker(rid) if rid in done else None
+        if marker is not None and marker.get("identity") == identity:
+            result.skipped.append(rid)
+            continue
+        if rid in done:  # the marker of another repository, or unreadable: not complete
+            target.remove(f"{DONE}/{rid}.json")
+        todo.append((rid, identity, src))
     started = time.perf_counter()
     failures = []
     own = executor is None
     if own:
-        executor = ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+        context = multiprocessing.get_context()
+        parent = None if context.get_start_method() == "forkserver" else os.getpid()
+        executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
+                                       mp_context=context, initializer=_pool_worker,
+                                       initargs=(parent,))  # fmt: skip
     elif hasattr(executor, "get_executor"):  # a dask.distributed.Client
         executor = executor.get_executor()
     cache = str(cache_dir) if cache_dir is not None else None
     bar = tqdm(total=len(todo), unit="repo", desc="repositories", disable=progress is False
                or (progress is None and not sys.stderr.isatty()))  # fmt: skip
     try:
-        futures = {executor.submit(mine_one, src, str(out), tuple(tables), cache, timeout, rid):
-                   (rid, src) for rid, src in todo}  # fmt: skip
+        futures = {}
+        for rid, identity, src in todo:
+            args = (src, str(out), tuple(tables), cache, timeout, rid, identity)
+            futures[executor.submit(_task, os.getpid(), *args)] = rid, src
         for future in as_completed(futures):
             rid, src = futures[future]
             try:
@@ -340,21 +510,28 @@ def mine_many(
     return result
 
 
-def _entries(repos: Iterable[str]) -> list[tuple[str, str]]:
+def _entries(
+    repos: Iterable[str],
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """``(id, identity, source)`` of each repository once, and ``(source, same_as)`` of the
+    entries left out as the same repository as an earlier one."""
     if isinstance(repos, str | os.PathLike):
         raise InputError("repos must be a list of paths or URLs, not a single string")
-    seen: dict[str, int] = {}
-    out = []
-    for source in repos:
-        source = str(source).strip()
-        if not source or source.startswith("#"):
+    first: dict[str, str] = {}
+    out, duplicates = [], []
+    for line in repos:
+        source = re.sub(r"(^|\s)#.*", "", str(line)).strip()
+        if not source:
             continue
-        rid = repo_id(source)
-        seen[rid] = seen.get(rid, 0) + 1
-        out.append((rid if seen[rid] == 1 else f"{rid}-{seen[rid]}", source))
+        identity, rid = _identify(source)
+        if identity in first:
+            duplicates.append((source, first[identity]))
+            continue
+        first[identity] = source
+        out.append((rid, identity, source))
     if not out:
         raise InputError("no repositories given")
-    return out
+    return out, duplicates
 
 
 def _write_failures(target: Target, failures: list[dict]) -> None:
@@ -367,5 +544,8 @@ def _write_failures(target: Target, failures: list[dict]) -> None:
 
 
 if __name__ == "__main__":  # the child process of mine_one(..., timeout=...)
-    source, out, tables, cache_dir, rid = json.loads(sys.argv[1])
-    print(json.dumps(_mine_here(source, out, tuple(tables), cache_dir, rid, time.perf_counter())))
+    source, out, tables, cache_dir, rid, identity, parent = json.loads(sys.argv[1])
+    signal.signal(signal.SIGTERM, _exit_orphaned)
+    _watch_parent(parent, signal.SIGTERM)
+    started = time.perf_counter()
+    print(json.dumps(_mine_here(source, out, tuple(tables), cache_dir, rid, identity, started)))
