@@ -48,6 +48,10 @@ class HistoryRewrittenWarning(AiimpactWarning):
     """Cached tips left the repository (rewritten history): what is unreachable was dropped."""
 
 
+class UnrepresentableTimeWarning(AiimpactWarning):
+    """Some commits carry times pandas cannot hold (e.g. the year 10000): those are NaT."""
+
+
 class CacheRebuiltWarning(AiimpactWarning):
     """The cache was unreadable or inconsistent and has been rebuilt from the repository."""
 

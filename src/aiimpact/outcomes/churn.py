@@ -5,7 +5,9 @@ updated within two weeks of being written. Here every line is followed through l
 (:mod:`aiimpact.outcomes.lines`): a line churns when it is deleted or modified within the
 window after its commit. Whitespace-only edits do not count. A commit younger than the
 window (relative to the newest commit of the history) has NA: it has not been observed for
-the whole window, and 0 would be a lie.
+the whole window, and 0 would be a lie. So does a commit whose time pandas cannot hold (a
+crafted date, see :mod:`aiimpact.git.walk`), or one a line of which died in such a commit:
+when its window ends is unknown.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from aiimpact.git.walk import TIME_LIMIT
 from aiimpact.outcomes.lines import LineHistory
 
 
@@ -22,6 +25,17 @@ def window_seconds(window: str) -> int:
         return int(pd.Timedelta(window).total_seconds())
     except (ValueError, TypeError):
         raise ValueError(f"window {window!r} is not a duration such as '14D'") from None
+
+
+def _seconds(values: list[int]) -> np.ndarray:
+    """Times in seconds as floats, NaN where a nanosecond pandas ``Timestamp`` cannot hold
+    them (crafted dates; git prints times beyond 64 bits as they are written)."""
+    try:
+        out = np.asarray(values, dtype=np.int64).astype(float)
+    except OverflowError:
+        out = np.array([v if abs(v) <= TIME_LIMIT else np.nan for v in values], dtype=float)
+    out[np.abs(out) > TIME_LIMIT] = np.nan
+    return out
 
 
 def churn_table(history: LineHistory, windows: tuple[str, ...] = ("14D",)) -> pd.DataFrame:
@@ -36,17 +50,18 @@ def churn_table(history: LineHistory, windows: tuple[str, ...] = ("14D",)) -> pd
     """
     n = len(history.commits)
     born = np.asarray(history.born, dtype=np.int64)
-    died = np.asarray(history.died, dtype=np.int64)
-    time = np.asarray(history.time, dtype=np.int64)
+    died = _seconds(history.died)  # -1: alive
+    time = _seconds(history.time)
     added = np.asarray(history.added, dtype=np.int64)
     out = pd.DataFrame({"sha": history.commits, "lines_added": added})
-    newest = time.max() if n else 0
+    newest = np.nanmax(time) if np.isfinite(time).any() else np.nan
+    dead = died != -1
+    died_unknown = np.bincount(born[dead & np.isnan(died)], minlength=n) > 0
     for window in windows:
         w = window_seconds(window)
-        dead = died >= 0
         early = dead & (died - time[born] <= w)
         counts = np.bincount(born[early], minlength=n)
-        observed = time + w <= newest
+        observed = (time + w <= newest) & ~died_unknown
         name = f"churn_{window.lower()}"
         out[name] = pd.array(np.where(observed, counts, 0), dtype="Int64")
         out.loc[~observed, name] = pd.NA

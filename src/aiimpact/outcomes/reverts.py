@@ -57,13 +57,15 @@ class CommitIndex:
         for sha, subject, when in zip(
             commits["sha"], commits["subject"], commits["commit_time"], strict=True
         ):
+            known = pd.notna(when)  # NaT (a date pandas cannot hold) is before nothing
             bare = _SQUASH_SUFFIX.sub("", subject)
-            for key in {subject, bare, _CONVENTIONAL_PREFIX.sub("", subject)}:
+            for key in {subject, bare, _CONVENTIONAL_PREFIX.sub("", subject)} if known else ():
                 self.by_subject.setdefault(key, []).append((when, sha))
             pr = _SQUASH_SUFFIX.search(subject) or _MERGE_PR.match(subject)
             if pr and not subject.startswith("Revert"):
                 number = int(pr.group(1))
-                if number not in self.by_pr or when < self.by_pr[number][0]:
+                first = self.by_pr.get(number)
+                if first is None or (known and (pd.isna(first[0]) or when < first[0])):
                     self.by_pr[number] = (when, sha)
         for entries in self.by_subject.values():
             entries.sort()
@@ -84,7 +86,8 @@ class CommitIndex:
         return hit[1] if hit else None
 
     def before(self, subject: str, when: pd.Timestamp, not_sha: str) -> str | None:
-        """The most recent commit with this subject committed before *when*."""
+        """The most recent commit with this subject committed before *when* (None when
+        *when* is NaT: commits of unknown time are resolved by sha only)."""
         for t, sha in reversed(self.by_subject.get(subject, [])):
             if t <= when and sha != not_sha:
                 return sha
@@ -149,7 +152,10 @@ def message_reverts(commits: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def reverts_table(commits: pd.DataFrame, rows: Iterable[tuple]) -> pd.DataFrame:
-    """Reverts table from ``(revert_sha, reverted_sha, kind, fraction, evidence)`` rows."""
+    """Reverts table from ``(revert_sha, reverted_sha, kind, fraction, evidence)`` rows.
+
+    ``time_to_revert`` (hours) is NaN when either commit's time is NaT.
+    """
     index = CommitIndex(commits)
     df = pd.DataFrame(rows, columns=["revert_sha", "reverted_sha", "kind", "fraction", "evidence"])
     repo = commits["repo"].iloc[0] if "repo" in commits and len(commits) else None

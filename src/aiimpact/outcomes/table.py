@@ -2,7 +2,8 @@
 
 A pure function of the mined tables (commits, file changes, reverts, churn, fixes, SZZ
 links), so every column can be recomputed and checked on its own. Windows are censored: a
-commit younger than a window (relative to the newest commit) gets NA, never 0.
+commit younger than a window (relative to the newest commit) gets NA, never 0, and so does a
+commit whose ``commit_time`` is NaT (a date pandas cannot hold): its windows cannot be placed.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def outcomes_table(
 
     cols = [c for c in churn.columns if c.startswith(("churn", "lines_"))]
     out = out.merge(churn[["sha", *cols]], on="sha", how="left")
+    windowed = [c for c in cols if c.startswith("churn")]
+    out.loc[out["commit_time"].isna().to_numpy(), windowed] = pd.NA
 
     out["is_fix"] = out["sha"].isin(fixes["sha"]).astype("boolean")
     times = dict(zip(out["sha"], out["commit_time"], strict=True))
