@@ -66,6 +66,20 @@ def git_log_stats(repo: Path | str, *flags: str) -> dict[str, tuple[int, int, in
     return {k: tuple(v) for k, v in stats.items()}
 
 
+def mirror_without(src: Path, dest: Path, drop: set[str]) -> None:
+    """A bare copy of *src* whose objects lack *drop* (like a mirror without large blobs)."""
+    objects = git(src, "rev-list", "--objects", "--all").split("\n")
+    keep = "\n".join(line.split(" ")[0] for line in objects if line and line[:40] not in drop)
+    pack = subprocess.run(
+        ["git", "-C", str(src), "pack-objects", "--stdout"],
+        input=keep.encode(), capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    git(dest.parent, "init", "-q", "--bare", dest.name)
+    git(dest, "index-pack", "--stdin", input=pack)
+    git(dest, "update-ref", "refs/heads/main", git(src, "rev-parse", "main").strip())
+    git(dest, "symbolic-ref", "HEAD", "refs/heads/main")
+
+
 RECORDED = Path(__file__).parent / "data" / "github-recorded"  # copies of ../shared fixtures
 
 

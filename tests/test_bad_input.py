@@ -7,11 +7,10 @@ import shutil
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import git, git_log_stats
+from conftest import git, git_log_stats, mirror_without
 
 import aiimpact as ai
 from aiimpact.errors import (
@@ -106,26 +105,12 @@ def test_shallow_clone_is_mined_with_a_warning(build, tmp_path):
     )
 
 
-def _mirror_without(src: Path, dest: Path, drop: set[str]) -> None:
-    """A bare copy of *src* whose objects lack *drop* (like a mirror without large blobs)."""
-    objects = git(src, "rev-list", "--objects", "--all").split("\n")
-    keep = "\n".join(line.split(" ")[0] for line in objects if line and line[:40] not in drop)
-    pack = subprocess.run(
-        ["git", "-C", str(src), "pack-objects", "--stdout"],
-        input=keep.encode(), capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    git(dest.parent, "init", "-q", "--bare", dest.name)
-    git(dest, "index-pack", "--stdin", input=pack)
-    git(dest, "update-ref", "refs/heads/main", git(src, "rev-parse", "main").strip())
-    git(dest, "symbolic-ref", "HEAD", "refs/heads/main")
-
-
 def test_missing_blobs_are_skipped_counted_and_reported(build, tmp_path):
     b = _linear(build, n=12)
     # big.dat changes every 4 commits; drop its second version (commits 4..7 hold it)
     blob = git(b.path, "rev-parse", f"{b.shas[4]}:big.dat").strip()
     mirror = tmp_path / "mirror.git"
-    _mirror_without(b.path, mirror, {blob})
+    mirror_without(b.path, mirror, {blob})
     assert (
         subprocess.run(
             ["git", "-C", str(mirror), "log", "--numstat"], capture_output=True

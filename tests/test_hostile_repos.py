@@ -9,10 +9,17 @@ import textwrap
 
 import duckdb
 import pytest
-from conftest import git, git_log_stats
+from conftest import git, git_log_stats, mirror_without
 
 import aiimpact as ai
-from aiimpact.errors import CacheRebuiltWarning, HistoryRewrittenWarning
+from aiimpact.errors import (
+    CacheRebuiltWarning,
+    HistoryRewrittenWarning,
+    InputError,
+    MissingObjectsWarning,
+    RevisionError,
+    UnrepresentableTimeWarning,
+)
 
 
 def test_git_writing_megabytes_of_warnings_never_blocks_the_line_history(build, tmp_path):
@@ -115,3 +122,96 @@ def test_an_edited_cache_is_not_trusted(build, tmp_path, edit, problem):
     with pytest.warns(CacheRebuiltWarning, match=problem):
         again = ai.Repo(b.path, cache_dir=cache).file_changes()
     assert again.equals(expected)
+
+
+def test_revisions_that_name_no_commit_say_what_they_name(build):
+    b = build("objs")
+    b.commit("one", {"a.txt": "x\n"})
+    b.close()
+    blob = git(b.path, "rev-parse", "HEAD:a.txt").strip()
+    tree = git(b.path, "rev-parse", "HEAD^{tree}").strip()
+    bad = git(
+        b.path,
+        "hash-object",
+        "-t",
+        "commit",
+        "-w",
+        "--stdin",
+        "--literally",
+        input=f"tree {tree}\nauthor <x> 1 +0000\ncommitter y <z> nan\n\nm\n".encode(),
+    )
+    git(b.path, "update-ref", "refs/heads/bad", bad.strip())  # fmt: skip
+    repo = ai.Repo(b.path)
+    with pytest.raises(RevisionError, match=f"names a blob \\({blob}\\), not a commit"):
+        repo.commits(blob)
+    with pytest.raises(RevisionError, match="names a tree"):
+        repo.commits(tree)
+    with pytest.warns(UnrepresentableTimeWarning):
+        refused = repo.commits("bad")  # libgit2 refuses its time; git, and so we, read it
+    assert refused["sha"].tolist() == [bad.strip()] and refused["commit_time"].isna().all()
+    with pytest.raises(RevisionError, match="'nope' does not exist"):
+        repo.commits("nope")
+
+
+def test_an_orphan_branch_is_not_called_an_empty_repository(build):
+    b = build("orphan")
+    b.commit("one", {"a.txt": "x\n"})
+    b.close()
+    git(b.path, "checkout", "-q", "--orphan", "fresh")
+    with pytest.raises(
+        RevisionError, match=r"refs/heads/fresh, a branch with no commits yet.*'main'"
+    ):
+        ai.Repo(b.path).commits()
+    assert len(ai.Repo(b.path).commits("main")) == 1
+
+
+def test_a_failed_clone_gives_gits_fatal_line(tmp_path):
+    with pytest.raises(InputError) as err:
+        ai.Repo("git@host.invalid:owner/name.git", cache_dir=tmp_path)
+    message = str(err.value)
+    assert message.startswith("cannot clone git@host.invalid:owner/name.git: fatal: ")
+    assert "repository exists" not in message and "\n" not in message
+
+
+def _history(build, name: str, with_big: bool):
+    """One declared history; *with_big* adds big.dat, whose middle version goes missing.
+
+    Expected: with big.dat's blobs partly absent, the line history equals that of the same
+    history without big.dat (its lines are followed nowhere), over the whole history.
+    """
+    b = build(name)
+    for i in range(12):
+        files = {"a.txt": "".join(f"line {j} v{i if j == i % 4 else 0}\n" for j in range(6))}
+        if i == 9:
+            files["a.txt"] = "line 0 v0\n"  # deletes most lines: churn after the gap
+        if with_big:
+            files["big.dat"] = f"v{i // 4}\n" * 30
+        b.commit(f"c{i}" + ("\n\nFixes: earlier" if i == 10 else ""), files)
+    b.close()
+    return b
+
+
+def test_the_line_history_goes_past_missing_blobs(build, tmp_path):
+    full = _history(build, "full", with_big=True)
+    plain = _history(build, "plain", with_big=False)
+    blob = git(full.path, "rev-parse", f"{full.shas[4]}:big.dat").strip()  # commits 4..7 hold it
+    mirror = tmp_path / "mirror.git"
+    mirror_without(full.path, mirror, {blob})
+    broken = subprocess.run(["git", "-C", str(mirror), "log", "-p"], capture_output=True)
+    assert broken.returncode != 0, "git log -p itself stops at the missing blob"
+
+    repo = ai.Repo(mirror)
+    with pytest.warns(MissingObjectsWarning):
+        churn = repo.churn("30D")
+    assert (repo.last_report.unfollowed_files, repo.last_report.unfollowed_commits) == (1, 3)
+    expected = ai.Repo(plain.path).churn("30D")
+    by_order = {sha: i for i, sha in enumerate(full.shas)}
+    plain_order = {sha: i for i, sha in enumerate(plain.shas)}
+    got = churn.assign(i=churn["sha"].map(by_order)).set_index("i").sort_index()
+    want = expected.assign(i=expected["sha"].map(plain_order)).set_index("i").sort_index()
+    cols = ["lines_added", "churn_30d", "lines_alive"]
+    assert len(got) == 12 and got[cols].equals(want[cols])
+    assert got.loc[11, "lines_alive"] == want.loc[11, "lines_alive"] > 0  # the end is reached
+    outcomes = repo.outcomes()
+    assert outcomes["churn_30d"].notna().sum() == want["churn_30d"].notna().sum()
+    assert repo.last_report.unfollowed_files == 1  # one report for the whole call

@@ -30,7 +30,7 @@ from conftest import git
 
 import aiimpact as ai
 from aiimpact.cli import main as cli_main
-from aiimpact.errors import MissingObjectsWarning
+from aiimpact.errors import MissingObjectsWarning, UnrepresentableTimeWarning
 from aiimpact.git.safety import SAFE_CONFIG, SUBCOMMAND_FLAGS
 
 SRC = Path(ai.__file__).parent
@@ -84,6 +84,11 @@ def plant(build, tmp_path) -> tuple[Path, Path]:
     repo = b.path
     _sign(repo, {2: PGP_SIG, 3: SSH_SIG})
     git(repo, "checkout", "-q", "-f", "main")  # a real work tree and index, before planting
+    tree = git(repo, "rev-parse", "main^{tree}").strip()
+    crafted = f"tree {tree}\nauthor A <a@x> 1 +0000\ncommitter B <b@x> nan +0000\n\nm\n"
+    sha = git(repo, "hash-object", "-t", "commit", "-w", "--stdin", "--literally",
+              input=crafted.encode())  # fmt: skip
+    git(repo, "update-ref", "refs/heads/crafted", sha.strip())  # libgit2 refuses its time
     git(repo, "-c", "user.name=A", "-c", "user.email=a@x", "notes", "--ref=ai", "add", "-m",
         "a.txt\n  claude 1-2\n---\n{}", "HEAD")  # fmt: skip
     bin_ = tmp_path / "payloads"
@@ -270,6 +275,8 @@ def test_every_git_subcommand_runs_nothing_on_a_planted_repository(
         assert files["deletions"].sum() == 0 + 0 + 1 + 3
         r.reverts(), r.churn(), r.fixes(), r.szz(), r.outcomes()
         r.authorship(f"{r.resolve('HEAD~3')}..HEAD")
+        with pytest.warns(UnrepresentableTimeWarning):
+            assert len(r.commits("crafted")) == 1  # read through git where libgit2 refuses
     clone = ai.Repo(f"file://{repo}", cache_dir=tmp_path / "clone-cache")
     assert len(clone.commits()) == 4
     ai.Repo(f"file://{repo}", cache_dir=tmp_path / "clone-cache", update=True).commits()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -29,7 +30,7 @@ from aiimpact.errors import (
     TruncatedHistoryWarning,
 )
 from aiimpact.git.notes import read_notes
-from aiimpact.git.safety import open_repository, run_network_git
+from aiimpact.git.safety import open_repository, run_git, run_network_git
 from aiimpact.git.walk import mine_commits, walk_pairs
 from aiimpact.outcomes.authorship import Authorship, authorship
 from aiimpact.outcomes.churn import churn_table, window_seconds
@@ -103,6 +104,12 @@ class MiningReport:
         Reverted commits named in messages but absent from the history.
     ghost_fixes : list of str
         Fixes with nothing to blame (they only add lines).
+    unfollowed_files : int
+        Files the line history (churn, content reverts, SZZ) does not follow because some of
+        their blobs are absent (a partial clone or an incomplete mirror): their lines count
+        nowhere, in every commit.
+    unfollowed_commits : int
+        Commits that touch those files (their other files are followed).
     """
 
     reachable: int = 0
@@ -114,6 +121,24 @@ class MiningReport:
     coverage: pd.DataFrame | None = None
     unresolved_reverts: int = 0
     ghost_fixes: list = field(default_factory=list)
+    unfollowed_files: int = 0
+    unfollowed_commits: int = 0
+
+
+def _one_report(method):
+    """A public call and the calls it makes fill one :class:`MiningReport`."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        if self._in_call:
+            return method(self, *args, **kwargs)
+        self.last_report, self._in_call = MiningReport(), True
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._in_call = False
+
+    return call
 
 
 class Repo:
@@ -172,6 +197,7 @@ class Repo:
         self.detector = detector
         self.batch_size = batch_size
         self.last_report = MiningReport()
+        self._in_call = False
         source = os.fspath(path_or_url)
         if _URL.match(source):
             self.url: str | None = source
@@ -198,6 +224,7 @@ class Repo:
         return f"Repo({self.url or self.git_dir!r}, name={self.name!r})"
 
     # -- public tables -------------------------------------------------------------------
+    @_one_report
     def commits(self, rev: str = "HEAD", since=None, until=None) -> pd.DataFrame:
         """One row per commit reachable from *rev*, newest first.
 
@@ -239,6 +266,7 @@ class Repo:
         store.save_notes(new)
         return notes
 
+    @_one_report
     def file_changes(self, rev: str = "HEAD", since=None, until=None) -> pd.DataFrame:
         """One row per (commit, file) for the commits reachable from *rev*.
 
@@ -254,19 +282,40 @@ class Repo:
         return df[FILE_COLUMNS]
 
     # -- outcomes ------------------------------------------------------------------------
+    @_one_report
     def lines(self, rev: str = "HEAD", revert_window: str = "30D") -> LineHistory:
         """The line-level history of *rev* (one ``git log -p`` replay, kept per revision).
 
-        *revert_window* bounds how far back a partial revert may reach.
+        *revert_window* bounds how far back a partial revert may reach. Files some of whose
+        blobs are absent (a partial clone, an incomplete mirror) are not followed at all;
+        :attr:`last_report` counts them (``unfollowed_files``, ``unfollowed_commits``).
         """
         tip = self.resolve(rev)
         if tip is None:
             return LineHistory()
         key = (tip, window_seconds(revert_window))
+        files = self.file_changes(rev)
+        missing = files[files["insertions"].isna()]
+        unfollowed = set(missing["path"]) | set(missing["old_path"].dropna())
+        report = self.last_report
+        report.unfollowed_files = len(unfollowed)
+        touching = files["path"].isin(unfollowed) | files["old_path"].isin(unfollowed)
+        report.unfollowed_commits = files.loc[touching, "sha"].nunique()
         if key not in self._histories:
-            self._histories[key] = line_history(self.git_dir, tip, revert_window=key[1])
+            if unfollowed:
+                warnings.warn(
+                    f"{self.name}: {len(unfollowed)} file(s) with absent blobs are not followed "
+                    f"by the line history ({report.unfollowed_commits} commit(s) touch them): "
+                    "churn, content reverts and SZZ leave their lines out",
+                    MissingObjectsWarning,
+                    stacklevel=3,
+                )
+            self._histories[key] = line_history(
+                self.git_dir, tip, revert_window=key[1], exclude=unfollowed
+            )
         return self._histories[key]
 
+    @_one_report
     def reverts(self, rev: str = "HEAD", window: str = "30D") -> pd.DataFrame:
         """One row per (revert, reverted) pair: declared in messages, or found in content.
 
@@ -304,6 +353,7 @@ class Repo:
             .reset_index(drop=True)
         )
 
+    @_one_report
     def churn(self, window: str = "14D", rev: str = "HEAD") -> pd.DataFrame:
         """Per commit: lines added, lines churned within *window* (NA when the commit is
         younger than the window), the churn rate, and lines still alive at *rev*.
@@ -314,10 +364,12 @@ class Repo:
         """
         return churn_table(self.lines(rev), (window,))
 
+    @_one_report
     def fixes(self, rev: str = "HEAD") -> pd.DataFrame:
         """Fix commits with their evidence (keyword, issue reference, ``Fixes:`` trailer)."""
         return find_fixes(self.commits(rev))
 
+    @_one_report
     def szz(
         self,
         fixes=None,
@@ -370,6 +422,7 @@ class Repo:
         self.last_report.ghost_fixes = ghosts
         return links
 
+    @_one_report
     def authorship(self, rev_range: str, paths=None) -> Authorship:
         """Who wrote the lines of the files at the end of *rev_range* (``"A..B"``).
 
@@ -389,6 +442,7 @@ class Repo:
             self.resolve(rev)  # a clear error for a revision that does not exist
         return authorship(self.git_dir, rev_range, self.commits(end), paths, self.workers)
 
+    @_one_report
     def outcomes(self, rev: str = "HEAD") -> pd.DataFrame:
         """The commit-level analysis table: the commit columns plus their outcomes.
 
@@ -425,25 +479,67 @@ class Repo:
                         return None
                     df = getattr(store, table)(tip, since, until)
                     return df if also is None else (df, also(store, df))
+                except (duckdb.InterruptException, RuntimeError) as exc:
+                    if "interrupt" in str(exc).lower() or isinstance(exc, duckdb.Error):
+                        raise KeyboardInterrupt from None  # Ctrl-C inside a DuckDB query
+                    raise
                 except duckdb.Error as exc:
+                    if _is_disk_full(exc):
+                        raise InputError(
+                            f"cannot write the cache {self.cache_path}: no space left on "
+                            "device; the finished batches are kept and a rerun resumes"
+                        ) from None
                     if attempt == 2 or not _is_corruption(exc):
                         raise
                     store.rebuild(f"reading it failed: {type(exc).__name__}: {exc}")
         raise AssertionError("unreachable")
 
     def resolve(self, rev: str = "HEAD") -> str | None:
-        """The commit sha *rev* names, or None for the unborn HEAD of an empty repository."""
+        """The commit sha *rev* names, or None for the unborn HEAD of an empty repository.
+
+        Raises :class:`~aiimpact.errors.RevisionError` naming what is wrong: no such
+        revision, one that names a tree, blob or tag of no commit, a commit libgit2 cannot
+        parse, or an unborn HEAD (an orphan branch) in a repository with other branches.
+        """
         repo = self._repo
         if rev == "HEAD" and repo.head_is_unborn:
-            return None
+            branches = sorted(repo.branches.local)
+            if not branches:
+                return None
+            head = repo.references["HEAD"].target
+            raise RevisionError(
+                f"HEAD of {self.name} is {head}, a branch with no commits yet; the "
+                f"repository has {len(branches)} other branch(es), e.g. {branches[0]!r}: "
+                "name one as the revision"
+            )
+        obj = None
         try:
             obj = repo.revparse_single(rev)
             commit = obj.peel(pygit2.Commit)
-        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError) as exc:
+            if "parse" in str(exc):  # libgit2 refuses the commit (a malformed time, say): git
+                return self._git_resolve(rev, exc)  # accepts it, and so does the walk
+            if obj is not None:
+                raise RevisionError(
+                    f"revision {rev!r} names a {obj.type_str} ({obj.id}), not a commit"
+                ) from None
             raise RevisionError(
                 f"revision {rev!r} does not exist in {self.name} ({self.git_dir})"
             ) from None
         return str(commit.id)
+
+    def _git_resolve(self, rev: str, refused: Exception) -> str:
+        done = run_git(self.git_dir, ["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                       check=False)  # fmt: skip
+        if done.returncode != 0:
+            raise RevisionError(f"revision {rev!r} cannot be read: {refused}") from None
+        return done.stdout.decode().strip()
+
+    def _descends(self, tip: str, ancestor: str) -> bool:
+        try:
+            return ancestor == tip or self._repo.descendant_of(tip, ancestor)
+        except (pygit2.GitError, ValueError):  # a commit libgit2 refuses: walk it again
+            return False
 
     def _mine(self, rev: str, store: Store) -> str | None:
         tip = self.resolve(rev)
@@ -454,8 +550,8 @@ class Repo:
                 stacklevel=3,
             )
             return None
-        report = MiningReport(shallow=self._repo.is_shallow)
-        self.last_report = report
+        report = self.last_report
+        report.shallow = self._repo.is_shallow
         if report.shallow:
             warnings.warn(
                 f"{self.name} is a shallow clone: history is truncated at "
@@ -468,9 +564,7 @@ class Repo:
             return tip
         stored = store.tips()
         gone = [t for t in stored if t not in self._repo]
-        ancestors = [
-            t for t in stored if t not in gone and (t == tip or self._repo.descendant_of(tip, t))
-        ]
+        ancestors = [t for t in stored if t not in gone and self._descends(tip, t)]
         try:
             pairs = walk_pairs(
                 self._repo, pygit2.Oid(hex=tip), [pygit2.Oid(hex=t) for t in ancestors]
@@ -534,6 +628,11 @@ class Repo:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return dest
+
+
+def _is_disk_full(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return "no space left" in text or "disk full" in text or "disk is full" in text
 
 
 def _is_corruption(exc: duckdb.Error) -> bool:

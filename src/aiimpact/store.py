@@ -22,6 +22,8 @@ import os
 import re
 import time
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -30,6 +32,7 @@ import platformdirs
 import pyarrow as pa
 
 from aiimpact.errors import CacheLockedError, CacheRebuiltWarning
+from aiimpact.files import writable_dir
 
 SCHEMA_VERSION = "4"
 
@@ -119,13 +122,17 @@ _FILE_SCHEMA = pa.schema(
 
 
 def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The cache root: *cache_dir*, else ``$AIIMPACT_CACHE_DIR``, else the user cache dir."""
+    """The cache root: *cache_dir*, else ``$AIIMPACT_CACHE_DIR``, else the user cache dir.
+
+    A root that cannot be created or written is an :class:`~aiimpact.errors.InputError` now,
+    not after the mining.
+    """
     if cache_dir is not None:
-        return Path(cache_dir).expanduser()
+        return writable_dir(cache_dir, "cache dir")
     env = os.environ.get("AIIMPACT_CACHE_DIR")
     if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_cache_dir("aiimpact"))
+        return writable_dir(env, "cache dir ($AIIMPACT_CACHE_DIR)")
+    return writable_dir(platformdirs.user_cache_dir("aiimpact"), "user cache dir")
 
 
 def repo_key(name: str, identity: str) -> str:
@@ -142,7 +149,7 @@ def connect(path: Path, what: str) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(path))
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+            if "lock" not in str(exc).replace(str(path), "").lower():  # not a "lock" in the path
                 raise
             if time.monotonic() > deadline:
                 raise CacheLockedError(
@@ -164,6 +171,58 @@ def quarantine(path: Path, what: str, problem: str) -> None:
         CacheRebuiltWarning,
         stacklevel=5,
     )
+
+
+def open_checked(
+    path: Path, what: str, prepare: Callable[[duckdb.DuckDBPyConnection], None]
+) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file *path* with :func:`connect` and run *prepare* on it (create the
+    tables, read what must be readable); when DuckDB cannot open it or *prepare* fails on
+    it, the file is moved aside with :func:`quarantine` and a fresh one is prepared.
+
+    Parameters
+    ----------
+    path : Path
+        The DuckDB file (created if absent).
+    what : str
+        What the file is, for the lock error and the :class:`CacheRebuiltWarning`.
+    prepare : callable
+        ``prepare(con)``; any :class:`duckdb.Error` it raises marks the file untrusted.
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
+        The open connection to the prepared file.
+    """
+    con = None
+    try:
+        con = connect(path, what)
+        prepare(con)
+        return con
+    except duckdb.Error as exc:
+        if con is not None:
+            con.close()
+        quarantine(path, what, f"DuckDB cannot use it ({type(exc).__name__}: {exc})")
+    con = connect(path, what)
+    prepare(con)
+    return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction: committed at the end of the block, else rolled back.
+
+    The error that ended the block is the one raised: a failed ``COMMIT`` (disk full, say)
+    leaves no transaction to roll back, and that second error must not hide the first.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
 
 
 class Store:
@@ -290,14 +349,9 @@ class Store:
         ctab = pa.Table.from_pydict(commits, schema=_COMMIT_SCHEMA)  # noqa: F841 (used by SQL)
         ftab = pa.Table.from_pydict(files, schema=_FILE_SCHEMA)  # noqa: F841
         con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute("INSERT INTO commits SELECT * FROM ctab")
             con.execute("INSERT INTO file_changes SELECT * FROM ftab")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
 
     def retag(self, detector) -> int:
         """Make the stored ``ai_*`` columns those of *detector*; return commits re-tagged.
@@ -358,26 +412,20 @@ class Store:
         holds; return how many commits were dropped."""
         con = self.con
         kept = pa.table({"sha": pa.array(keep, pa.string())})  # noqa: F841 (used by SQL)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute("DELETE FROM tips WHERE list_contains(?, tip)", [gone])
             con.execute("DELETE FROM tip_members WHERE list_contains(?, tip)", [gone])
             orphans = "sha NOT IN (SELECT sha FROM tip_members UNION ALL SELECT sha FROM kept)"
             dropped = con.execute(f"SELECT count(*) FROM commits WHERE {orphans}").fetchone()[0]
             con.execute(f"DELETE FROM file_changes WHERE {orphans}")
             con.execute(f"DELETE FROM commits WHERE {orphans}")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return dropped
 
     def record_tip(self, tip: str, new_shas: list[str], ancestor_tips: list[str]) -> None:
         """Record *tip* as complete: its members are *new_shas* plus the ancestors' members."""
         con = self.con
         shas = pa.table({"sha": pa.array(new_shas, pa.string())})  # noqa: F841
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute("DELETE FROM tip_members WHERE tip = ?", [tip])
             con.execute("INSERT INTO tip_members SELECT ?, sha FROM shas", [tip])
             if ancestor_tips:
@@ -395,10 +443,6 @@ class Store:
             if old:
                 con.execute("DELETE FROM tips WHERE list_contains(?, tip)", [old])
                 con.execute("DELETE FROM tip_members WHERE list_contains(?, tip)", [old])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
 
     # -- reading -------------------------------------------------------------------------
     def _where(self, since, until, alias: str) -> tuple[str, list]:

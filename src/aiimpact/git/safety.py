@@ -158,15 +158,18 @@ def git_env(*, network: bool = False) -> dict[str, str]:
     return env
 
 
-def git_argv(git_dir: str | Path | None, *args: str, network: bool = False) -> list[str]:
+def git_argv(
+    git_dir: str | Path | None, *args: str, network: bool = False, literal_pathspecs: bool = True
+) -> list[str]:
     """Argument vector for ``git`` with every code-running key disabled.
 
     *git_dir* is the repository (addressed with ``--git-dir``, through a shadow directory when
     it carries its own attributes); None for ``clone``. ``args[0]`` is the subcommand; its
     safety flags (:data:`SUBCOMMAND_FLAGS`) follow it. With *network* the keys that name the
-    user's own transport helpers are left to the user's config.
+    user's own transport helpers are left to the user's config. Pathspecs are literal unless
+    *literal_pathspecs* is False (for a caller that writes ``:(exclude,literal)`` magic).
     """
-    argv = ["git", "--no-pager", "--literal-pathspecs"]
+    argv = ["git", "--no-pager", *(["--literal-pathspecs"] if literal_pathspecs else [])]
     if git_dir is not None:
         argv += ["--git-dir", attribute_free_git_dir(git_dir), "--work-tree", git_cwd()]
     for item in SAFE_CONFIG:
@@ -215,7 +218,8 @@ class GitStream:
     Use it as a context manager. Leaving the block normally waits for git and raises
     :class:`~aiimpact.errors.GitCommandError` if it failed (a stream is never silently
     shorter than the history); leaving it by an exception (or a consumer that stopped
-    early) kills git. *input* is written to git's stdin on a thread.
+    early) kills git. *input* is written to git's stdin on a thread; *literal_pathspecs* as
+    in :func:`git_argv`.
 
     Examples
     --------
@@ -225,10 +229,16 @@ class GitStream:
 
     _KEEP = 1 << 16  # bytes of stderr kept for the error message
 
-    def __init__(self, git_dir: str | Path, args: Sequence[str], input: bytes | None = None):
+    def __init__(
+        self,
+        git_dir: str | Path,
+        args: Sequence[str],
+        input: bytes | None = None,
+        literal_pathspecs: bool = True,
+    ):
         self.args, self.git_dir = list(args), git_dir
         self.proc = subprocess.Popen(
-            git_argv(git_dir, *args),
+            git_argv(git_dir, *args, literal_pathspecs=literal_pathspecs),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

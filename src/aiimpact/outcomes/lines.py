@@ -28,10 +28,11 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from aiimpact.git.safety import GitStream, run_git
+from aiimpact.git.walk import TIME_LIMIT
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _MOVE_MIN = 10  # a line moves with its birth only if it has this many non-blank characters
@@ -56,13 +57,17 @@ class Patch:
     files: dict[str, list[Hunk]]  # path (new path; old path for deletions) -> hunks
 
 
-def stream_patches(git_dir: str, rev: str) -> Iterator[Patch]:
-    """Every commit reachable from *rev*, parents first, with its ``-U0`` hunks."""
+def stream_patches(git_dir: str, rev: str, exclude: Sequence[str] = ()) -> Iterator[Patch]:
+    """Every commit reachable from *rev*, parents first, with its ``-U0`` hunks.
+
+    Paths in *exclude* are left out of every diff (git then never reads their blobs).
+    """
     args = [
         "log", "-p", "-U0", "--no-renames", "--diff-merges=first-parent", "--topo-order",
         "--reverse", "--format=%x00%H %P%x00%ct", rev, "--",
+        *(f":(exclude,literal){path}" for path in sorted(exclude)),
     ]  # fmt: skip
-    yield from _parse(GitStream(git_dir, args).lines())
+    yield from _parse(GitStream(git_dir, args, literal_pathspecs=not exclude).lines())
 
 
 def _parse(lines) -> Iterator[Patch]:
@@ -80,7 +85,8 @@ def _parse(lines) -> Iterator[Patch]:
                 yield patch
             head, _, when = line[1:].rstrip(b"\n").partition(b"\0")
             shas = head.decode().split()
-            patch = Patch(shas[0], shas[1:], int(when or 0), {})
+            seconds = int(when or 0)  # crafted times are clamped to what array("q") holds
+            patch = Patch(shas[0], shas[1:], max(-TIME_LIMIT, min(seconds, TIME_LIMIT)), {})
             hunks = hunk = None
         elif line.startswith(b"@@ "):
             m = _HUNK.match(line)
@@ -355,10 +361,15 @@ class LineHistory:
         return donors
 
 
-def line_history(git_dir: str, rev: str, revert_window: int = 30 * 86400) -> LineHistory:
+def line_history(
+    git_dir: str, rev: str, revert_window: int = 30 * 86400, exclude: Sequence[str] = ()
+) -> LineHistory:
     """Replay the history of *rev* line by line (one ``git log -p`` and one ``rev-list``).
 
-    *revert_window* (seconds) bounds how far back a partial revert may reach.
+    *revert_window* (seconds) bounds how far back a partial revert may reach. Paths in
+    *exclude* are not followed at all (files some of whose blobs are absent: their lines
+    cannot be followed past the missing version). A git failure raises
+    :class:`~aiimpact.errors.GitCommandError`; the history is never silently shorter.
     """
     listing = run_git(git_dir, ["rev-list", "--parents", rev, "--"]).stdout.decode()
     children: Counter = Counter()
@@ -366,4 +377,4 @@ def line_history(git_dir: str, rev: str, revert_window: int = 30 * 86400) -> Lin
         for parent in line.split()[1:]:
             children[parent] += 1
     history = LineHistory(revert_window=revert_window)
-    return history.replay(stream_patches(git_dir, rev), children)
+    return history.replay(stream_patches(git_dir, rev, exclude), children)

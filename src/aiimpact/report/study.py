@@ -24,6 +24,7 @@ import pandas as pd
 
 from aiimpact.detect.coverage import CAVEAT, coverage
 from aiimpact.errors import InputError
+from aiimpact.files import atomic_output, writable_file
 from aiimpact.report import figures
 from aiimpact.stats.compare import check_design, raw_groups
 from aiimpact.stats.results import ComparisonSet
@@ -116,6 +117,7 @@ def build_report(
     controls: list[str] | None = None,
     cluster: str | None = "auto",
     note: str = "",
+    data_notes: tuple[str, ...] | list[str] = (),
 ) -> str:
     """The report's HTML text for a ``Repo.outcomes()`` table (and optionally PRs).
 
@@ -133,6 +135,9 @@ def build_report(
         Passed to :func:`aiimpact.compare`; default from :func:`default_design`.
     note : str
         Extra HTML paragraph under the summary (e.g. how the data was built).
+    data_notes : sequence of str
+        What the data leaves out (plain text), listed first among the caveats: files the
+        line history could not follow, say (:func:`mining_notes`).
 
     Raises
     ------
@@ -173,15 +178,16 @@ def build_report(
         sections.append(_prs(prs, truth))
     if truth:
         sections.append(_truth(truth))
-    sections.append(_caveats(commits, models))
+    sections.append(_caveats(commits, models, data_notes))
     return _page(title, "\n".join(sections))
 
 
 def write_report(outcomes: pd.DataFrame, path: str | Path, title: str, **kwargs) -> Path:
-    """Write :func:`build_report` to *path* and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(build_report(outcomes, title, **kwargs), encoding="utf-8")
+    """Write :func:`build_report` to *path* (whole, or not at all) and return the path."""
+    path = writable_file(path, "report")
+    page = build_report(outcomes, title, **kwargs)
+    with atomic_output(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path
 
 
@@ -398,8 +404,29 @@ confounding: AI-assisted commits are larger and come more often from authors who
 are riskier.</p><table><tr><th>outcome</th><th>planted effect</th></tr>{rows}</table></section>"""
 
 
-def _caveats(commits, models) -> str:
+def mining_notes(report) -> list[str]:
+    """Plain-text caveats from a :class:`~aiimpact.repo.MiningReport`: what was not mined."""
+    notes = []
+    if report.missing_object_commits:
+        notes.append(
+            f"Objects are absent from the repository (a partial clone or an incomplete "
+            f"mirror): {report.missing_object_files} file(s) in "
+            f"{report.missing_object_commits} commit(s) have unknown line counts."
+        )
+    if report.unfollowed_files:
+        notes.append(
+            f"The line history does not follow {report.unfollowed_files} file(s) whose blobs "
+            f"are absent ({report.unfollowed_commits} commit(s) touch them): churn, content "
+            "reverts and fix-inducing links leave their lines out."
+        )
+    if report.shallow:
+        notes.append("The repository is a shallow clone: history before its boundary is absent.")
+    return notes
+
+
+def _caveats(commits, models, data_notes=()) -> str:
     items = [
+        *(html.escape(n) for n in data_notes),
         CAVEAT,
         "Observational data: the comparisons adjust only for what is listed; changes that "
         "developers chose to make with AI may differ in ways not measured (difficulty, "

@@ -140,7 +140,9 @@ class RepoBuilder:
         if self._proc.poll() is None:
             self._write(b"done\n")
             self._proc.stdin.close()
-            if self._proc.wait() != 0:
+            failed = self._proc.wait() != 0
+            self._proc.stdout.close()
+            if failed:
                 raise RuntimeError("git fast-import failed")
 
     # -- declarations ----------------------------------------------------------------------
