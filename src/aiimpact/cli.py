@@ -18,33 +18,36 @@ import pandas as pd
 
 from aiimpact.detect.coverage import CAVEAT
 from aiimpact.detect.detector import Detector
-from aiimpact.errors import AiimpactError, InputError
+from aiimpact.errors import AiimpactError, InputError, printable
+from aiimpact.files import atomic_output, writable_dir, writable_file
+
+TABLE_SUFFIXES = (".parquet", ".csv", ".json")
 
 
 def _write_table(df: pd.DataFrame, out: Path) -> None:
+    """Write *df* to *out* (format by suffix) whole, or leave the old file as it was."""
     suffix = out.suffix.lower()
-    if suffix not in (".parquet", ".csv", ".json"):
-        raise InputError(f"output {out} must end in .parquet, .csv or .json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".parquet":
-        df.to_parquet(out, index=False)
-        return
+    writable_file(out, "output", TABLE_SUFFIXES)
+    flat = df.copy()
     if suffix == ".csv":  # list columns as JSON text
-        flat = df.copy()
         for col in flat.columns:
             if (
                 flat[col].dtype == object
                 and flat[col].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any()
             ):
                 flat[col] = flat[col].map(lambda v: json.dumps(_plain(v)))
-        flat.to_csv(out, index=False)
-        return
-    flat = df.copy()
-    for col in flat.columns:
-        if isinstance(flat[col].dtype, pd.DatetimeTZDtype):
-            flat[col] = flat[col].map(lambda t: t.isoformat() if pd.notna(t) else None)
-    records = [{k: _plain(v) for k, v in row.items()} for row in flat.to_dict("records")]
-    out.write_text(json.dumps(records, ensure_ascii=False))
+    elif suffix == ".json":
+        for col in flat.columns:
+            if isinstance(flat[col].dtype, pd.DatetimeTZDtype):
+                flat[col] = flat[col].map(lambda t: t.isoformat() if pd.notna(t) else None)
+        records = [{k: _plain(v) for k, v in row.items()} for row in flat.to_dict("records")]
+    with atomic_output(out) as tmp:
+        if suffix == ".parquet":
+            df.to_parquet(tmp, index=False)
+        elif suffix == ".csv":
+            flat.to_csv(tmp, index=False)
+        else:
+            tmp.write_text(json.dumps(records, ensure_ascii=False))
 
 
 def _plain(v):
@@ -55,9 +58,31 @@ def _plain(v):
         return _plain(v.tolist())
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
-    if v is pd.NA or (isinstance(v, float) and v != v):
+    if v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return None
     return v
+
+
+def _show(value) -> str:
+    """*value* (text, or a DataFrame rendered as a table) for a terminal: repository content
+    (subjects, names, paths, refs) can hold escape sequences, so every control character is
+    shown as ``\\xNN`` (:func:`~aiimpact.errors.printable`). JSON and data files stay exact.
+    """
+    if not isinstance(value, pd.DataFrame):
+        return printable(str(value))
+
+    def cell(v):
+        if isinstance(v, str):
+            return printable(v)
+        if hasattr(v, "__len__") and not isinstance(v, dict):  # lists as pandas shows them
+            return "[" + ", ".join(printable(str(x)) for x in v) + "]"
+        return v
+
+    shown = value.copy()
+    for col in shown.columns:
+        if shown[col].dtype == object or pd.api.types.is_string_dtype(shown[col]):
+            shown[col] = shown[col].map(cell)
+    return shown.to_string(index=False)
 
 
 def _cmd_mine(args: argparse.Namespace) -> int:
@@ -66,6 +91,8 @@ def _cmd_mine(args: argparse.Namespace) -> int:
     detector = None
     if args.signatures or args.disable_signature:
         detector = Detector(extra=args.signatures or (), disable=args.disable_signature or ())
+    if args.output:
+        writable_file(args.output, "output", TABLE_SUFFIXES)
     repo = Repo(
         args.repo,
         cache_dir=args.cache_dir,
@@ -80,16 +107,19 @@ def _cmd_mine(args: argparse.Namespace) -> int:
         _write_table(df, Path(args.output))
     ai = df["ai_assisted"].fillna(False).astype(bool) if len(df) else pd.Series([], dtype=bool)
     print(
-        f"{repo.name}: {len(df)} commits ({report.mined} mined now, "
-        f"{len(df) - min(report.mined, len(df))} from cache), "
-        f"{int(ai.sum())} AI-assisted" + (f" -> {args.output}" if args.output else ""),
+        _show(
+            f"{repo.name}: {len(df)} commits ({report.mined} mined now, "
+            f"{len(df) - min(report.mined, len(df))} from cache), "
+            f"{int(ai.sum())} AI-assisted" + (f" -> {args.output}" if args.output else "")
+        ),
         file=sys.stderr,
     )
     cov = report.coverage
     if cov is not None and len(cov):
         print("  AI signals matched (commits):", file=sys.stderr)
         for row in cov.itertuples():
-            print(f"    {row.id:<28} {row.tool:<12} {row.mode:<10} {row.commits}", file=sys.stderr)
+            line = f"    {row.id:<28} {row.tool:<12} {row.mode:<10} {row.commits}"
+            print(_show(line), file=sys.stderr)
     if report.notes:
         print(f"  git-ai notes: {report.notes} commits", file=sys.stderr)
     if len(df):
@@ -105,7 +135,7 @@ def _cmd_mine(args: argparse.Namespace) -> int:
             "subject",
         ]
         with pd.option_context("display.width", 160, "display.max_colwidth", 50):
-            print(df[cols].head(20).to_string(index=False))
+            print(_show(df[cols].head(20)))
     return 0
 
 
@@ -118,7 +148,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from aiimpact.report.study import write_report
     from aiimpact.synth import make_repo
 
-    out = Path(args.output)
+    out = writable_dir(args.output, "output directory")
     with tempfile.TemporaryDirectory(prefix="aiimpact-demo-") as tmp:
         print("building the demo repository (planted effects) ...", file=sys.stderr)
         planted = make_repo(Path(tmp) / "demo-service", n_commits=800, effects=DEMO_EFFECTS,
@@ -153,8 +183,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from aiimpact.report.study import write_report
+    from aiimpact.report.study import mining_notes, nothing_to_compare, write_report
 
+    writable_file(args.output, "report")
     repo = _repo_from(args)
     prs = None
     if args.prs:
@@ -168,13 +199,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
     outcomes = repo.outcomes(args.rev)
     controls = args.controls.split(",") if args.controls else None
     report = write_report(outcomes, args.output, f"aiimpact report: {repo.name}", prs=prs,
-                          controls=controls, cluster=args.cluster or "auto")  # fmt: skip
+                          controls=controls, cluster=args.cluster or "auto",
+                          data_notes=mining_notes(repo.last_report))  # fmt: skip
     print(f"{len(outcomes)} commits; wrote {report}", file=sys.stderr)
+    absent = nothing_to_compare(outcomes[~outcomes["is_merge"].astype(bool)])
+    if absent:
+        print(absent, file=sys.stderr)
     return 0
 
 
 def _cmd_mine_many(args: argparse.Namespace) -> int:
-    from aiimpact.parallel import mine_many
+    from aiimpact.parallel import FAILURES, mine_many
 
     path = Path(args.list_file)
     try:
@@ -227,10 +262,10 @@ def _cmd_reverts(args: argparse.Namespace) -> int:
         print(json.dumps(records))
     else:
         with pd.option_context("display.width", 160):
-            print(df.drop(columns=["repo"]).to_string(index=False))
+            print(_show(df.drop(columns=["repo"])))
     counts = df["kind"].value_counts().to_dict()
-    print(f"{repo.name}: {len(df)} reverts {counts}; "
-          f"{repo.last_report.unresolved_reverts} declared targets not in the history",
+    print(_show(f"{repo.name}: {len(df)} reverts {counts}; "
+                f"{repo.last_report.unresolved_reverts} declared targets not in the history"),
           file=sys.stderr)  # fmt: skip
     return 0
 
@@ -247,9 +282,9 @@ def _cmd_szz(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         for fix, inducing in result.items():
-            print(fix, " ".join(inducing) or "(ghost: nothing to blame)")
-    print(f"{repo.name}: {len(result)} fixes, {len(links)} links, "
-          f"{len(repo.last_report.ghost_fixes)} ghost fixes", file=sys.stderr)  # fmt: skip
+            print(_show(f"{fix} {' '.join(inducing) or '(ghost: nothing to blame)'}"))
+    print(_show(f"{repo.name}: {len(result)} fixes, {len(links)} links, "
+                f"{len(repo.last_report.ghost_fixes)} ghost fixes"), file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -266,9 +301,12 @@ def _cmd_authorship(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json()))
     else:
-        print(f"{result.range}: {result.total_lines} lines written in the range, "
-              f"{result.ai_lines} by AI-assisted commits ({result.ai_share:.1%})")  # fmt: skip
-        print(result.by_tool.to_string(index=False))
+        line = (
+            f"{result.range}: {result.total_lines} lines written in the range, "
+            f"{result.ai_lines} by AI-assisted commits ({result.ai_share:.1%})"
+        )
+        print(_show(line))
+        print(_show(result.by_tool))
     return 0
 
 
@@ -399,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {printable(str(message))}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -410,19 +448,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (InputError, ValueError) as exc:
-        print(f"aiimpact: error: {exc}", file=sys.stderr)
+        print(f"aiimpact: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("aiimpact: interrupted; finished batches are kept in the cache", file=sys.stderr)
         return 130
     except AiimpactError as exc:
-        print(f"aiimpact: error: {exc}", file=sys.stderr)
+        print(f"aiimpact: error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except Exception as exc:
         if os.environ.get("AIIMPACT_DEBUG"):
             raise
         print(
-            f"aiimpact: internal error: {type(exc).__name__}: {exc} "
+            f"aiimpact: internal error: {type(exc).__name__}: {printable(str(exc))} "
             "(set AIIMPACT_DEBUG=1 for a traceback)",
             file=sys.stderr,
         )
