@@ -215,3 +215,16 @@ def test_the_line_history_goes_past_missing_blobs(build, tmp_path):
     outcomes = repo.outcomes()
     assert outcomes["churn_30d"].notna().sum() == want["churn_30d"].notna().sum()
     assert repo.last_report.unfollowed_files == 1  # one report for the whole call
+
+
+@pytest.mark.parametrize("window", ["-5D", "0D", "soon"])
+def test_windows_that_are_not_positive_durations_are_refused_first(build, window):
+    b = build("w")
+    b.commit("one", {"a.txt": "x\n"})
+    b.close()
+    repo = ai.Repo(b.path)
+    with pytest.raises(InputError, match=f"window {window!r}"):
+        repo.churn(window)
+    with pytest.raises(InputError, match=f"window {window!r}"):
+        repo.reverts(window=window)
+    assert repo.last_report.reachable == 0  # refused before any mining

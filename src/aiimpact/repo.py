@@ -329,6 +329,7 @@ class Repo:
         --------
         >>> ai.Repo(".").reverts().query("kind == 'message'")  # doctest: +SKIP
         """
+        window_seconds(window)  # a bad window is refused before any mining
         return self._reverts(self.commits(rev), rev, window)
 
     def _reverts(self, commits: pd.DataFrame, rev: str, window: str) -> pd.DataFrame:
@@ -362,6 +363,7 @@ class Repo:
         --------
         >>> ai.Repo(".").churn("30D")[["sha", "lines_added", "churn_30d"]]  # doctest: +SKIP
         """
+        window_seconds(window)  # a bad window is refused before the replay
         return churn_table(self.lines(rev), (window,))
 
     @_one_report

@@ -15,16 +15,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from aiimpact.errors import InputError
 from aiimpact.git.walk import TIME_LIMIT
 from aiimpact.outcomes.lines import LineHistory
 
 
 def window_seconds(window: str) -> int:
-    """``"14D"``, ``"2W"``, ``"90D"`` ... as seconds (pandas offset aliases of fixed length)."""
+    """``"14D"``, ``"2W"``, ``"90D"`` ... as seconds (pandas offset aliases of fixed length).
+
+    Raises :class:`~aiimpact.errors.InputError` for text that is not a duration, and for a
+    window that is not positive (nothing can be rewritten within no time).
+    """
     try:
-        return int(pd.Timedelta(window).total_seconds())
-    except (ValueError, TypeError):
-        raise ValueError(f"window {window!r} is not a duration such as '14D'") from None
+        seconds = int(pd.Timedelta(window).total_seconds())
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(f"window {window!r} is not a duration such as '14D'") from None
+    if seconds <= 0:
+        raise InputError(f"window {window!r} must be a positive duration such as '14D'")
+    return seconds
 
 
 def _seconds(values: list[int]) -> np.ndarray:
