@@ -3,9 +3,11 @@
 Routes are added per test; every request is recorded (path, query, headers, status). JSON
 routes get a strong ETag and answer ``304`` to a matching ``If-None-Match``, as GitHub does.
 Scripted routes answer a sequence of responses (the last one repeats); the special
-response :data:`DROP` closes the socket without answering. ``POST`` requests go to
-``on_post(path, json_body) -> Reply`` (the fake GraphQL endpoint), after any replies
-queued with :meth:`GitHubServer.queue_post`.
+response :data:`DROP` closes the socket without answering; a reply can also drip its body
+(``trickle`` seconds between bytes), send ``filler`` bytes of generated body, or leave out
+``Content-Length`` (``length=False``: the body ends when the connection closes). ``POST``
+requests go to ``on_post(path, json_body) -> Reply`` (the fake GraphQL endpoint), after
+any replies queued with :meth:`GitHubServer.queue_post`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -26,6 +29,9 @@ class Reply:
     body: object = None
     headers: dict[str, str] = field(default_factory=dict)
     etag: bool = True  # add an ETag (and honour If-None-Match) on 200 answers
+    trickle: float = 0.0  # seconds between the bytes of the body
+    filler: int = 0  # a generated body of this many bytes instead of ``body``
+    length: bool = True  # announce Content-Length (else close the connection after the body)
 
 
 DROP = Reply(status=0)  # close the connection without any answer
@@ -56,6 +62,7 @@ class GitHubServer:
         self.on_post = None  # callable(path, body) -> Reply
         self._post_queue: list[Reply] = []
         self._lock = threading.Lock()
+        self.bytes_sent = 0  # body bytes written to clients (a client may hang up early)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -120,7 +127,8 @@ class GitHubServer:
             reply = self.on_post(parts.path, body)
         else:
             reply = Reply(404, {"message": "Not Found"})
-        self._answer(h, {}, Reply(reply.status, reply.body, reply.headers, False), body)
+        self._answer(h, {}, Reply(reply.status, reply.body, reply.headers, False,
+                                  reply.trickle, reply.filler, reply.length), body)  # fmt: skip
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
@@ -142,7 +150,7 @@ class GitHubServer:
             return
         raw = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
         status, out = reply.status, dict(reply.headers)
-        if status == 200 and reply.etag:
+        if status == 200 and reply.etag and not reply.filler:
             etag = '"' + hashlib.sha1(raw).hexdigest() + '"'
             out.setdefault("ETag", etag)
             if h.headers.get("If-None-Match") == out["ETag"]:
@@ -154,9 +162,37 @@ class GitHubServer:
             out.setdefault("Content-Type", "application/json; charset=utf-8")
         for name, value in out.items():
             h.send_header(name, value)
-        h.send_header("Content-Length", str(len(raw)))
+        if reply.length:
+            h.send_header("Content-Length", str(reply.filler or len(raw)))
+        else:
+            h.send_header("Connection", "close")
+            h.close_connection = True
         h.end_headers()
-        h.wfile.write(raw)
+        try:
+            self._write(h, raw, reply)
+        except (BrokenPipeError, ConnectionResetError):  # the client hung up
+            h.close_connection = True
+
+    def _write(self, h, raw: bytes, reply: Reply) -> None:
+        if reply.filler:
+            block, left = b" " * 65536, reply.filler
+            while left > 0:
+                n = min(left, len(block))
+                h.wfile.write(block[:n])
+                left -= n
+                self._sent(n)
+        elif reply.trickle:
+            for i in range(len(raw)):
+                h.wfile.write(raw[i : i + 1])
+                self._sent(1)
+                time.sleep(reply.trickle)
+        else:
+            h.wfile.write(raw)
+            self._sent(len(raw))
+
+    def _sent(self, n: int) -> None:
+        with self._lock:
+            self.bytes_sent += n
 
     def _log(self, h, path, query, headers, status, body=None) -> None:
         with self._lock:

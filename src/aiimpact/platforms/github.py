@@ -8,19 +8,26 @@ connections with backoff, and keeps an ETag cache in a DuckDB file so that a sec
 unchanged data costs only ``304 Not Modified`` answers (which GitHub does not count against
 the rate limit).
 
+Every wait is bounded: a rate limit that asks for more than ``max_wait`` seconds stops the
+run with a :class:`GitHubAPIError` (what was fetched stays stored, the next run continues),
+a backoff step never exceeds ``max_backoff``, one exchange must complete within
+``deadline`` seconds, and a body larger than ``max_body`` bytes is refused unread.
+
 :func:`fetch_pull_requests` uses it to yield, per pull request, the raw dict::
 
     {"pull": {...}, "reviews": [...], "review_comments": [...],
      "issue_comments": [...], "timeline": [...], "commits": [...]}
 
-The token is sent only to the API root's origin and never appears in logs, exceptions,
-reprs or the cache.
+The token (and credentials written into the API URL) is sent only to the API root's origin
+and never appears in logs, exceptions, reprs or the cache.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -33,20 +40,26 @@ from typing import Any
 import duckdb
 import httpx
 
-from aiimpact.errors import AiimpactError, CacheLockedError, InputError
-from aiimpact.store import connect, quarantine
+from aiimpact.errors import AiimpactError, InputError
+from aiimpact.store import open_checked
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 SECONDARY_MIN_WAIT = 60.0  # GitHub: "wait at least one minute" without Retry-After
-MAX_SINGLE_WAIT = 1800.0  # cap of one exponential backoff step
+DEFAULT_MAX_WAIT = 3900.0  # a primary limit resets within the hour (+ clock skew)
+DEFAULT_MAX_BACKOFF = 300.0  # cap of one exponential backoff step
+DEFAULT_DEADLINE = 300.0  # seconds for one whole exchange (connect, headers, body)
+DEFAULT_MAX_BODY = 50 * 2**20  # bytes of one decoded response body
 PR_STATES = ("all", "open", "closed")
 APIS = ("rest", "graphql")
 
 _LINK_RE = re.compile(r"<([^>]*)>\s*;\s*rel=\"?([^\",;]+)\"?")
-_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_USERINFO_RE = re.compile(r"(?<=://)[^/?#\s]*@")
+_OWNER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,38}")  # GitHub (and EMU "_short") logins
+_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+_NESTED = ("user", "head", "commit", "author", "committer")  # objects (or null) in answers
 _ETAGS_DDL = """
 CREATE TABLE IF NOT EXISTS etags (
     url VARCHAR PRIMARY KEY,
@@ -72,11 +85,25 @@ class GitHubAPIError(AiimpactError):
         self.status = status
 
 
+class _Overdue(Exception):
+    """An exchange did not complete within the client's deadline (retried like a drop)."""
+
+
 @dataclass
 class _Cached:
     etag: str
     body: Any
     link: str | None
+
+
+@dataclass
+class _Answer:
+    """One complete HTTP answer: its body is read whole (within ``max_body``)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    reason_phrase: str
 
 
 def parse_link_header(value: str | None) -> dict[str, str]:
@@ -94,28 +121,81 @@ def parse_link_header(value: str | None) -> dict[str, str]:
     return links
 
 
+def _redact(text: str) -> str:
+    """*text* with the credentials of every ``scheme://user:password@host`` URL as ``***``."""
+    return _USERINFO_RE.sub("***@", text)
+
+
+def _without_userinfo(url: str) -> str:
+    """*url* with its ``user:password@`` removed (the form URLs are keyed and stored by)."""
+    return _USERINFO_RE.sub("", url)
+
+
+def _number(value: str | None) -> float | None:
+    """A header's finite number, or ``None`` (absent, not a number, inf or nan)."""
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _kind(value: Any) -> str:
+    """How a decoded JSON value reads in an error message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {dict: "an object", list: "a list", str: "a string"}.get(type(value), "a number")
+
+
+def _expect(value: Any, kind: type, what: str, where: str) -> Any:
+    """*value* when it is a *kind* (``dict`` or ``list``), else an :class:`InputError` saying
+    GitHub answered something else where *what* was expected, and *where* (URL, field)."""
+    if not isinstance(value, kind):
+        raise InputError(f"GitHub answered {_kind(value)} where {what} was expected ({where})")
+    return value
+
+
+def _objects(values: list, what: str, where: str) -> list[dict]:
+    """*values* when each is an object whose nested ``user``, ``head``, ``commit``,
+    ``author`` and ``committer`` fields (and those of its ``commit``) are objects or null."""
+    for value in values:
+        _expect(value, dict, what, where)
+        for inner in (value, value.get("commit") or {}):
+            for key in _NESTED:
+                if not isinstance(inner.get(key), dict | None):
+                    raise InputError(
+                        f"GitHub answered {_kind(inner.get(key))} as the {key!r} of {what} "
+                        f"where an object was expected ({where})"
+                    )
+    return values
+
+
+def _parse_json(content: bytes, where: str) -> Any:
+    """The JSON of a body, or :class:`InputError` naming *where* it came from."""
+    try:
+        return json.loads(content)
+    except ValueError as exc:
+        problem = getattr(exc, "msg", None) or f"{type(exc).__name__}: {exc}"[:200]
+    except RecursionError:
+        problem = "nested too deeply"
+    raise InputError(f"GitHub returned malformed JSON for {where}: {problem}")
+
+
 class _EtagCache:
     """ETag + body per URL in a DuckDB file (table ``etags``); every write is committed."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = connect(path, "GitHub cache")
-            self._check(self.con)
-        except CacheLockedError:
-            raise
-        except duckdb.Error as exc:
-            if getattr(self, "con", None) is not None:
-                self.con.close()
-            quarantine(path, "GitHub cache", f"DuckDB cannot use it ({type(exc).__name__}: {exc})")
-            self.con = connect(path, "GitHub cache")
-            self._check(self.con)
+        self.con = open_checked(path, "GitHub cache", self._check)
 
     @staticmethod
     def _check(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_ETAGS_DDL)
-        con.execute("SELECT url, etag, body, link, fetched_at FROM etags LIMIT 0").fetchall()
+        every = "length(url) + length(etag) + length(body) + length(link) + epoch(fetched_at)"
+        _read_all(con, "etags", "url", every)
 
     def get(self, url: str) -> _Cached | None:
         row = self.con.execute("SELECT etag, body, link FROM etags WHERE url = ?", [url]).fetchone()
@@ -137,6 +217,15 @@ class _EtagCache:
         self.con.close()
 
 
+def _read_all(con: duckdb.DuckDBPyConnection, table: str, key: str, every: str) -> None:
+    """Read every stored block of *table* (*every*: an expression of all its columns) and
+    look its largest *key* up through the key's index. DuckDB checks a block's checksum
+    only when it reads the block (statistics answer ``max`` unread): a damaged block fails
+    here, when the file is opened, not in the middle of a run."""
+    top = con.execute(f"SELECT max({key}), sum({every}) FROM {table}").fetchone()[0]
+    con.execute(f"SELECT count(*) FROM {table} WHERE {key} = ?", [top]).fetchall()
+
+
 class GitHubClient:
     """Authenticated, rate-limit aware, ETag-caching GitHub REST client.
 
@@ -147,7 +236,9 @@ class GitHubClient:
         requests (60 per hour).
     api_url : str, optional
         API root; default ``$GITHUB_API_URL``, else https://api.github.com. For GitHub
-        Enterprise Server use ``https://HOST/api/v3``.
+        Enterprise Server use ``https://HOST/api/v3``. Credentials written into it
+        (``https://user:password@HOST/...``) are sent as Basic auth to that origin when
+        there is no token, and are never printed, logged or stored.
     cache_path : str or path, optional
         DuckDB file keeping ETag + body per URL; requests then carry ``If-None-Match`` and
         a ``304`` reuses the stored body. ``None`` disables the cache.
@@ -157,7 +248,19 @@ class GitHubClient:
         Retries of one request (rate limits, 5xx, dropped connections) before
         :class:`GitHubAPIError`.
     timeout : float
-        Seconds per request (connect and read).
+        Seconds to connect, and seconds of silence allowed while reading.
+    deadline : float
+        Seconds one whole exchange (connect, headers, body) may take; an answer still
+        incomplete then (a body trickling in) is dropped and retried like a lost connection.
+    max_wait : float
+        Longest wait a rate limit may ask for (its reset, or ``Retry-After``); a longer one
+        stops with :class:`GitHubAPIError` instead of sleeping.
+    max_backoff : float
+        Longest step of the client's own exponential backoff (a secondary limit without
+        ``Retry-After``, 5xx answers, dropped connections).
+    max_body : int
+        Largest response body, in bytes (decoded); a larger one is refused with
+        :class:`InputError` without being read whole.
 
     Examples
     --------
@@ -176,22 +279,40 @@ class GitHubClient:
         clock: Callable[[], float] = time.time,
         max_retries: int = 6,
         timeout: float = 30.0,
+        *,
+        deadline: float = DEFAULT_DEADLINE,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        max_backoff: float = DEFAULT_MAX_BACKOFF,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         token = token if token is not None else os.environ.get("GITHUB_TOKEN")
         self._token = token.strip() if token and token.strip() else None
-        self.api_url = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
-        root = httpx.URL(self.api_url)
-        if root.scheme not in ("http", "https") or not root.host:
-            raise InputError(f"GitHub API URL {self.api_url!r} is not an http(s) URL")
+        given = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip()
+        self.api_url = _without_userinfo(given).rstrip("/")
+        try:
+            root, with_userinfo = httpx.URL(self.api_url), httpx.URL(given)
+        except httpx.InvalidURL:
+            root = with_userinfo = None
+        if root is None or root.scheme not in ("http", "https") or not root.host:
+            raise InputError(f"GitHub API URL {_redact(given)!r} is not an http(s) URL")
         self._origin = (root.scheme, root.host, root.port)
+        self._basic: str | None = None
+        self._secrets = [self._token] if self._token else []
+        if with_userinfo.userinfo:
+            user, password = with_userinfo.username, with_userinfo.password
+            self._basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+            self._secrets.append(password or user)  # a lone user part is a token
         self._sleep = sleep
         self._clock = clock
         self.max_retries = max(0, int(max_retries))
+        self.deadline = float(deadline)
+        self.max_wait = float(max_wait)
+        self.max_backoff = float(max_backoff)
+        self.max_body = int(max_body)
         self.cache_path = Path(cache_path) if cache_path is not None else None
         self._cache = _EtagCache(self.cache_path) if self.cache_path is not None else None
         self._http = httpx.Client(
             timeout=timeout,
-            follow_redirects=True,  # renamed repositories answer 301; httpx drops auth cross-origin
             headers={
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": API_VERSION,
@@ -234,30 +355,52 @@ class GitHubClient:
         return url
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return _redact(text)
 
     def _note_rate(self, headers: httpx.Headers) -> None:
         try:
-            self._remaining = int(headers["x-ratelimit-remaining"])
-            self._reset = float(headers["x-ratelimit-reset"])
+            remaining = int(headers["x-ratelimit-remaining"])
         except (KeyError, ValueError):
-            pass
+            return
+        reset = _number(headers.get("x-ratelimit-reset"))
+        if reset is not None:
+            self._remaining, self._reset = remaining, reset
+
+    def _bounded(self, wait: float, why: str) -> float:
+        """*wait* (seconds a rate limit asks for), or :class:`GitHubAPIError` past ``max_wait``."""
+        if wait <= self.max_wait:
+            return wait
+        try:
+            until = f" (at {datetime.fromtimestamp(self._clock() + wait, UTC):%Y-%m-%d %H:%M} UTC)"
+        except (OverflowError, OSError, ValueError):
+            until = ""
+        raise GitHubAPIError(
+            f"GitHub {why} asks for a wait of {wait:.0f} s{until}, more than max_wait="
+            f"{self.max_wait:.0f} s: stopping; what was fetched is kept and the next run "
+            "continues from there"
+        )
+
+    def _backoff(self, base: float, step: int) -> float:
+        """The client's own exponential wait: ``base * 2**step``, at most ``max_backoff``."""
+        return max(min(base * 2.0 ** min(step, 64), self.max_backoff), 0.0)
 
     def _wait_for_reset(self, why: str) -> None:
         """Sleep until ``X-RateLimit-Reset`` (+1 s) when the primary budget is spent."""
-        if self._remaining == 0 and self._reset is not None:
-            wait = max(self._reset - self._clock(), 0.0) + 1.0
+        remaining, self._remaining = self._remaining, None
+        if remaining == 0 and self._reset is not None:
+            wait = self._bounded(max(self._reset - self._clock(), 0.0) + 1.0, "primary rate limit")
             log.warning("GitHub primary rate limit %s; waiting %.0f s for the reset", why, wait)
             self._sleep(wait)
-        self._remaining = None
 
     @staticmethod
-    def _message(resp: httpx.Response) -> str:
+    def _message(resp: _Answer) -> str:
         try:
-            msg = resp.json().get("message")
-        except (ValueError, AttributeError):
+            msg = json.loads(resp.content).get("message")
+        except (ValueError, AttributeError, RecursionError):
             msg = None
-        return str(msg) if msg else resp.reason_phrase
+        return str(msg)[:500] if msg else resp.reason_phrase
 
     def _what(self, url: httpx.URL) -> str:
         m = re.search(r"/repos/([^/]+/[^/?]+)", url.path)
@@ -290,9 +433,10 @@ class GitHubClient:
         ------
         InputError
             401 (token rejected), 404 (repository missing or private), 403 that is not a
-            rate limit, or malformed JSON.
+            rate limit, malformed JSON, a body larger than ``max_body``, a redirect loop.
         GitHubAPIError
-            Still failing after ``max_retries`` retries, or another unexpected status.
+            Still failing after ``max_retries`` retries, a rate limit asking for more than
+            ``max_wait``, or another unexpected status.
 
         Examples
         --------
@@ -302,7 +446,7 @@ class GitHubClient:
         (1, '4999')
         """
         url = self._url(url_or_path, params)
-        key = str(url)
+        key = _without_userinfo(str(url))
         cached = self._cache.get(key) if self._cache is not None else None
         headers: dict[str, str] = {}
         if cached is not None:
@@ -313,7 +457,48 @@ class GitHubClient:
             if cached.link and "link" not in out:
                 out["Link"] = cached.link
             return cached.body, out
-        return self._decode(resp, url, key), resp.headers
+        return self._decode(resp, key), resp.headers
+
+    def _exchange(self, method: str, url: httpx.URL, headers: dict[str, str], body: Any) -> _Answer:
+        """One HTTP exchange, redirects followed (a renamed repository answers 301; httpx
+        drops the credentials cross-origin) without reading their bodies, and the final
+        body read as it arrives, within ``deadline`` and ``max_body``."""
+        started = time.monotonic()
+        request = self._http.build_request(method, url, headers=headers, json=body)
+        for _ in range(self._http.max_redirects + 1):
+            resp = self._http.send(request, stream=True)
+            try:
+                if resp.next_request is None:
+                    return self._read(resp, method, url, started)
+                request = resp.next_request
+            finally:
+                resp.close()
+            if time.monotonic() - started > self.deadline:
+                raise _Overdue(f"no complete answer within the {self.deadline:g} s deadline")
+        raise InputError(
+            f"GitHub redirect loop: {method} {_without_userinfo(str(url))} was redirected more "
+            f"than {self._http.max_redirects} times (is the API URL right?)"
+        )
+
+    def _read(self, resp: httpx.Response, method: str, url: httpx.URL, started: float) -> _Answer:
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise self._too_big(method, url, f"it announces {int(declared)} bytes")
+        chunks, size = [], 0
+        for chunk in resp.iter_bytes():
+            size += len(chunk)
+            if size > self.max_body:
+                raise self._too_big(method, url, "its body kept coming")
+            if time.monotonic() - started > self.deadline:
+                raise _Overdue(f"no complete answer within the {self.deadline:g} s deadline")
+            chunks.append(chunk)
+        return _Answer(resp.status_code, resp.headers, b"".join(chunks), resp.reason_phrase)
+
+    def _too_big(self, method: str, url: httpx.URL, why: str) -> InputError:
+        return InputError(
+            f"GitHub's answer to {method} {_without_userinfo(str(url))} is larger than "
+            f"max_body={self.max_body} bytes ({why}); refused without reading it whole"
+        )
 
     def _send(
         self,
@@ -322,17 +507,20 @@ class GitHubClient:
         headers: dict[str, str],
         body: Any = None,
         cached_ok: bool = False,
-    ) -> httpx.Response:
+    ) -> _Answer:
         """One request, retried through rate limits, 5xx and dropped connections.
 
         Returns the first 2xx answer (or a ``304`` when *cached_ok*); raises
-        :class:`InputError` for 401, 404 and a 403 that is no rate limit, and
-        :class:`GitHubAPIError` for anything else or when the retries are spent.
+        :class:`InputError` for 401, 404, a 403 that is no rate limit, a redirect loop and
+        a body over ``max_body``, and :class:`GitHubAPIError` for anything else, a rate
+        limit past ``max_wait``, or when the retries are spent.
         """
-        key = str(url)
+        key = _without_userinfo(str(url))
         headers = dict(headers)
-        if self._token and (url.scheme, url.host, url.port) == self._origin:
-            headers["Authorization"] = f"Bearer {self._token}"
+        if (url.scheme, url.host, url.port) == self._origin:
+            credential = f"Bearer {self._token}" if self._token else self._basic
+            if credential:
+                headers["Authorization"] = credential
         attempt = 0
         secondary_hits = 0
         last_exc: Exception | None = None
@@ -341,11 +529,17 @@ class GitHubClient:
             status: int | None = None
             try:
                 self.requests_made += 1
-                resp = self._http.request(method, url, headers=headers, json=body)
+                resp = self._exchange(method, url, headers, body)
+            except httpx.DecodingError as exc:
+                raise InputError(
+                    f"GitHub sent a body that cannot be decoded for {key} ({type(exc).__name__})"
+                ) from None
             except httpx.TransportError as exc:
-                last_exc = exc
-                problem = f"connection failed ({type(exc).__name__})"
-                delay = min(2.0**attempt, 60.0)
+                last_exc, problem = exc, f"connection failed ({type(exc).__name__})"
+                delay = min(self._backoff(1.0, attempt), 60.0)
+            except _Overdue as exc:  # a trickling answer: retried as a lost connection
+                last_exc, problem = exc, str(exc)
+                delay = min(self._backoff(1.0, attempt), 60.0)
             else:
                 last_exc = None
                 status = resp.status_code
@@ -375,7 +569,7 @@ class GitHubClient:
                         secondary_hits += 1
                 elif status >= 500:
                     problem = f"server error {status}"
-                    delay = min(2.0**attempt, 60.0)
+                    delay = min(self._backoff(1.0, attempt), 60.0)
                 else:
                     raise GitHubAPIError(
                         self._scrub(
@@ -404,8 +598,9 @@ class GitHubClient:
         """POST one GraphQL query and return its ``data``.
 
         HTTP-level failures are retried as for :meth:`get_json`. A ``RATE_LIMITED`` error
-        waits for ``X-RateLimit-Reset`` (at least a minute) and retries; a ``NOT_FOUND`` on a
-        top-level field is an :class:`InputError`; other errors without data raise
+        waits for ``X-RateLimit-Reset`` (at least a minute, at most ``max_wait``) and
+        retries; a ``NOT_FOUND`` on a top-level field is an :class:`InputError`, and so is
+        an answer of the wrong shape; other errors without data raise
         :class:`GitHubAPIError`. Errors beside data (a field GitHub could not resolve) are
         logged and counted in ``graphql_errors``, and the partial data is returned.
 
@@ -416,30 +611,24 @@ class GitHubClient:
         'octocat'
         """
         url = httpx.URL(self.graphql_url)
+        where = f"POST {url}"
         payload = {"query": query, "variables": dict(variables or {})}
         for attempt in range(self.max_retries + 1):
             resp = self._send("POST", url, {}, payload)
-            try:
-                answer = json.loads(resp.content)
-            except ValueError as exc:
-                raise InputError(
-                    f"GitHub returned malformed JSON for POST {url}: {getattr(exc, 'msg', exc)}"
-                ) from None
-            if not isinstance(answer, dict):
-                raise GitHubAPIError(f"GitHub answered a {type(answer).__name__} to POST {url}")
-            errors = [e for e in answer.get("errors") or [] if isinstance(e, dict)]
+            answer = _expect(_parse_json(resp.content, where), dict, "a GraphQL answer", where)
+            errors = _expect(answer.get("errors") or [], list, "a list of errors", where)
+            errors = [e for e in errors if isinstance(e, dict)]
             kinds = {str(e.get("type", "")) for e in errors}
             messages = "; ".join(str(e.get("message", "")) for e in errors)[:500]
             if "RATE_LIMITED" in kinds:
                 if attempt >= self.max_retries:
                     break
-                try:
-                    wait = float(resp.headers["x-ratelimit-reset"]) - self._clock() + 1.0
-                except (KeyError, ValueError):
-                    wait = 0.0
+                reset = _number(resp.headers.get("x-ratelimit-reset"))
+                wait = reset - self._clock() + 1.0 if reset is not None else 0.0
                 if wait <= 0:  # no usable reset time: back off as for a secondary limit
-                    wait = min(SECONDARY_MIN_WAIT * 2.0**attempt, MAX_SINGLE_WAIT)
+                    wait = self._backoff(SECONDARY_MIN_WAIT, attempt)
                 self._remaining = None
+                self._bounded(wait, "GraphQL rate limit")
                 log.warning("GitHub GraphQL rate limit; waiting %.0f s", wait)
                 self._sleep(wait)
                 continue
@@ -448,11 +637,14 @@ class GitHubClient:
                 path = e.get("path") or []
                 if e.get("type") == "NOT_FOUND" and len(path) == 1:
                     raise InputError(
-                        f"GitHub GraphQL: {e.get('message') or 'not found'} (missing, or "
-                        "private and the token cannot read it)"
+                        self._scrub(
+                            f"GitHub GraphQL: {e.get('message') or 'not found'} (missing, or "
+                            "private and the token cannot read it)"
+                        )
                     )
             if data is None:
                 raise GitHubAPIError(self._scrub(f"GitHub GraphQL query failed: {messages}"))
+            _expect(data, dict, "the GraphQL data (an object)", where)
             if errors:
                 self.graphql_errors += len(errors)
                 log.warning("GitHub GraphQL answered with errors beside data: %s", messages)
@@ -462,23 +654,26 @@ class GitHubClient:
         )
 
     def _limit_delay(
-        self, resp: httpx.Response, status: int, secondary_hits: int
+        self, resp: _Answer, status: int, secondary_hits: int
     ) -> tuple[float | None, str]:
-        """Seconds to wait for a 403/429 rate limit, or ``None`` when it is no rate limit."""
+        """Seconds to wait for a 403/429 rate limit, or ``None`` when it is no rate limit.
+
+        A wait GitHub asks for (reset, ``Retry-After``) beyond ``max_wait`` raises
+        :class:`GitHubAPIError`; the client's own backoff stops at ``max_backoff``.
+        """
         h = resp.headers
         if h.get("x-ratelimit-remaining") == "0":
             self._remaining = None  # waited here, not again before the retry
-            try:
-                wait = max(float(h["x-ratelimit-reset"]) - self._clock(), 0.0) + 1.0
-            except (KeyError, ValueError):
-                wait = SECONDARY_MIN_WAIT
+            reset = _number(h.get("x-ratelimit-reset"))
+            if reset is None:
+                return self._backoff(SECONDARY_MIN_WAIT, 0), f"primary rate limit ({status})"
+            wait = self._bounded(max(reset - self._clock(), 0.0) + 1.0, "primary rate limit")
             return wait, f"primary rate limit ({status}), waiting for its reset"
         retry_after = h.get("retry-after")
-        if retry_after is not None:
-            try:
-                return max(float(retry_after), 0.0), f"secondary rate limit ({status})"
-            except ValueError:
-                pass  # an HTTP date: fall back to the exponential wait
+        seconds = _number(retry_after)
+        if seconds is not None:  # else an HTTP date: fall back to the exponential wait
+            wait = self._bounded(max(seconds, 0.0), f"secondary rate limit ({status})")
+            return wait, f"secondary rate limit ({status})"
         message = self._message(resp).lower()
         if (
             status == 429
@@ -486,21 +681,15 @@ class GitHubClient:
             or "rate limit" in message
             or "abuse" in message
         ):
-            wait = min(SECONDARY_MIN_WAIT * 2.0**secondary_hits, MAX_SINGLE_WAIT)
+            wait = self._backoff(SECONDARY_MIN_WAIT, secondary_hits)
             return wait, f"secondary rate limit ({status})"
         return None, ""
 
-    def _decode(self, resp: httpx.Response, url: httpx.URL, key: str) -> Any:
+    def _decode(self, resp: _Answer, key: str) -> Any:
         if not resp.content.strip():
             body = None
         else:
-            try:
-                body = json.loads(resp.content)
-            except ValueError as exc:
-                raise InputError(
-                    f"GitHub returned malformed JSON for {key} (HTTP {resp.status_code}): "
-                    f"{getattr(exc, 'msg', exc)}"
-                ) from None
+            body = _parse_json(resp.content, f"{key} (HTTP {resp.status_code})")
         etag = resp.headers.get("etag")
         if self._cache is not None and etag and resp.status_code == 200:
             self._cache.put(key, etag, body, resp.headers.get("link"))
@@ -524,6 +713,11 @@ class GitHubClient:
         list
             The decoded body of each page.
 
+        Raises
+        ------
+        InputError
+            A page that is not a list (besides the errors of :meth:`get_json`).
+
         Examples
         --------
         >>> gh = GitHubClient()  # doctest: +SKIP
@@ -535,29 +729,43 @@ class GitHubClient:
         seen: set[str] = set()
         first = True
         while url is not None:
-            body, headers = self.get_json(url, params if first else None)
+            page = params if first else None
+            body, headers = self.get_json(url, page)
             first = False
-            if not isinstance(body, list):
-                raise GitHubAPIError(
-                    f"GitHub answered a {type(body).__name__}, not a list, for {url}"
-                )
-            yield body
+            where = _without_userinfo(str(self._url(url, page)))
+            yield _expect(body, list, "a list", where)
             url = parse_link_header(headers.get("link")).get("next")
             if url is not None:
                 if url in seen:
-                    raise GitHubAPIError(f"GitHub pagination loops back to {url}")
+                    raise GitHubAPIError(f"GitHub pagination loops back to {_redact(url)}")
                 seen.add(url)
 
 
-def _as_utc(value: datetime | str) -> datetime:
+def _as_utc(value: datetime | str, what: str = "since") -> datetime:
+    """*value* (a datetime or ISO 8601 text; naive means UTC) as an aware datetime."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise InputError(f"since={value!r} is not an ISO 8601 date or time") from None
+            raise InputError(f"{what}={value!r} is not an ISO 8601 date or time") from None
+    if not isinstance(value, datetime):
+        raise InputError(f"{what}={value!r} is not an ISO 8601 date or time")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
+
+
+def _check_repo(repo: object) -> str:
+    """*repo* (stripped) when it is a GitHub ``owner/name``; else :class:`InputError`."""
+    text = repo.strip() if isinstance(repo, str) else ""
+    owner, slash, name = text.partition("/")
+    valid = slash and _OWNER_RE.fullmatch(owner) and _NAME_RE.fullmatch(name)
+    if not valid or name in (".", ".."):
+        raise InputError(
+            f"repository {repo!r} is not of the form owner/name (owner: letters, digits, "
+            "'-' or '_', at most 39; name: letters, digits, '.', '-' or '_', not '.' or '..')"
+        )
+    return text
 
 
 def fetch_pull_requests(
@@ -572,6 +780,11 @@ def fetch_pull_requests(
     clock: Callable[[], float] = time.time,
     max_retries: int = 6,
     api: str = "rest",
+    timeout: float = 30.0,
+    deadline: float = DEFAULT_DEADLINE,
+    max_wait: float = DEFAULT_MAX_WAIT,
+    max_backoff: float = DEFAULT_MAX_BACKOFF,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> Iterator[dict]:
     """Yield the raw data of each pull request of a GitHub repository.
 
@@ -587,7 +800,7 @@ def fetch_pull_requests(
     Parameters
     ----------
     repo : str
-        ``"owner/name"``.
+        ``"owner/name"``, as GitHub spells them (``.`` and ``..`` are no names).
     token, api_url, cache_path, sleep, clock, max_retries
         As for :class:`GitHubClient`.
     state : {"all", "open", "closed"}
@@ -596,6 +809,8 @@ def fetch_pull_requests(
         Only pull requests updated at or after this instant (naive means UTC).
     api : {"rest", "graphql"}
         Which GitHub API to use.
+    timeout, deadline, max_wait, max_backoff, max_body
+        The bounds of every request, as for :class:`GitHubClient`.
 
     Yields
     ------
@@ -607,18 +822,18 @@ def fetch_pull_requests(
     Raises
     ------
     InputError
-        Bad ``repo``/``state``/``since``, token rejected, repository missing or private.
+        Bad ``repo``/``state``/``since``, token rejected, repository missing or private,
+        an answer of the wrong shape.
     GitHubAPIError
-        GitHub kept failing after the retries.
+        GitHub kept failing after the retries, or a rate limit asks for more than
+        ``max_wait``.
 
     Examples
     --------
     >>> for raw in fetch_pull_requests("octocat/hello-world", since="2024-01-01"):
     ...     print(raw["pull"]["number"], len(raw["reviews"]))  # doctest: +SKIP
     """
-    if not isinstance(repo, str) or not _REPO_RE.match(repo.strip()):
-        raise InputError(f"repository {repo!r} is not of the form owner/name")
-    repo = repo.strip()
+    repo = _check_repo(repo)
     if state not in PR_STATES:
         raise InputError(f"state={state!r} is not one of {', '.join(PR_STATES)}")
     if api not in APIS:
@@ -631,6 +846,11 @@ def fetch_pull_requests(
         "sleep": sleep,
         "clock": clock,
         "max_retries": max_retries,
+        "timeout": timeout,
+        "deadline": deadline,
+        "max_wait": max_wait,
+        "max_backoff": max_backoff,
+        "max_body": max_body,
     }
     return _walk(repo, state, cutoff, settings, api)
 
@@ -648,13 +868,14 @@ def _walk(
             return
         base = f"/repos/{repo}"
         listing = {"state": state, "sort": "updated", "direction": "desc", "per_page": 100}
+        where = f"{client.api_url}{base}/pulls"
         seen: set[int] = set()
         for page in client.paginate(f"{base}/pulls", listing):
-            for item in page:
+            for item in _objects(page, "a pull request", where):
+                number = _pull_number(item, where)
                 updated = item.get("updated_at")
-                if cutoff is not None and updated and _as_utc(updated) < cutoff:
+                if cutoff is not None and updated and _api_time(updated, where) < cutoff:
                     return
-                number = item["number"]
                 if number in seen:  # re-listed because it was updated during the walk
                     continue
                 seen.add(number)
@@ -663,22 +884,45 @@ def _walk(
         client.close()
 
 
+def _pull_number(pull: dict, where: str) -> int:
+    """The ``number`` of a pull-request object, or :class:`InputError` naming *where*."""
+    number = pull.get("number")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise InputError(
+            f"GitHub answered a pull request whose number is {_kind(number)} ({where})"
+        )
+    return number
+
+
+def _api_time(value: Any, where: str) -> datetime:
+    """A time GitHub sent, as an aware datetime, or :class:`InputError` naming *where*."""
+    try:
+        return _as_utc(value)
+    except InputError:
+        raise InputError(f"GitHub answered {value!r}, not an ISO 8601 time ({where})") from None
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _fetch_one(client: GitHubClient, base: str, number: int) -> dict:
-    def every(path: str) -> list:
-        return [x for page in client.paginate(path, {"per_page": 100}) for x in page]
+    def every(path: str, what: str) -> list:
+        where = f"{client.api_url}{path}"
+        pages = client.paginate(path, {"per_page": 100})
+        return _objects([x for page in pages for x in page], what, where)
 
-    pull, _ = client.get_json(f"{base}/pulls/{number}")
+    path = f"{base}/pulls/{number}"
+    pull, _ = client.get_json(path)
+    (pull,) = _objects([pull], "a pull request", f"{client.api_url}{path}")
+    _pull_number(pull, f"{client.api_url}{path}")
     return {
         "pull": pull,
-        "reviews": every(f"{base}/pulls/{number}/reviews"),
-        "review_comments": every(f"{base}/pulls/{number}/comments"),
-        "issue_comments": every(f"{base}/issues/{number}/comments"),
-        "timeline": every(f"{base}/issues/{number}/timeline"),
-        "commits": every(f"{base}/pulls/{number}/commits"),
+        "reviews": every(f"{base}/pulls/{number}/reviews", "a review"),
+        "review_comments": every(f"{base}/pulls/{number}/comments", "a review comment"),
+        "issue_comments": every(f"{base}/issues/{number}/comments", "an issue comment"),
+        "timeline": every(f"{base}/issues/{number}/timeline", "a timeline event"),
+        "commits": every(f"{base}/pulls/{number}/commits", "a commit"),
     }
 
 
@@ -692,6 +936,7 @@ def pull_requests(
     progress: bool | None = None,
     detector=None,
     api: str = "rest",
+    **client_options: Any,
 ):
     """All pull requests of a GitHub repository as ``prs``, ``reviews``, ``pr_commits``.
 
@@ -700,7 +945,15 @@ def pull_requests(
     cached with their ETags, so a second run over an unchanged repository costs only 304s.
     ``api="graphql"`` fetches the same data in about 1/150 of the requests (no ETags). The
     token comes from *token* or ``$GITHUB_TOKEN``; the API root from *api_url*,
-    ``$GITHUB_API_URL`` or the public API.
+    ``$GITHUB_API_URL`` or the public API. A run stopped by an error (a rate limit asking
+    for more than ``max_wait``, say) keeps what it fetched, and the next run continues.
+    A store DuckDB cannot use is moved aside and rebuilt, with a ``CacheRebuiltWarning``.
+
+    Parameters
+    ----------
+    client_options
+        Further keyword arguments of :func:`fetch_pull_requests` (``timeout``,
+        ``deadline``, ``max_wait``, ``max_backoff``, ``max_body``, ``max_retries``, ...).
 
     Returns
     -------
@@ -717,7 +970,8 @@ def pull_requests(
     from aiimpact.platforms.tables import PullRequestData, tables_from_raw
     from aiimpact.store import default_cache_dir, repo_key
 
-    root = api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+    repo = _check_repo(repo)
+    root = _without_userinfo(api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
     folder = default_cache_dir(cache_dir) / repo_key(repo, f"{root}/{repo}")
     folder.mkdir(parents=True, exist_ok=True)
     raw = _RawStore(folder / "pulls.duckdb")
@@ -728,7 +982,8 @@ def pull_requests(
     try:
         cutoff = since if since is not None else raw.watermark()
         items = fetch_pull_requests(repo, token=token, api_url=api_url, api=api,
-                                    cache_path=folder / "github.duckdb", since=cutoff)  # fmt: skip
+                                    cache_path=folder / "github.duckdb", since=cutoff,
+                                    **client_options)  # fmt: skip
         bar = tqdm(items, unit="PR", desc=f"pull requests of {repo}", disable=progress is False)
         for item in bar:
             raw.put(item)
@@ -742,14 +997,21 @@ def pull_requests(
 
 
 class _RawStore:
-    """The raw per-PR data of a repository, kept between runs (DuckDB, one row per PR)."""
+    """The raw per-PR data of a repository, kept between runs (DuckDB, one row per PR).
+
+    A file DuckDB cannot open, or whose rows it cannot read back, is moved aside and
+    started afresh (its PRs are fetched again: through the ETag cache, mostly 304s).
+    """
 
     def __init__(self, path: Path) -> None:
-        self.con = connect(path, "pull-request store")
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS pulls (number BIGINT PRIMARY KEY, item VARCHAR)"
-        )
-        self.con.execute("CREATE TABLE IF NOT EXISTS runs (complete_since TIMESTAMPTZ)")
+        self.con = open_checked(path, "pull-request store", self._check)
+
+    @staticmethod
+    def _check(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("CREATE TABLE IF NOT EXISTS pulls (number BIGINT PRIMARY KEY, item VARCHAR)")
+        con.execute("CREATE TABLE IF NOT EXISTS runs (complete_since TIMESTAMPTZ)")
+        _read_all(con, "pulls", "number", "number + length(item)")
+        con.execute("SELECT sum(epoch(complete_since)) FROM runs").fetchall()
 
     def put(self, item: dict) -> None:
         self.con.execute(

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from aiimpact.errors import InputError
-from aiimpact.platforms.github import GitHubAPIError, GitHubClient, _as_utc
+from aiimpact.platforms.github import GitHubAPIError, GitHubClient, _api_time, _expect, _kind
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,7 @@ def walk_graphql(
     owner, name = repo.split("/", 1)
     after: str | None = None
     seen: set[int] = set()
+    cursors: set[str] = set()
     first = max(1, int(page_size))
     while True:
         variables = {"owner": owner, "name": name, "first": first, "after": after,
@@ -153,56 +154,84 @@ def walk_graphql(
             first = max(1, first // 2)  # GitHub times out on heavy pages: ask for fewer
             log.warning("GitHub GraphQL timed out; asking for %d pull requests per page", first)
             continue
-        listing = ((data.get("repository") or {}).get("pullRequests")) or None
-        if listing is None:
+        listing = _field(_field(data, "repository", dict), "pullRequests", dict)
+        if not listing:
             raise InputError(f"GitHub GraphQL returned no pull requests for {repo}")
-        for node in listing.get("nodes") or []:
+        for node in _field(listing, "nodes", list, "repository.pullRequests"):
             if not isinstance(node, Mapping) or node.get("number") is None:
                 continue  # a node GitHub could not resolve (counted in graphql_errors)
+            number = node["number"]
+            if not isinstance(number, int) or isinstance(number, bool):
+                raise InputError(f"GitHub GraphQL answered {_kind(number)} as a PR number")
             updated = node.get("updatedAt")
-            if cutoff is not None and updated and _as_utc(updated) < cutoff:
+            if cutoff is not None and updated and _api_time(updated, "GraphQL updatedAt") < cutoff:
                 return
-            if node["number"] in seen:
+            if number in seen:
                 continue
-            seen.add(node["number"])
+            seen.add(number)
             yield to_raw(_complete(client, node))
-        page = listing.get("pageInfo") or {}
-        if not page.get("hasNextPage"):
+        after = _next_cursor(_field(listing, "pageInfo", dict), cursors, "pullRequests")
+        if after is None:
             return
-        after = page.get("endCursor")
+
+
+def _field(parent: Mapping, key: str, kind: type, where: str = "") -> Any:
+    """``parent[key]`` when it is a *kind* (``dict`` or ``list``; null: an empty one), else
+    an :class:`InputError` naming the GraphQL field (*where* is its parent's path)."""
+    value = parent.get(key)
+    if value is None:
+        return kind()
+    what = "an object" if kind is dict else "a list"
+    return _expect(value, kind, what, f"GraphQL field {where + '.' if where else ''}{key}")
+
+
+def _next_cursor(page: Mapping, seen: set[str], field: str) -> str | None:
+    """The cursor of a connection's next page (``None``: no more), which must be new."""
+    if not page.get("hasNextPage"):
+        return None
+    cursor = page.get("endCursor")
+    if not isinstance(cursor, str) or cursor in seen:
+        raise InputError(
+            f"GitHub GraphQL pagination of {field} does not advance (endCursor {cursor!r})"
+        )
+    seen.add(cursor)
+    return cursor
 
 
 def _complete(client: GitHubClient, node: Mapping) -> dict:
     """The pull-request node with every timeline item and review comment fetched."""
-    more = {"id": node["id"], "types": ITEM_TYPES}
-    items = _all_nodes(client, node.get("timelineItems"), MORE_TIMELINE_QUERY, more,
+    more = {"id": node.get("id"), "types": ITEM_TYPES}
+    items = _all_nodes(client, _field(node, "timelineItems", dict), MORE_TIMELINE_QUERY, more,
                        "timelineItems")  # fmt: skip
     for i, item in enumerate(items):
         if isinstance(item, Mapping) and item.get("__typename") == "PullRequestReview":
-            comments = _all_nodes(client, item.get("comments"), MORE_COMMENTS_QUERY,
+            comments = _all_nodes(client, _field(item, "comments", dict), MORE_COMMENTS_QUERY,
                                   {"id": item.get("id")}, "comments")  # fmt: skip
             items[i] = {**item, "comments": {"nodes": comments}}
     return {**node, "timelineItems": {"nodes": items}}
 
 
-def _all_nodes(client, conn, query: str, variables: dict, field: str) -> list:
+def _all_nodes(client, conn: Mapping, query: str, variables: dict, field: str) -> list:
     """The nodes of connection *conn*, with its later pages fetched by *query* on the node
     (``variables["id"]``) after each ``endCursor``."""
-    conn = conn or {}
-    nodes = list(conn.get("nodes") or [])
-    page = conn.get("pageInfo") or {}
-    while page.get("hasNextPage") and variables.get("id"):
-        more = client.graphql(query, {**variables, "after": page["endCursor"]})
-        conn = ((more.get("node") or {}).get(field)) or {}
-        nodes += conn.get("nodes") or []
-        page = conn.get("pageInfo") or {}
-    return nodes
+    nodes = list(_field(conn, "nodes", list, field))
+    cursors: set[str] = set()
+    while True:
+        after = _next_cursor(_field(conn, "pageInfo", dict, field), cursors, field)
+        if after is None:
+            return nodes
+        if not isinstance(variables.get("id"), str):
+            raise InputError(f"GitHub GraphQL: {field} has more pages but its node has no id")
+        more = client.graphql(query, {**variables, "after": after})
+        conn = _field(_field(more, "node", dict), field, dict, "node")
+        nodes += _field(conn, "nodes", list, field)
 
 
 def _user(actor: Mapping | None) -> dict | None:
     """A GraphQL actor as a REST user object (``None`` for a deleted account)."""
     if not actor:
         return None
+    _expect(actor, dict, "an actor object", "GraphQL field author")
     kind = actor.get("__typename")
     return {
         "login": actor.get("login"),
@@ -243,16 +272,18 @@ def to_raw(node: Mapping) -> dict[str, Any]:
         "additions": node.get("additions"),
         "deletions": node.get("deletions"),
         "changed_files": node.get("changedFiles"),
-        "merge_commit_sha": (node.get("mergeCommit") or {}).get("oid"),
+        "merge_commit_sha": _field(node, "mergeCommit", dict).get("oid"),
     }
     raw: dict[str, Any] = {"pull": pull, "reviews": [], "review_comments": [],
                            "issue_comments": [], "timeline": [], "commits": []}  # fmt: skip
-    for item in (node.get("timelineItems") or {}).get("nodes") or []:
+    for item in _field(_field(node, "timelineItems", dict), "nodes", list, "timelineItems"):
         if not isinstance(item, Mapping):
             continue
         kind = item.get("__typename") or ""
         if kind == "PullRequestCommit":
-            c = item.get("commit") or {}
+            c = _field(item, "commit", dict, kind)
+            for who in ("author", "committer"):
+                _field(c, who, dict, f"{kind}.commit")  # objects or null
             meta = {k: c.get(k) for k in ("message", "author", "committer")}
             raw["timeline"].append({"event": "committed", "sha": c.get("oid"), **meta})
             raw["commits"].append({"sha": c.get("oid"), "commit": meta})
@@ -261,11 +292,11 @@ def to_raw(node: Mapping) -> dict[str, Any]:
                 "user": _user(item.get("author")),
                 "state": item.get("state"),
                 "submitted_at": item.get("submittedAt"),
-                "commit_id": (item.get("commit") or {}).get("oid"),
+                "commit_id": _field(item, "commit", dict, kind).get("oid"),
             }
             raw["reviews"].append(review)
             raw["timeline"].append({"event": "reviewed", **review})
-            for c in (item.get("comments") or {}).get("nodes") or []:
+            for c in _field(_field(item, "comments", dict, kind), "nodes", list, "comments"):
                 if isinstance(c, Mapping):
                     raw["review_comments"].append(
                         {"user": _user(c.get("author")), "created_at": c.get("createdAt")}
