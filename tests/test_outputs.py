@@ -148,3 +148,16 @@ def test_sigint_at_any_moment_exits_130_and_the_cache_stays_usable(history, tmp_
         assert "internal error" not in text and "Traceback" not in text, text
     done = _cli("mine", str(history), "--no-progress", env=env)
     assert done.returncode == 0 and "3000 commits" in done.stderr, done.stderr
+
+
+def test_prs_checks_its_output_directory_before_any_request(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    env = {**os.environ, "GITHUB_TOKEN": "t"}
+    done = _cli("prs", "owner/name", "--api-url", "http://127.0.0.1:9", "-o",
+                str(blocker / "prs"), env=env)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"aiimpact: error: output directory {blocker / 'prs'} cannot be created: "
+        f"{blocker} is a file"
+    ]

@@ -156,9 +156,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         repo = Repo(planted.path, cache_dir=Path(tmp) / "cache", progress=False)
         print("mining it and computing outcomes ...", file=sys.stderr)
         features = planted.features(repo.outcomes())
-        out.mkdir(parents=True, exist_ok=True)
-        features.to_parquet(out / "commits.parquet", index=False)
-        planted.prs.to_parquet(out / "prs.parquet", index=False)
+        for name, table in (("commits", features), ("prs", planted.prs)):
+            with atomic_output(out / f"{name}.parquet") as tmp:
+                table.to_parquet(tmp, index=False)
         truth = {"reverted": DEMO_EFFECTS["revert_odds_ratio"],
                  "fix_inducing": DEMO_EFFECTS["fix_odds_ratio"],
                  "churn_rate_14d": DEMO_EFFECTS["churn_difference"],
@@ -313,6 +313,7 @@ def _cmd_authorship(args: argparse.Namespace) -> int:
 def _cmd_prs(args: argparse.Namespace) -> int:
     from aiimpact.platforms.github import pull_requests
 
+    out = writable_dir(args.output, "output directory")
     data = pull_requests(
         args.repo,
         api_url=args.api_url,
@@ -320,10 +321,9 @@ def _cmd_prs(args: argparse.Namespace) -> int:
         since=args.since,
         api="graphql" if args.graphql else "rest",
     )
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
     for name in ("prs", "reviews", "pr_commits"):
-        getattr(data, name).to_parquet(out / f"{name}.parquet", index=False)
+        with atomic_output(out / f"{name}.parquet") as tmp:
+            getattr(data, name).to_parquet(tmp, index=False)
     ai_share = data.prs["ai_assisted"].mean() if len(data.prs) else float("nan")
     print(f"{args.repo}: {len(data.prs)} pull requests ({ai_share:.1%} AI-assisted), "
           f"{len(data.reviews)} reviews -> {out}", file=sys.stderr)  # fmt: skip
