@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import duckdb
+import pandas as pd
 import pytest
 from conftest import git, git_log_stats, mirror_without
 
@@ -228,3 +229,22 @@ def test_windows_that_are_not_positive_durations_are_refused_first(build, window
     with pytest.raises(InputError, match=f"window {window!r}"):
         repo.reverts(window=window)
     assert repo.last_report.reachable == 0  # refused before any mining
+
+
+def test_a_note_whose_blob_is_absent_is_counted_not_dropped_silently(build, tmp_path):
+    b = build("noted")
+    b.commit("one", {"a.txt": "x\n"})
+    b.commit("two", {"a.txt": "y\n"})
+    b.close()
+    ident = ["-c", "user.name=A", "-c", "user.email=a@x"]
+    for rev in ("HEAD", "HEAD~1"):
+        git(b.path, *ident, "notes", "--ref=ai", "add", "-m", f"a.txt\n  claude 1\n---\n{{}}{rev}",
+            rev)  # fmt: skip
+    lost = git(b.path, "rev-parse", "refs/notes/ai:" + b.shas[0]).strip()
+    mirror = tmp_path / "mirror.git"
+    mirror_without(b.path, mirror, {lost})
+    git(mirror, "update-ref", "refs/notes/ai", git(b.path, "rev-parse", "refs/notes/ai").strip())
+    with pytest.warns(MissingObjectsWarning, match=r"1 git-ai note\(s\) .* could not be read"):
+        commits = ai.Repo(mirror).commits().set_index("sha")
+    assert pd.isna(commits.loc[b.shas[0], "ai_lines"])  # unknown, not 0
+    assert commits.loc[b.shas[1], "ai_lines"] >= 0

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
 
+from aiimpact.errors import MissingObjectsWarning
 from aiimpact.git.safety import GitStream, run_git
 
 NOTES_REF = "refs/notes/ai"
@@ -162,7 +164,7 @@ def read_notes(
     commit and those parsed now, by blob id.
     """
     known = known or {}
-    listed = run_git(git_dir, ["notes", f"--ref={NOTES_REF}", "list"], check=False)
+    listed = run_git(git_dir, ["notes", f"--ref={NOTES_REF}", "list"])  # 0 without notes too
     pairs = [line.split() for line in listed.stdout.decode().splitlines() if line.strip()]
     legacy = run_git(
         git_dir, ["for-each-ref", "--format=%(objectname) %(refname)", LEGACY_PREFIX]
@@ -175,7 +177,16 @@ def read_notes(
         pairs = [(b, c) for b, c in pairs if c in commits]
         legacy_pairs = [(b, c) for b, c in legacy_pairs if c in commits]
     wanted = {b for b, _ in pairs} | {b for b, _ in legacy_pairs}
-    blobs = _cat_blobs(git_dir, sorted(wanted - known.keys()))
+    unread = sorted(wanted - known.keys())
+    blobs = _cat_blobs(git_dir, unread)
+    if len(blobs) < len(unread):
+        warnings.warn(
+            f"{len(unread) - len(blobs)} git-ai note(s) in {git_dir} could not be read: their "
+            "blobs are absent (a partial clone or an incomplete mirror); those commits' "
+            "ai_lines are unknown",
+            MissingObjectsWarning,
+            stacklevel=3,
+        )
     new = {oid: parse_note(text) for oid, text in blobs.items() if oid in dict(pairs)}
     new |= {oid: parse_legacy(blobs[oid]) for oid, _ in legacy_pairs if oid in blobs}
     parsed = {**known, **new}
