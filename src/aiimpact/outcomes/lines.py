@@ -28,8 +28,10 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+
+from tqdm.auto import tqdm
 
 from aiimpact.git.safety import GitStream, run_git
 from aiimpact.git.walk import TIME_LIMIT
@@ -64,7 +66,10 @@ def stream_patches(git_dir: str, rev: str, exclude: Sequence[str] = ()) -> Itera
     """
     args = [
         "log", "-p", "-U0", "--no-renames", "--diff-merges=first-parent", "--topo-order",
-        "--reverse", "--format=%x00%H %P%x00%ct", rev, "--",
+        "--reverse", "--format=%x00%H %P%x00%ct",
+        # with a pathspec, git would drop the commits that touch only excluded files (and
+        # rewrite their children's parents): every commit is kept, with its real parents
+        *(["--full-history", "--sparse"] if exclude else []), rev, "--",
         *(f":(exclude,literal){path}" for path in sorted(exclude)),
     ]  # fmt: skip
     yield from _parse(GitStream(git_dir, args, literal_pathspecs=not exclude).lines())
@@ -179,11 +184,17 @@ class LineHistory:
     _inverse: dict[int, list[int]] = field(default_factory=dict, repr=False)
     _recent_removed: dict[int, Counter] = field(default_factory=dict, repr=False)
 
-    def replay(self, patches: Iterator[Patch], children: Counter) -> LineHistory:
+    def replay(
+        self,
+        patches: Iterator[Patch],
+        children: Counter,
+        on_progress: Callable[[int], object] | None = None,
+    ) -> LineHistory:
         """Replay *patches* (parents first) and return self.
 
         *children* counts each commit's children among the replayed commits: a commit's line
-        state is kept only until its last child has been replayed.
+        state is kept only until its last child has been replayed. *on_progress*, if given,
+        is called with 1 after each commit (a tqdm bar's ``update``, say).
         """
         states: dict[str, dict[str, list[int]]] = {}
         texts: dict[str, dict[str, list[int]]] = {}
@@ -204,6 +215,8 @@ class LineHistory:
                     states.pop(q, None)
                     texts.pop(q, None)
             tip = p.sha
+            if on_progress is not None:
+                on_progress(1)
         for ids in states.get(tip, {}).values():
             self.alive_at_tip.update(self.born[i] for i in ids)
         return self
@@ -362,7 +375,12 @@ class LineHistory:
 
 
 def line_history(
-    git_dir: str, rev: str, revert_window: int = 30 * 86400, exclude: Sequence[str] = ()
+    git_dir: str,
+    rev: str,
+    revert_window: int = 30 * 86400,
+    exclude: Sequence[str] = (),
+    progress: bool | None = False,
+    progress_min: int = 2000,
 ) -> LineHistory:
     """Replay the history of *rev* line by line (one ``git log -p`` and one ``rev-list``).
 
@@ -370,11 +388,21 @@ def line_history(
     *exclude* are not followed at all (files some of whose blobs are absent: their lines
     cannot be followed past the missing version). A git failure raises
     :class:`~aiimpact.errors.GitCommandError`; the history is never silently shorter.
+
+    *progress* shows a "replaying history" bar on stderr (one step per commit): True
+    always, False never, None only for more than *progress_min* commits (as
+    :class:`~aiimpact.Repo`'s ``progress=``).
     """
     listing = run_git(git_dir, ["rev-list", "--parents", rev, "--"]).stdout.decode()
     children: Counter = Counter()
+    total = 0
     for line in listing.splitlines():
+        total += 1
         for parent in line.split()[1:]:
             children[parent] += 1
+    show = progress if progress is not None else total > progress_min
     history = LineHistory(revert_window=revert_window)
-    return history.replay(stream_patches(git_dir, rev, exclude), children)
+    with tqdm(total=total, unit="commit", desc="replaying history", disable=not show) as bar:
+        return history.replay(
+            stream_patches(git_dir, rev, exclude), children, bar.update if show else None
+        )
