@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from aiimpact.errors import InputError
 from aiimpact.stats.compare import check_design, compare
 from aiimpact.stats.results import ComparisonSet
 
+FITS_MIN = 5  # more fits than this show a progress bar unless progress=False
+
 
 def compare_many(
-    table: pd.DataFrame, outcomes: Sequence[str] | Mapping[str, str], **kwargs
+    table: pd.DataFrame,
+    outcomes: Sequence[str] | Mapping[str, str],
+    *,
+    progress: bool | None = None,
+    **kwargs,
 ) -> ComparisonSet:
     """Run :func:`~aiimpact.stats.compare.compare` for each outcome with the same options.
 
@@ -24,6 +31,9 @@ def compare_many(
     control or cluster the table lacks concerns every outcome and is an ``InputError``
     before anything is fitted. ``.table()`` adds Holm-adjusted p-values and
     Benjamini-Hochberg q-values; ``.plot()`` draws one forest plot.
+
+    *progress* shows a "fitting models" bar on stderr, one step per outcome: True always,
+    False never, None (default) only for more than five outcomes.
 
     Examples
     --------
@@ -38,7 +48,8 @@ def compare_many(
                      kwargs.get("cluster"))  # fmt: skip
     results, failed = [], {}
     models = outcomes if isinstance(outcomes, Mapping) else {}
-    for outcome in outcomes:
+    show = progress if progress is not None else len(outcomes) > FITS_MIN
+    for outcome in tqdm(outcomes, unit="fit", desc="fitting models", disable=not show):
         try:
             options = {**kwargs, "model": models[outcome]} if outcome in models else kwargs
             results.append(compare(table, outcome, **options))
