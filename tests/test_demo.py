@@ -41,7 +41,7 @@ def test_demo_writes_report_and_tables(demo):
     for tool in set(commits.ai_tools.explode().dropna()):
         assert f"<td>{tool}</td>" in text
     # the planted truth stands beside the estimates, in the models table and its own section
-    assert re.search(r"<td>reverted</td>\s*<td>logit</td>\s*<td>odds ratio</td>\s*<td>2</td>",
+    assert re.search(r"<td>reverted_within_90d</td>\s*<td>logit</td>\s*<td>odds ratio</td>\s*<td>2</td>",
                      text)  # fmt: skip
     assert "Borusyak" in text and "Rubin" in text and "lower bound" in text
     assert "AI-assisted" in stderr and str(out / "report.html") in stderr

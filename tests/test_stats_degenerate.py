@@ -68,7 +68,9 @@ def test_report_without_ai_marks_says_there_is_nothing_to_compare(build, tmp_pat
     assert "No outcome could be modelled" not in text and "0 outcomes were tested" not in text
     assert text.count("<svg") >= 1, "the AI share over time is still drawn"
     # raw outcomes of the one group there is
-    assert "<td>reverted</td>\n      <td>other</td>\n      <td>40</td>" in text
+    assert "<td>time_to_revert</td>\n      <td>other</td>\n      <td>40</td>" in text
+    # every outcome tried is listed, with why it is not estimated
+    assert "<td>reverted_within_90d</td>" in text and "No AI-assisted commits found</td>" in text
     assert "AI-assisted</td>" not in text
     assert "No AI-assisted commits found" in capsys.readouterr().err
 
@@ -79,7 +81,7 @@ def test_report_with_every_commit_marked_has_no_control_group(build, tmp_path, c
     for section in SECTIONS:
         assert f'<section id="{section}">' in text, section
     assert "Every one of the 40 commits carries an AI mark: there are no unmarked commits" in text
-    assert "<td>reverted</td>\n      <td>AI-assisted</td>\n      <td>40</td>" in text
+    assert "<td>time_to_revert</td>\n      <td>AI-assisted</td>\n      <td>40</td>" in text
     assert "<td>claude-code</td>" in text
     assert "No outcome could be modelled" not in text
 
@@ -91,7 +93,7 @@ def test_report_on_pull_requests_without_ai_marks(mined):
     assert "No AI-assisted pull requests found: none of the 200 pull requests" in section
     assert "<td>merged</td>\n      <td>other</td>\n      <td>200</td>" in section
     assert "No outcome could be modelled" not in section
-    assert "<td>odds ratio</td>" in text, "the commits, with both groups, are still compared"
+    assert "<td>hazard ratio</td>" in text, "the commits, with both groups, are still compared"
 
 
 def test_panel_and_did_without_a_treated_unit(build, tmp_path):
@@ -130,8 +132,8 @@ def test_report_refuses_unknown_control_or_cluster(build, tmp_path, capsys):
     code, text = _report(path, tmp_path, "--controls", "log_size,month")
     assert code == 0 and "0 treated and 0 others" not in text
     # nothing was ever reverted here: said in those words, not as empty groups
-    assert "outcome &#x27;reverted&#x27; has the same value (0) in every row" in text
-    assert "time_to_revert&#x27;: no row had the event (all 40 are censored)" in text
+    assert "<td>reverted_within_90d</td>" in text  # tried, and listed with its reason
+    assert "time_to_revert': no row had the event (all 40 are censored)" in text
 
 
 def test_compare_refuses_unknown_columns_listing_the_others(planted):

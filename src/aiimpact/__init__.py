@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 
 # statsmodels takes seconds to import: the statistics load on first use, so that mining
 # (and the CLI) start at once.
-_LAZY = dict.fromkeys(["compare", "compare_many", "did", "panel"], "aiimpact.stats")
+_LAZY = dict.fromkeys(["compare", "compare_many", "did", "panel", "study"], "aiimpact.stats")
 
 
 def __getattr__(name: str):
@@ -59,5 +59,6 @@ __all__ = [
     "load_gharchive",
     "mine_many",
     "open_dataset",
+    "study",
     "synth",
 ]

@@ -159,8 +159,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for name, table in (("commits", features), ("prs", planted.prs)):
             with atomic_output(out / f"{name}.parquet") as tmp:
                 table.to_parquet(tmp, index=False)
-        truth = {"reverted": DEMO_EFFECTS["revert_odds_ratio"],
-                 "fix_inducing": DEMO_EFFECTS["fix_odds_ratio"],
+        # every planted revert and fix comes within 90 days: their odds ratios are those of
+        # the 90-day windowed outcomes
+        truth = {"reverted_within_90d": DEMO_EFFECTS["revert_odds_ratio"],
+                 "fix_inducing_within_90d": DEMO_EFFECTS["fix_odds_ratio"],
                  "churn_rate_14d": DEMO_EFFECTS["churn_difference"],
                  "time_to_merge": DEMO_EFFECTS["merge_hazard_ratio"]}  # fmt: skip
         note = (
@@ -183,7 +185,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from aiimpact.report.study import mining_notes, nothing_to_compare, write_report
+    from aiimpact.report.study import mining_notes, write_report
+    from aiimpact.stats.study import nothing_to_compare
 
     writable_file(args.output, "report")
     repo = _repo_from(args)
@@ -200,6 +203,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     controls = args.controls.split(",") if args.controls else None
     report = write_report(outcomes, args.output, f"aiimpact report: {repo.name}", prs=prs,
                           controls=controls, cluster=args.cluster or "auto",
+                          since=args.since, until=args.until,
                           data_notes=mining_notes(repo.last_report))  # fmt: skip
     print(f"{len(outcomes)} commits; wrote {report}", file=sys.stderr)
     absent = nothing_to_compare(outcomes[~outcomes["is_merge"].astype(bool)])
@@ -399,7 +403,15 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("-o", "--output", default="report.html", help="HTML file to write")
     rp.add_argument("--prs", help="prs.parquet (from `aiimpact prs`) for the review section")
     rp.add_argument("--rev", default="HEAD")
-    rp.add_argument("--controls", help="comma-separated controls (default: log_size + author)")
+    rp.add_argument(
+        "--controls", help="comma-separated controls (default: size, time trend, author)"
+    )
+    rp.add_argument(
+        "--since",
+        help="study window start (default: 6 months before the first "
+        "AI-marked commit; 'all' for the whole history)",
+    )
+    rp.add_argument("--until", help="study window end (default: the newest commit)")
     rp.add_argument("--cluster", help="column to cluster errors by (default: author if >= 10)")
     rp.add_argument("--cache-dir", help="cache root (default: $AIIMPACT_CACHE_DIR)")
     rp.set_defaults(func=_cmd_report)

@@ -39,6 +39,7 @@ from aiimpact.outcomes.reverts import CommitIndex, message_reverts, reverts_tabl
 from aiimpact.outcomes.szz import find_fixes, szz
 from aiimpact.outcomes.table import outcomes_table
 from aiimpact.store import Store, default_cache_dir, repo_key
+from aiimpact.times import utc_time
 
 COMMIT_COLUMNS = [
     "repo",
@@ -311,8 +312,9 @@ class Repo:
                     stacklevel=3,
                 )
             self._histories[key] = line_history(
-                self.git_dir, tip, revert_window=key[1], exclude=unfollowed
-            )
+                self.git_dir, tip, revert_window=key[1], exclude=unfollowed,
+                progress=self.progress, progress_min=_PROGRESS_MIN,
+            )  # fmt: skip
         return self._histories[key]
 
     @_one_report
@@ -449,12 +451,15 @@ class Repo:
         """The commit-level analysis table: the commit columns plus their outcomes.
 
         Added columns: ``reverted`` (a message or content revert that still stands),
-        ``time_to_revert`` (hours), ``partially_reverted``, ``reverted_within_30d`` (NA if
-        younger than 30 days and not reverted), ``churn_14d``, ``churn_30d``, ``churn_90d``
-        and their ``churn_rate_*`` (NA when censored), ``lines_added``, ``lines_alive``,
-        ``is_fix``, ``fix_inducing``, ``n_fixes_induced``, ``days_to_first_fix``,
-        ``author_experience`` (earlier commits by the author), ``file_ownership`` (share of
-        earlier commits to the touched files by the author) and ``log_size``.
+        ``time_to_revert`` (hours), ``partially_reverted``, ``reverted_within_30d`` and
+        ``reverted_within_90d``, ``churn_14d``, ``churn_30d``, ``churn_90d`` and their
+        ``churn_rate_*``, ``lines_added``, ``lines_alive``, ``is_fix``, ``fix_inducing``,
+        ``n_fixes_induced``, ``days_to_first_fix`` (censored at the newest commit in
+        survival models), ``fix_inducing_within_90d``, ``author_experience`` (earlier
+        commits by the author), ``file_ownership`` (share of earlier commits to the touched
+        files by the author) and ``log_size``. Windowed columns are NA for every commit
+        younger than their window, whether or not the event came: ``reverted`` and
+        ``fix_inducing`` have no window, so recent commits look safer there.
         """
         commits = self.commits(rev)
         churn = churn_table(self.lines(rev), ("14D", "30D", "90D"))
@@ -471,7 +476,7 @@ class Repo:
         CLI, say) can use the same cache between calls. *also(store)*, if given, runs in the
         same session and the result is ``(table, also(store, table))``.
         """
-        since, until = _when(since, "since"), _when(until, "until")
+        since, until = utc_time(since, "since"), utc_time(until, "until")
         with Store(self.cache_path, self.identity, f"renames={self.renames}") as store:
             for attempt in (1, 2):
                 try:
@@ -696,18 +701,6 @@ def _count_lines(path: Path) -> int:
         return sum(1 for line in path.read_text().splitlines() if line.strip())
     except OSError:
         return 0
-
-
-def _when(value, what: str) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise InputError(f"{what}={value!r} is not a date or time") from None
-    if pd.isna(ts):
-        raise InputError(f"{what}={value!r} is not a date or time")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

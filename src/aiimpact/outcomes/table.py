@@ -16,6 +16,17 @@ from aiimpact.outcomes.reverts import effective_reverts
 HOUR = 3600.0
 
 
+def _within(days_to_event: pd.Series, window: int, age_h: pd.Series) -> pd.Series:
+    """True if the event came within *window* days, False if not; NA for a commit younger
+    than the window (or of unknown time), even one that had the event: keeping young
+    commits only when they had it would select on the outcome."""
+    within = (days_to_event <= window).fillna(False).astype(bool)
+    observed = (age_h >= window * 24).fillna(False).astype(bool)
+    return pd.Series(pd.array(within, dtype="boolean"), index=days_to_event.index).where(
+        observed, pd.NA
+    )
+
+
 def author_experience(commits: pd.DataFrame) -> pd.Series:
     """Commits the same author (by e-mail, case-insensitive) made before this one."""
     order = commits.sort_values(["author_time", "sha"])
@@ -57,10 +68,8 @@ def outcomes_table(
     out["time_to_revert"] = out["sha"].map(first_revert).astype("Float64")
     partial = reverts[reverts["kind"] == "partial"]
     out["partially_reverted"] = out["sha"].isin(partial["reverted_sha"]).astype("boolean")
-    within = out["time_to_revert"] <= 30 * 24
-    observed = age_h >= 30 * 24
-    out["reverted_within_30d"] = within.fillna(False).astype("boolean")
-    out.loc[~observed & ~within.fillna(False), "reverted_within_30d"] = pd.NA
+    for days in (30, 90):
+        out[f"reverted_within_{days}d"] = _within(out["time_to_revert"] / 24, days, age_h)
 
     cols = [c for c in churn.columns if c.startswith(("churn", "lines_"))]
     out = out.merge(churn[["sha", *cols]], on="sha", how="left")
@@ -80,6 +89,7 @@ def outcomes_table(
     out["n_fixes_induced"] = out["sha"].map(per["n"]).fillna(0).astype("Int64")
     out["fix_inducing"] = (out["n_fixes_induced"] > 0).astype("boolean")
     out["days_to_first_fix"] = out["sha"].map(per["first"]).astype("Float64")
+    out["fix_inducing_within_90d"] = _within(out["days_to_first_fix"], 90, age_h)
 
     out["author_experience"] = author_experience(out)
     out["file_ownership"] = file_ownership(out, files)

@@ -16,7 +16,6 @@ the history and the raw outcomes.
 from __future__ import annotations
 
 import html
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,22 +25,10 @@ from aiimpact.detect.coverage import CAVEAT, coverage
 from aiimpact.errors import InputError
 from aiimpact.files import atomic_output, writable_file
 from aiimpact.report import figures
-from aiimpact.stats.compare import check_design, raw_groups
-from aiimpact.stats.results import ComparisonSet
 from aiimpact.stats.results import fmt as _f
 
-COMMIT_OUTCOMES = {  # outcome -> model ("auto" unless a rate reads better as a difference)
-    "reverted": "auto",
-    "fix_inducing": "auto",
-    "n_fixes_induced": "auto",
-    "churn_rate_14d": "ols",
-    "time_to_revert": "auto",
-}
-PR_OUTCOMES = {"merged": "logit", "time_to_merge": "auto", "time_to_first_review": "auto",
-               "review_rounds": "auto"}  # fmt: skip
-SENSITIVITY_OUTCOMES = ("reverted", "fix_inducing")
+SENSITIVITY_OUTCOMES = ("reverted_within_90d", "fix_inducing_within_90d")
 SHARES = (0.0, 0.1, 0.2, 0.4)
-MAX_AUTHOR_EFFECTS = 100  # more authors than this: month fixed effects and clusters instead
 SKIPPED = "Skipped: there is nothing to compare (see the summary)."
 
 
@@ -71,44 +58,6 @@ def monthly_share(commits: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def default_design(table: pd.DataFrame, author: str) -> tuple[list[str], str | None]:
-    """Controls and cluster the report uses: size and author fixed effects when there are
-    few enough authors, else size and month fixed effects; clusters by author when there
-    are at least 10."""
-    authors = table[author].nunique() if author in table else 0
-    controls = ["log_size", author] if 1 < authors <= MAX_AUTHOR_EFFECTS else ["log_size", "month"]
-    return controls, (author if authors >= 10 else None)
-
-
-def nothing_to_compare(table: pd.DataFrame, what: str = "commits") -> str | None:
-    """Why *table* has no comparison to make (no AI-marked rows, or only those), or None.
-
-    Parameters
-    ----------
-    table : DataFrame
-        Rows with an ``ai_assisted`` column (commits without merges, or PRs).
-    what : str
-        What a row is, for the sentence ("commits", "pull requests").
-
-    Examples
-    --------
-    >>> nothing_to_compare(pd.DataFrame({"ai_assisted": [True, False]})) is None
-    True
-    >>> nothing_to_compare(pd.DataFrame({"ai_assisted": [False, False]}))[:35]
-    'No AI-assisted commits found: none '
-    """
-    ai = table["ai_assisted"].fillna(False).astype(bool)
-    if not ai.any():
-        return (f"No AI-assisted {what} found: none of the {len(table)} {what} carries an AI "
-                "mark, so there is nothing to compare. The absence of a mark is not evidence "
-                "of human authorship: tools can be configured to leave none, and hooks can "
-                "strip them.")  # fmt: skip
-    if ai.all():
-        return (f"Every one of the {len(table)} {what} carries an AI mark: there are no "
-                f"unmarked {what} to compare them with.")  # fmt: skip
-    return None
-
-
 def build_report(
     outcomes: pd.DataFrame,
     title: str,
@@ -118,8 +67,13 @@ def build_report(
     cluster: str | None = "auto",
     note: str = "",
     data_notes: tuple[str, ...] | list[str] = (),
+    since=None,
+    until=None,
 ) -> str:
     """The report's HTML text for a ``Repo.outcomes()`` table (and optionally PRs).
+
+    The analysis is :func:`aiimpact.study` (window, design, every outcome tried with its
+    estimate or its reason); this renders it.
 
     Parameters
     ----------
@@ -131,8 +85,8 @@ def build_report(
         ``prs`` table (``ai.github.pull_requests(...).prs``) for the review section.
     truth : dict, optional
         Planted effect per outcome (synthetic repositories), shown beside the estimates.
-    controls, cluster : optional
-        Passed to :func:`aiimpact.compare`; default from :func:`default_design`.
+    controls, cluster, since, until : optional
+        Passed to :func:`aiimpact.study` (default: its design for real histories).
     note : str
         Extra HTML paragraph under the summary (e.g. how the data was built).
     data_notes : sequence of str
@@ -148,37 +102,24 @@ def build_report(
     --------
     >>> text = build_report(ai.Repo(".").outcomes(), "my repo")  # doctest: +SKIP
     """
-    if outcomes.empty:
-        raise InputError("the report needs at least one commit")
-    commits = outcomes[~outcomes["is_merge"].astype(bool)].reset_index(drop=True)
-    auto_controls, auto_cluster = default_design(commits, "author_email")
-    controls = auto_controls if controls is None else list(controls)
-    cluster = auto_cluster if cluster == "auto" else cluster
-    check_design(commits, "ai_assisted", controls, cluster)
-    absent = nothing_to_compare(commits)
-    models, raw = _analyse(commits, COMMIT_OUTCOMES, controls, cluster, absent)
+    from aiimpact.stats.study import study
+
+    s = study(outcomes, prs=prs, since=since, until=until, controls=controls, cluster=cluster)
+    history = outcomes[~outcomes["is_merge"].astype(bool)].reset_index(drop=True)
     sections = [
-        _summary(outcomes, commits, note, absent),
-        _share(commits),
+        _summary(outcomes, s, note),
+        _share(history, s),
         _tools(outcomes),
-        _raw(raw, "outcomes", "Outcomes by group (raw, unadjusted)"),
-        _models(
-            models,
-            controls,
-            cluster,
-            truth,
-            "models",
-            "Adjusted comparison: AI-assisted vs other commits",
-            absent,
-        ),
-        _sensitivity(models, absent),
-        _adoption(commits, absent),
+        _raw(s.raw, "outcomes", "Outcomes by group (raw, unadjusted)"),
+        _models(s, "commit", truth, "models", "Adjusted comparison: AI-assisted vs other commits"),
+        _sensitivity(s.results, s.absent),
+        _adoption(s.commits, s.absent),
     ]
-    if prs is not None and len(prs):
-        sections.append(_prs(prs, truth))
+    if s.prs is not None:
+        sections.append(_prs(s, truth))
     if truth:
         sections.append(_truth(truth))
-    sections.append(_caveats(commits, models, data_notes))
+    sections.append(_caveats(s, data_notes))
     return _page(title, "\n".join(sections))
 
 
@@ -191,55 +132,39 @@ def write_report(outcomes: pd.DataFrame, path: str | Path, title: str, **kwargs)
     return path
 
 
-# -- fitting ----------------------------------------------------------------------------------
-def _analyse(table, wanted: dict[str, str], controls, cluster, absent: str | None):
-    """The fits of the *wanted* outcomes present in *table* and their raw figures by group
-    (outcome -> ``groups`` frame). With nothing to compare (*absent*), no fit: the raw
-    figures of the one group there is, and each outcome that cannot be described in
-    ``.failed``."""
-    from aiimpact.stats import compare_many
-
-    present = {o: m for o, m in wanted.items() if o in table.columns}
-    if not present:
-        return ComparisonSet([], {}), {}
-    with warnings.catch_warnings():  # kept in each result's .warnings, shown in the page
-        warnings.simplefilter("ignore")
-        if absent is None:
-            models = compare_many(table, present, controls=controls, cluster=cluster)
-            return models, {r.outcome: r.groups for r in models.results}
-        raw, failed = {}, {}
-        for outcome, model in present.items():
-            try:
-                raw[outcome] = raw_groups(table, outcome, model=model)
-            except InputError as exc:
-                failed[outcome] = str(exc)
-    return ComparisonSet([], failed), raw
-
-
 # -- sections ---------------------------------------------------------------------------------
-def _summary(outcomes, commits, note, absent) -> str:
+def _summary(outcomes, s, note) -> str:
+    commits = s.commits
     ai = commits["ai_assisted"].fillna(False).astype(bool)
     lines_ai, lines_all = int(commits.loc[ai, "insertions"].sum()), int(commits["insertions"].sum())
     first, last = outcomes["commit_time"].min(), outcomes["commit_time"].max()
+    gone = "; ".join(f"{n} {why}" for why, n in s.left_out.items() if n)
     from aiimpact import __version__
 
     return f"""<section id="summary">
-<p>{len(outcomes)} commits ({len(outcomes) - len(commits)} merges, left out of the
-comparisons) from {first:%Y-%m-%d} to {last:%Y-%m-%d}, by {commits["author_email"].nunique()}
-authors. Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by aiimpact {__version__}.</p>{note}
-{_statement(absent)}<div class="cards">
-<div><div class="k">{int(ai.sum())} ({ai.mean():.1%})</div>commits with an AI mark</div>
+<p>{len(outcomes)} commits from {first:%Y-%m-%d} to {last:%Y-%m-%d}. Generated
+{datetime.now(UTC):%Y-%m-%d %H:%M} UTC by aiimpact {__version__}.</p>{note}
+<p><b>Study design.</b> {html.escape(s.design.describe())} {len(commits)} commits by
+{commits["author_email"].nunique()} authors are compared (left out: {html.escape(gone or "none")}).
+</p>
+{_statement(s.absent)}<div class="cards">
+<div><div class="k">{int(ai.sum())} ({ai.mean():.1%})</div>commits with an AI mark (window)</div>
 <div><div class="k">{lines_ai:,} of {lines_all:,}</div>lines added by marked commits</div>
 <div><div class="k">{commits.loc[ai, "ai_tools"].explode().nunique()}</div>AI tools seen</div>
 </div></section>"""
 
 
-def _share(commits) -> str:
+def _share(history, s) -> str:
     return (
         '<section id="ai-share"><h2>AI share of commits and lines over time</h2>'
-        + figures.share_over_time(monthly_share(commits))
-        + "</section>"
+        + figures.share_over_time(monthly_share(history))
+        + f"<p class='caveat'>The whole history; the study window is {_day(s.design.since)} "
+        f"to {_day(s.design.until)}.</p></section>"
     )
+
+
+def _day(ts) -> str:
+    return "?" if ts is None or pd.isna(ts) else f"{ts:%Y-%m-%d}"
 
 
 def _tools(outcomes) -> str:
@@ -286,45 +211,59 @@ def _interval(g: dict) -> str:
     return f"{_f(low)} to {'not reached' if pd.isna(high) else _f(high)}"
 
 
-def _models(models, controls, cluster, truth, anchor, heading, absent) -> str:
+def _models(s, level, truth, anchor, heading) -> str:
+    """Every outcome tried at *level*: its estimate, or the reason it has none."""
+    models = s.results if level == "commit" else s.pr_results
+    design = s.design if level == "commit" else s.pr_design
+    absent = s.absent if level == "commit" else s.pr_absent
+    table = s.table()
+    table = table[table["level"] == level].drop(columns=["level"])
     if absent:
-        failed = "".join(f"<li><b>{html.escape(k)}</b> not described: {html.escape(v)}</li>"
-                         for k, v in models.failed.items())  # fmt: skip
-        return (f'<section id="{anchor}"><h2>{heading}</h2>{_statement(absent)}'
-                f'<ul class="caveat">{failed}</ul></section>')  # fmt: skip
-    if not models.results:
-        return f'<section id="{anchor}"><h2>{heading}</h2><p>No outcome could be modelled: ' + (
-            "; ".join(f"{k}: {html.escape(v)}" for k, v in models.failed.items()) + "</p></section>"
-        )
-    table = models.table()
-    shown = table[["outcome", "model", "scale", "estimate", "ci_low", "ci_high", "p_value",
-                   "p_holm", "n_treated", "n_control"]].copy()  # fmt: skip
+        listed = table[["outcome", "reason"]].to_html(index=False, na_rep="")
+        return f'<section id="{anchor}"><h2>{heading}</h2>{_statement(absent)}{listed}</section>'
+    shown = table[
+        [
+            "outcome",
+            "model",
+            "scale",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "p_holm",
+            "n_ai",
+            "n_other",
+            "events_ai",
+            "events_other",
+            "reason",
+        ]
+    ].copy()
     if truth:
         shown.insert(3, "planted truth", shown["outcome"].map(truth))
+    shown = shown.astype(object).where(shown.notna(), "")
     warn = "".join(
         f"<li><b>{html.escape(r.outcome)}</b>: {html.escape(m)}</li>"
         for r in models.results for m in r.warnings + r.notes
     )  # fmt: skip
-    failed = "".join(f"<li><b>{html.escape(k)}</b> not modelled: {html.escape(v)}</li>"
-                     for k, v in models.failed.items())  # fmt: skip
-    design = ", ".join(controls) or "nothing"
-    errors = f"standard errors clustered by {cluster}" if cluster else "model-based errors"
     tests = "".join(f"<li><b>{html.escape(r.outcome)}</b>: {html.escape(r.test)}</li>"
                     for r in models.results)  # fmt: skip
+    forest = ""
+    if models.results:
+        forest = f"""{figures.forest(models.results, truth)}
+<p class="caveat">Squares: estimates (red when p &lt; 0.05); lines: 95% CIs{
+            "; hollow diamonds: the planted truth" if truth else ""
+        }.</p>
+<p class="caveat">{html.escape(models.multiple_comparisons_note)}</p>"""
     return f"""<section id="{anchor}"><h2>{heading}</h2>
-<p>Each outcome's model is chosen by its kind (logistic for yes/no, negative binomial or
-Poisson for counts, Cox for censored durations, OLS for rates); each is adjusted for
-{html.escape(design)}, with {errors}. Ratios above 1 mean more of the outcome (for hazard
-ratios: sooner) for AI-assisted changes; <code>p_holm</code> is adjusted for the number of
-outcomes.</p>
+<p>{html.escape(design.describe())} Each outcome's model is chosen by its kind (logistic for
+yes/no, negative binomial or Poisson for counts, Cox for censored durations, OLS for rates).
+Ratios above 1 mean more of the outcome (for hazard ratios: sooner) for AI-assisted changes;
+<code>p_holm</code> is adjusted for the number of outcomes. An outcome that could not be
+estimated is listed with its reason.</p>
 {shown.to_html(index=False, float_format=_f, na_rep="")}
 <p class="caveat">Tests behind the p-values:</p><ul class="caveat">{tests}</ul>
-{figures.forest(models.results, truth)}
-<p class="caveat">Squares: estimates (red when p &lt; 0.05); lines: 95% CIs{
-        "; hollow diamonds: the planted truth" if truth else ""
-    }.</p>
-<p class="caveat">{html.escape(models.multiple_comparisons_note)}</p>
-<ul class="caveat">{warn}{failed}</ul></section>"""
+{forest}
+<ul class="caveat">{warn}</ul></section>"""
 
 
 def _sensitivity(models, absent) -> str:
@@ -377,22 +316,11 @@ def _adoption(commits, absent) -> str:
             + "</section>")  # fmt: skip
 
 
-def _prs(prs: pd.DataFrame, truth) -> str:
-    table = prs.copy()
-    closed = table["state"] != "open"
-    table["merged"] = (table["state"] == "merged").where(closed)  # open PRs: not yet decided
-    controls, cluster = default_design(table, "author_login")
-    absent = nothing_to_compare(table, "pull requests")
-    models, raw = _analyse(table, PR_OUTCOMES, controls, cluster, absent)
-    return _models(
-        models,
-        controls,
-        cluster,
-        truth,
-        "pull-requests",
-        f"Pull requests ({len(prs)}; AI-assisted vs other)",
-        absent,
-    ) + _raw(raw, "pull-requests-raw", "Pull requests by group (raw)")
+def _prs(s, truth) -> str:
+    heading = f"Pull requests ({len(s.prs)}; AI-assisted vs other)"
+    return _models(s, "pr", truth, "pull-requests", heading) + _raw(
+        s.pr_raw, "pull-requests-raw", "Pull requests by group (raw)"
+    )
 
 
 def _truth(truth) -> str:
@@ -424,16 +352,18 @@ def mining_notes(report) -> list[str]:
     return notes
 
 
-def _caveats(commits, models, data_notes=()) -> str:
+def _caveats(s, data_notes=()) -> str:
+    models = s.results
     items = [
         *(html.escape(n) for n in data_notes),
         CAVEAT,
         "Observational data: the comparisons adjust only for what is listed; changes that "
         "developers chose to make with AI may differ in ways not measured (difficulty, "
         "urgency, area of the code).",
-        "Durations are censored, not dropped: a change not yet reverted counts as followed "
-        "up to the newest commit; windowed outcomes (churn, reverts within 30 days) are NA "
-        "for changes younger than the window.",
+        "Durations are censored, not dropped: a change not yet reverted (or fixed) counts as "
+        "followed up to the newest commit; windowed outcomes (churn within 14 days, reverts "
+        "and fixes within 90 days) are NA for changes younger than the window, so recent "
+        "(AI-era) changes are not counted as safer for having had less time.",
         "Fix-inducing commits come from SZZ (blame of the lines a fix changed): on a "
         "kernel-style oracle its precision was about 0.68 and recall about 0.61, so some "
         "links are wrong and some are missing, in both groups.",

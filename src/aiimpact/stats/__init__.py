@@ -5,14 +5,18 @@ from aiimpact.stats.did import DidResult, did
 from aiimpact.stats.many import compare_many
 from aiimpact.stats.panel import panel
 from aiimpact.stats.results import Comparison, ComparisonSet
+from aiimpact.stats.study import Design, Study, study
 
 __all__ = [
     "Comparison",
     "ComparisonSet",
+    "Design",
     "DidResult",
     "StatsWarning",
+    "Study",
     "compare",
     "compare_many",
     "did",
     "panel",
+    "study",
 ]

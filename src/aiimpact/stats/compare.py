@@ -354,21 +354,27 @@ def _drop_uninformative(data, rhs, labels, kind, notes) -> pd.DataFrame:
     else:
         return data
     keys = [term[2:-1] for term in rhs if term.startswith("C(")]
+    gone: dict[str, list] = {key: [] for key in keys}  # levels left out, per fixed effect
+    rows: dict[str, int] = dict.fromkeys(keys, 0)
     while keys:
         drop = pd.Series(False, index=data.index)
         for key in keys:
             by = flag.groupby(data[key])
             lo, hi = by.transform("min"), by.transform("max")
             dead = (lo == hi) if kind == "logit" else (hi == 0)
-            for level in pd.unique(data.loc[dead, key]):
-                rows = int((data[key] == level).sum())
-                notes.append(f"{rows} rows with {labels[key]} = {level} left out: the outcome "
-                             "never varies there, so they carry no information")  # fmt: skip
+            gone[key] += list(pd.unique(data.loc[dead, key]))
+            rows[key] += int(dead.sum())
             drop |= dead
         if not drop.any():
             break
         data = data[~drop].reset_index(drop=True)
         flag = flag[~drop].reset_index(drop=True)
+    for key, levels in gone.items():  # one line per fixed effect, however many levels
+        if levels:
+            shown = ", ".join(str(v) for v in levels[:3]) + (", ..." if len(levels) > 3 else "")
+            notes.append(f"{rows[key]} rows in {len(levels)} level(s) of {labels[key]} left "
+                         f"out ({shown}): the outcome never varies within them, so they "
+                         "carry no information")  # fmt: skip
     return data
 
 

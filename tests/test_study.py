@@ -1,0 +1,97 @@
+"""ai.study on histories shaped like real ones: long pre-AI years, AI only at the end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+import aiimpact as ai
+from aiimpact.errors import InputError
+from aiimpact.stats.study import COMMIT_OUTCOMES
+
+START = datetime(2016, 1, 4, tzinfo=UTC)
+AI_FROM = datetime(2025, 1, 6, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def long_history(tmp_path_factory):
+    """Nine pre-AI years (a commit a week, 30 authors), then a year with AI marks on every
+    third commit (two a week). Expected: the default window opens 183 days before the first
+    AI-marked commit, so the pre-AI years are left out and counted."""
+    root = tmp_path_factory.mktemp("long")
+    b = ai.synth.RepoBuilder(root / "r", start=START, step=timedelta(days=7))
+    for i in range(470):
+        b.commit(f"work {i}", {f"m{i % 7}.py": f"v{i}\n" * (1 + i % 5)},
+                 author=f"Dev {i % 30} <dev{i % 30}@x.org>")  # fmt: skip
+    when = AI_FROM
+    for i in range(104):
+        trailer = "\n\nCo-authored-by: Claude <noreply@anthropic.com>" if i % 3 == 0 else ""
+        b.commit(f"feature {i}{trailer}", {f"m{i % 7}.py": f"w{i}\n" * (2 + i % 4)},
+                 author=f"Dev {i % 30} <dev{i % 30}@x.org>", date=when)  # fmt: skip
+        when += timedelta(days=3, hours=12)
+    b.close()
+    return ai.Repo(b.path, cache_dir=root / "c", progress=False).outcomes()
+
+
+def test_the_default_window_is_the_ai_era(long_history):
+    s = ai.study(long_history)
+    first_ai = long_history.loc[long_history["ai_assisted"], "commit_time"].min()
+    assert s.design.since == first_ai - pd.Timedelta(days=183)
+    assert s.commits["commit_time"].min() >= s.design.since
+    assert s.left_out["before the window"] == (long_history["commit_time"] < s.design.since).sum()
+    assert s.left_out["before the window"] > 400
+    assert "AI era" in s.design.window_rule and "AI era" in s.describe()
+    whole = ai.study(long_history, since="all")
+    assert len(whole.commits) == len(long_history) and whole.left_out["before the window"] == 0
+
+
+def test_every_outcome_tried_has_an_estimate_or_a_reason(long_history):
+    s = ai.study(long_history, commit_outcomes={**COMMIT_OUTCOMES,
+                                                "not_a_column": "auto"})  # fmt: skip
+    t = s.table()
+    assert list(t["outcome"]) == [*COMMIT_OUTCOMES, "not_a_column"]
+    estimated = t["reason"].isna()
+    assert t.loc[estimated, ["estimate", "ci_low", "ci_high", "p_value"]].notna().all().all()
+    assert (t.loc[~estimated, "estimate"].isna()).all()
+    assert t.set_index("outcome").loc["not_a_column", "reason"] == (
+        "the table has no column 'not_a_column'"
+    )
+    # nothing here is ever reverted or fixed: churn is estimated, the others say why not
+    assert estimated.tolist() == [o == "churn_rate_14d" for o in t["outcome"]]
+    assert t.loc[~estimated, "reason"].str.len().gt(20).all()
+
+
+def test_time_is_a_smooth_trend_not_hundreds_of_strata(long_history):
+    s = ai.study(long_history, since="all")
+    trend = [c for c in s.design.controls if c.startswith("time_trend_")]
+    assert len(trend) == 3 and "month" not in s.design.controls  # nine years: degree 3
+    assert all(abs(s.commits[c].mean()) < 1e-9 for c in trend)  # orthogonal, centred
+    # 30 authors: fixed effects; any levels left out are said in one line per effect
+    for r in s.results.results:
+        assert sum("left out (" in n for n in r.notes) <= 1
+
+
+def test_windowed_outcomes_never_keep_young_commits_that_had_the_event(build):
+    b = build("young")
+    first = b.commit("Add a", {"a.txt": "1\n"}, date=datetime(2025, 1, 1, tzinfo=UTC))
+    old = b.commit("Add b", {"b.txt": "1\n"}, date=datetime(2025, 1, 2, tzinfo=UTC))
+    young = b.commit("Add c", {"c.txt": "1\n"}, date=datetime(2025, 6, 1, tzinfo=UTC))
+    b.commit(f"Revert \"Add c\"\n\nThis reverts commit {young}.", {"c.txt": None},
+             date=datetime(2025, 6, 2, tzinfo=UTC))  # fmt: skip
+    b.commit(f"Revert \"Add b\"\n\nThis reverts commit {old}.", {"b.txt": None},
+             date=datetime(2025, 6, 3, tzinfo=UTC))  # fmt: skip
+    b.close()
+    t = ai.Repo(b.path).outcomes().set_index("sha")
+    assert t.loc[young, "reverted"]  # reverted, but 2 days before the newest commit:
+    assert pd.isna(t.loc[young, "reverted_within_30d"])  # too young to be counted either way
+    assert t.loc[old, "reverted_within_90d"] == False  # noqa: E712 (reverted after 152 days)
+    assert t.loc[first, "reverted_within_90d"] == False  # noqa: E712
+
+
+def test_a_window_without_commits_is_refused(long_history):
+    with pytest.raises(InputError, match="no commit falls in the study window"):
+        ai.study(long_history, since="2030-01-01")
+    with pytest.raises(InputError, match="since='soon' is not a date"):
+        ai.study(long_history, since="soon")
