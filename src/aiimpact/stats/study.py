@@ -53,10 +53,11 @@ COMMIT_OUTCOMES: dict[str, str] = {  # outcome -> model ("auto" unless a rate re
 PR_OUTCOMES: dict[str, str] = {"merged": "logit", "time_to_merge": "auto",
                                "time_to_first_review": "auto", "review_rounds": "auto"}  # fmt: skip
 MAX_AUTHOR_EFFECTS = 100
+EVENTS_PER_EFFECT = 5  # events per fixed effect (Vittinghoff & McCulloch 2007), else experience
 LEAD = pd.Timedelta(days=183)
 TABLE_COLUMNS = [
     "level", "outcome", "model", "scale", "estimate", "ci_low", "ci_high", "p_value",
-    "p_holm", "test", "n_ai", "n_other", "events_ai", "events_other", "reason",
+    "p_holm", "test", "n_ai", "n_other", "events_ai", "events_other", "adjusted_for", "reason",
 ]  # fmt: skip
 
 
@@ -143,7 +144,8 @@ class Study:
         """One row per outcome tried: ``level`` (commit or pr), ``outcome``, ``model``,
         ``scale``, ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``p_holm`` (Holm
         over the outcomes of its level), ``test``, ``n_ai``, ``n_other``, ``events_ai``,
-        ``events_other`` and ``reason`` (why it could not be estimated; NA when it was)."""
+        ``events_other``, ``adjusted_for`` (the controls of that model) and ``reason`` (why
+        it could not be estimated; NA when it was)."""
         rows = []
         for level, tried, results, absent in (
             ("commit", self.tried, self.results, self.absent),
@@ -328,14 +330,17 @@ def _design(table, time_col, author_col, window, rule, controls, cluster):
         time_text, author_text = "Controls as given", ", ".join(chosen) or "none"
     else:
         size = ["log_size"] if "log_size" in table else []
+        experience = ["log_author_experience"] if "log_author_experience" in table else []
         if 1 < authors <= MAX_AUTHOR_EFFECTS:
-            who, author_text = [author_col], f"Author fixed effects ({authors} authors)"
-        elif "log_author_experience" in table:
-            who = ["log_author_experience"]
-            author_text = (f"{authors} authors: adjusted for the author's prior commits "
-                           "(log) instead of one fixed effect each")  # fmt: skip
+            who = [author_col]
+            author_text = (f"Author fixed effects ({authors} authors) for an outcome with at "
+                           f"least {EVENTS_PER_EFFECT} events per author (rarer outcomes: the "
+                           "author's prior commits, log, instead)")  # fmt: skip
         else:
-            who, author_text = [], f"{authors} authors: no author adjustment"
+            who = experience
+            author_text = (f"{authors} authors: adjusted for the author's prior commits (log) "
+                           "instead of one fixed effect each" if who else
+                           f"{authors} authors: no author adjustment")  # fmt: skip
         chosen = [*size, *names, *who]
         time_text = (f"Time adjusted by a smooth trend (orthogonal polynomial of degree "
                      f"{len(names)} in commit time)" if names else "No time adjustment (one "
@@ -384,9 +389,13 @@ def _fit(table, tried, design, absent, progress):
     with warnings.catch_warnings():  # kept in each result's .warnings, shown in the page
         warnings.simplefilter("ignore")
         if absent is None and present:
-            models = compare_many(table, present, controls=design.controls,
-                                  cluster=design.cluster, progress=progress)  # fmt: skip
-            models.failed.update(missing)
+            results, failed = [], dict(missing)
+            for outcome, model in present.items():
+                one = compare_many(table, {outcome: model}, controls=_controls(table, outcome,
+                                   design), cluster=design.cluster, progress=False)  # fmt: skip
+                results += one.results
+                failed.update(one.failed)
+            models = ComparisonSet(results, failed)
             return models, {r.outcome: r.groups for r in models.results}
         failed = dict(missing)
         for outcome, model in present.items():
@@ -395,6 +404,37 @@ def _fit(table, tried, design, absent, progress):
             except InputError as exc:
                 failed[outcome] = str(exc)
     return ComparisonSet([], failed), raw
+
+
+def _controls(table: pd.DataFrame, outcome: str, design: Design) -> list[str]:
+    """The design's controls for *outcome*: author fixed effects only when the outcome has
+    at least EVENTS_PER_EFFECT events (and as many non-events) per author; otherwise the
+    author's prior commits. With rare outcomes most authors have no event: their fixed
+    effects are infinite, they fall out of the model, and few clusters are left."""
+    effects = [c for c in design.controls if c in ("author_email", "author_login")]
+    if not effects or outcome not in table:
+        return design.controls
+    events = _events(table, outcome)
+    if events >= EVENTS_PER_EFFECT * table[effects[0]].nunique():
+        return design.controls
+    swap = ["log_author_experience"] if "log_author_experience" in table else []
+    return [c for c in design.controls if c not in effects] + swap
+
+
+def _events(table: pd.DataFrame, outcome: str) -> float:
+    """The information an outcome carries: the rarer of events and non-events for yes/no
+    outcomes, events for durations and counts, rows for the rest."""
+    from aiimpact.stats.kinds import DURATIONS
+
+    if outcome in DURATIONS and DURATIONS[outcome][1] is None:
+        flag = table[DURATIONS[outcome][0]]
+        return float(flag.astype("boolean").fillna(False).sum())
+    values = pd.to_numeric(table[outcome], errors="coerce").dropna()
+    if values.isin([0, 1]).all():
+        return float(min(values.sum(), len(values) - values.sum()))
+    if outcome in DURATIONS:  # PR durations: the event is the end time's presence
+        return float(table[DURATIONS[outcome][0]].notna().sum())
+    return float(len(values))
 
 
 def _day(ts) -> str:
