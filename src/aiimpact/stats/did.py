@@ -354,7 +354,9 @@ class _FixedEffectsLS:
         scores = _sums(groups, self.u * self.resid[:, None], len(codes))
         phi = (scores / self.s) @ self.vt[:, j] / self.scale[j]
         nobs, g = len(self.resid), len(codes)
-        factor = g / (g - 1) * (nobs - 1) / (nobs - self.k_params) if g > 1 else np.nan
+        # no residual degrees of freedom (a saturated fit) or one cluster: no variance
+        enough = g > 1 and nobs > self.k_params
+        factor = g / (g - 1) * (nobs - 1) / (nobs - self.k_params) if enough else np.nan
         identified = (self.vt[:, j] ** 2).sum(axis=0) > 1 - 1e-8
         return phi.T @ phi * factor, identified
 
