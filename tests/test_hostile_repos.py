@@ -206,6 +206,8 @@ def test_the_line_history_goes_past_missing_blobs(build, tmp_path):
     repo = ai.Repo(mirror)
     with pytest.warns(MissingObjectsWarning):
         churn = repo.churn("30D")
+    missing = repo.last_report.missing_object_files
+    assert missing == 4  # c4's and c5's own versions, the "big only" commit's and c6's bases
     assert (repo.last_report.unfollowed_files, repo.last_report.unfollowed_commits) == (1, 5)
     expected = ai.Repo(plain.path).churn("30D")
     shas = [sha for sha in full.shas if sha != full.shas[6]]  # without "big only"
@@ -221,6 +223,9 @@ def test_the_line_history_goes_past_missing_blobs(build, tmp_path):
     outcomes = repo.outcomes()
     assert outcomes["churn_30d"].notna().sum() == want["churn_30d"].notna().sum()
     assert repo.last_report.unfollowed_files == 1  # one report for the whole call
+    cached = ai.Repo(mirror)  # a new process would read the cache: the counts stay
+    cached.churn("30D")
+    assert cached.last_report.mined == 0 and cached.last_report.missing_object_files == missing
 
 
 @pytest.mark.parametrize("window", ["-5D", "0D", "soon"])
