@@ -301,9 +301,7 @@ class Repo:
         report = self.last_report
         # counted from the table, so a run that reads the cache says it too
         report.missing_object_files = max(report.missing_object_files, len(missing))
-        report.missing_object_commits = max(
-            report.missing_object_commits, missing["sha"].nunique()
-        )
+        report.missing_object_commits = max(report.missing_object_commits, missing["sha"].nunique())
         report.unfollowed_files = len(unfollowed)
         touching = files["path"].isin(unfollowed) | files["old_path"].isin(unfollowed)
         report.unfollowed_commits = files.loc[touching, "sha"].nunique()
