@@ -95,3 +95,9 @@ def test_a_window_without_commits_is_refused(long_history):
         ai.study(long_history, since="2030-01-01")
     with pytest.raises(InputError, match="since='soon' is not a date"):
         ai.study(long_history, since="soon")
+
+
+def test_each_model_names_what_it_adjusted_for(long_history):
+    t = ai.study(long_history).table().set_index("outcome")
+    assert "time_trend_1" in t.loc["churn_rate_14d", "adjusted_for"]
+    assert "log_size" in t.loc["churn_rate_14d", "adjusted_for"]

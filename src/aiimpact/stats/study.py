@@ -164,6 +164,7 @@ class Study:
                         "n_other": r["n_control"],
                         "events_ai": r["events_treated"],
                         "events_other": r["events_control"],
+                        "adjusted_for": r["controls"],
                     }
                 else:
                     nothing = absent.split(":")[0] if absent else "not estimated"
