@@ -27,3 +27,8 @@ def utc_time(value, what: str) -> pd.Timestamp | None:
     if pd.isna(ts):
         raise InputError(f"{what}={value!r} is not a date or time")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def day(ts) -> str:
+    """*ts* as ``YYYY-MM-DD``, or ``?`` when it is missing (for sentences about windows)."""
+    return "?" if ts is None or pd.isna(ts) else f"{ts:%Y-%m-%d}"

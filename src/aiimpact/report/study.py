@@ -26,6 +26,7 @@ from aiimpact.errors import InputError
 from aiimpact.files import atomic_output, writable_file
 from aiimpact.report import figures
 from aiimpact.stats.results import fmt as _f
+from aiimpact.times import day
 
 SENSITIVITY_OUTCOMES = ("reverted_within_90d", "fix_inducing_within_90d")
 SHARES = (0.0, 0.1, 0.2, 0.4)
@@ -158,13 +159,9 @@ def _share(history, s) -> str:
     return (
         '<section id="ai-share"><h2>AI share of commits and lines over time</h2>'
         + figures.share_over_time(monthly_share(history))
-        + f"<p class='caveat'>The whole history; the study window is {_day(s.design.since)} "
-        f"to {_day(s.design.until)}.</p></section>"
+        + f"<p class='caveat'>The whole history; the study window is {day(s.design.since)} "
+        f"to {day(s.design.until)}.</p></section>"
     )
-
-
-def _day(ts) -> str:
-    return "?" if ts is None or pd.isna(ts) else f"{ts:%Y-%m-%d}"
 
 
 def _tools(outcomes) -> str:

@@ -41,7 +41,7 @@ from aiimpact.stats.compare import check_design, raw_groups
 from aiimpact.stats.many import compare_many
 from aiimpact.stats.results import ComparisonSet
 from aiimpact.stats.results import fmt as _fmt
-from aiimpact.times import utc_time
+from aiimpact.times import day, utc_time
 
 COMMIT_OUTCOMES: dict[str, str] = {  # outcome -> model ("auto" unless a rate reads better)
     "reverted_within_90d": "auto",
@@ -91,7 +91,7 @@ class Design:
 
     def describe(self) -> str:
         """The design in one paragraph."""
-        span = f"{_day(self.since)} to {_day(self.until)}"
+        span = f"{day(self.since)} to {day(self.until)}"
         errors = f"errors clustered by {self.cluster}" if self.cluster else "model-based errors"
         size = "Size adjusted by log_size; " if "log_size" in self.controls else ""
         return (f"Study window {span} ({self.window_rule}). {self.time_adjustment}. "
@@ -261,8 +261,8 @@ def study(
     table, left_out_window = _in_window(table, "commit_time", *window)
     left_out |= left_out_window
     if table.empty:
-        raise InputError(f"no commit falls in the study window {_day(window[0])} to "
-                         f"{_day(window[1])}")  # fmt: skip
+        raise InputError(f"no commit falls in the study window {day(window[0])} to "
+                         f"{day(window[1])}")  # fmt: skip
     table, design = _design(table, "commit_time", "author_email", window, rule, controls, cluster)
     absent = nothing_to_compare(table, "commits")
     tried = dict(commit_outcomes or COMMIT_OUTCOMES)
@@ -296,11 +296,11 @@ def _window(table, time_col, since, until, lead) -> tuple[tuple, str]:
         return (times.min(), until_ts or times.max()), "no AI-marked commit: the whole history"
     start = first - lead
     if start <= times.min():
-        rule = (f"the first AI-marked change ({_day(first)}) comes within {lead.days} days of "
+        rule = (f"the first AI-marked change ({day(first)}) comes within {lead.days} days of "
                 "the first commit: the whole history")  # fmt: skip
         return (times.min(), until_ts or times.max()), rule
     rule = (f"the AI era: from {lead.days} days before the first AI-marked change "
-            f"({_day(first)})")  # fmt: skip
+            f"({day(first)})")  # fmt: skip
     return (start, until_ts or times.max()), rule
 
 
@@ -436,7 +436,3 @@ def _events(table: pd.DataFrame, outcome: str) -> float:
     if outcome in DURATIONS:  # PR durations: the event is the end time's presence
         return float(table[DURATIONS[outcome][0]].notna().sum())
     return float(len(values))
-
-
-def _day(ts) -> str:
-    return "?" if ts is None or pd.isna(ts) else f"{ts:%Y-%m-%d}"
