@@ -8,15 +8,18 @@ input of SZZ).
 How lines are followed:
 
 * commits are replayed parents-first (``--topo-order --reverse``); every commit's diff is
-  against its first parent (``--diff-merges=first-parent``, no rename detection), so a file
-  is a list of line ids, and each hunk replaces a run of ids by new ones;
+  against its first parent (``--diff-merges=first-parent``), so a file is a list of line
+  ids, and each hunk replaces a run of ids by new ones;
+* renames are detected (``-M``, git's default 50% similarity): a renamed file keeps its
+  lines and their births, as ``git blame`` follows it, and only the lines its diff changes
+  are new;
 * a line keeps its id through a change that only alters whitespace (like ``blame -w``);
 * the lines a merge adds (relative to its first parent) keep the birth they had on the
   merged branch when a line with the same content is found there; only the rest are the
   merge's own ("evil merge" lines);
 * within one commit, a line removed in one place and added (with the same text, at least
-  10 non-blank characters) in another is a move and keeps its birth (a rename moves every
-  line);
+  10 non-blank characters) in another is a move and keeps its birth; of identical removed
+  lines, one from the same file is taken first, and then the first removed;
 * a line dies the first time it is deleted or modified on any branch; that is when it
   counts as churn of the commit that wrote it;
 * binary files have no lines; a commit's state is dropped once its last child is replayed,
@@ -27,12 +30,13 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
+from aiimpact.errors import GitCommandError
 from aiimpact.git.safety import GitStream, run_git
 from aiimpact.git.walk import TIME_LIMIT
 
@@ -57,6 +61,7 @@ class Patch:
     parents: list[str]
     time: int
     files: dict[str, list[Hunk]]  # path (new path; old path for deletions) -> hunks
+    renames: dict[str, str] = field(default_factory=dict)  # new path -> old path
 
 
 def stream_patches(git_dir: str, rev: str, exclude: Sequence[str] = ()) -> Iterator[Patch]:
@@ -65,7 +70,7 @@ def stream_patches(git_dir: str, rev: str, exclude: Sequence[str] = ()) -> Itera
     Paths in *exclude* are left out of every diff (git then never reads their blobs).
     """
     args = [
-        "log", "-p", "-U0", "--no-renames", "--diff-merges=first-parent", "--topo-order",
+        "log", "-p", "-U0", "-M", "--diff-merges=first-parent", "--topo-order",
         "--reverse", "--format=%x00%H %P%x00%ct",
         # with a pathspec, git would drop the commits that touch only excluded files (and
         # rewrite their children's parents): every commit is kept, with its real parents
@@ -79,7 +84,7 @@ def _parse(lines) -> Iterator[Patch]:
     patch: Patch | None = None
     hunks: list[Hunk] | None = None
     hunk: Hunk | None = None
-    minus_path = b""
+    minus_path = rename_from = b""
     for line in lines:
         c = line[:1]
         if hunk is not None and c in (b"+", b"-") and not line.startswith((b"+++ ", b"--- ")):
@@ -104,9 +109,14 @@ def _parse(lines) -> Iterator[Patch]:
         elif line.startswith(b"+++ ") and patch is not None:
             plus = line[4:].rstrip(b"\n")
             path = _unquote(minus_path if plus == b"/dev/null" else plus)[2:]
-            hunks = patch.files.setdefault(path.decode("utf-8", "replace"), [])
+            hunks = patch.files.setdefault(_decode(path), [])
         elif c == b"d":  # "diff --git": a new file section; binaries have no hunks
             hunks = hunk = None
+        elif line.startswith(b"rename from ") and patch is not None:
+            rename_from = _unquote(line[12:].rstrip(b"\n"))
+        elif line.startswith(b"rename to ") and patch is not None:
+            new = _decode(_unquote(line[10:].rstrip(b"\n")))
+            patch.renames[new] = _decode(rename_from)
         elif c == b"\\":  # "\ No newline at end of file"
             continue
     if patch is not None:
@@ -119,10 +129,17 @@ def _multiset(by_path: dict[str, Counter]) -> frozenset:
 
 
 def _unquote(path: bytes) -> bytes:
-    """git's C-style quoting of unusual paths (``"b/a\\tb"``), undone."""
+    """git's C-style quoting of unusual paths (``"b/a\\tb"``), undone; the tab git puts
+    after a ``---``/``+++`` path that contains a space is dropped (a path that really ends
+    in a tab is quoted)."""
+    path = path[:-1] if path.endswith(b"\t") else path
     if not path.startswith(b'"'):
         return path
     return path[1:-1].decode("unicode_escape").encode("latin-1")
+
+
+def _decode(path: bytes) -> str:
+    return path.decode("utf-8", "replace")
 
 
 def _norm(line: bytes) -> bytes:
@@ -223,13 +240,21 @@ class LineHistory:
 
     @staticmethod
     def _inherit(first, states, texts, children):
-        if first is None or first not in states:
+        if first is None:
             return {}, {}
+        if first not in states:  # git listed a parent it never showed: never a shorter history
+            raise GitCommandError(f"git log: parent {first} of a commit was never listed")
         if children[first] <= 1:  # the last child takes the parent's state over
             return states.pop(first), texts.pop(first)
         return dict(states[first]), dict(texts[first])
 
     def _apply(self, ci, p: Patch, state, text, other) -> None:
+        if p.renames:  # a renamed file keeps its lines; its hunks are against the old file
+            moved = {new: (state.pop(old, None), text.pop(old, None))
+                     for new, old in p.renames.items()}  # fmt: skip
+            for new, (ids, lines) in moved.items():
+                if ids is not None:
+                    state[new], text[new] = ids, lines
         added = 0
         deleted_from: Counter = Counter()
         deleted_all: Counter = Counter()
@@ -238,7 +263,7 @@ class LineHistory:
         # 1. the lines each hunk removes; whitespace-only edits keep their line; the rest go
         #    to a pool from which lines added elsewhere in this commit can take them back
         #    (a moved or renamed line keeps its birth, as with blame -M -C within a commit)
-        pool: dict[bytes, list[int]] = {}
+        pool: dict[bytes, dict[str, deque[int]]] = {}  # text -> path -> ids, oldest first
         added_norm: dict[tuple[str, int], list[bytes]] = {}
         context: Counter = Counter()
         kept: dict[tuple[str, int], dict[int, int]] = {}
@@ -263,9 +288,10 @@ class LineHistory:
                     if k < len(norms) and norms[k] == key:
                         pairs[k] = lid
                     else:
-                        pool.setdefault(key if len(key) >= _MOVE_MIN else b"", []).append(lid)
+                        key = key if len(key) >= _MOVE_MIN else b""
+                        pool.setdefault(key, {}).setdefault(path, deque()).append(lid)
                         removed_line[lid] = h.removed[k] if k < len(h.removed) else b""
-        short = pool.pop(b"", [])
+        short = [lid for ids in pool.pop(b"", {}).values() for lid in ids]
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
         for path, hunks in p.files.items():
             ids = state.get(path, [])
@@ -289,9 +315,9 @@ class LineHistory:
                     if k in pairs:
                         new_file_ids.append(pairs[k])
                         continue
-                    moved = pool.get(norm)
-                    if moved:
-                        new_file_ids.append(moved.pop())
+                    moved = _take(pool.get(norm), path)
+                    if moved is not None:
+                        new_file_ids.append(moved)
                         continue
                     same = donors.get(hash(h.added[k])) if donors else None
                     # a line the merged branch wrote keeps its birth (as a new id: the
@@ -308,7 +334,7 @@ class LineHistory:
                 state.pop(path, None)
                 text.pop(path, None)
         # 3. removed lines nobody took back died here
-        for lid in [*short, *(lid for ids in pool.values() for lid in ids)]:
+        for lid in [*short, *(lid for by in pool.values() for ids in by.values() for lid in ids)]:
             if self.died[lid] < 0:
                 self.died[lid] = p.time
             deleted_all[self.born[lid]] += 1
@@ -372,6 +398,18 @@ class LineHistory:
                     if lid not in present:
                         donors.setdefault(h, []).append(self.born[lid])
         return donors
+
+
+def _take(by_path: dict[str, deque[int]] | None, path: str) -> int | None:
+    """A removed line with this text: from *path* if it lost one, else the first removed."""
+    if not by_path:
+        return None
+    ids = by_path.get(path)
+    if not ids:
+        ids = next((ids for ids in by_path.values() if ids), None)
+        if ids is None:
+            return None
+    return ids.popleft()
 
 
 def line_history(
