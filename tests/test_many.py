@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -163,3 +164,19 @@ def test_dataset_on_an_fsspec_url(sources):
     assert n == sum(expected_commits(p) for p in sources[:3])
     again = ai.mine_many(sources[:3], out=url, progress=False)
     assert len(again.skipped) == 3 and again.mined == []
+
+
+def test_worker_processes_leave_no_temporary_directories(sources, tmp_path):
+    """Every process (pool workers too, which skip atexit) removes its git directory."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    listing = tmp_path / "repos.txt"
+    listing.write_text("\n".join(sources[:3]))
+    done = subprocess.run(
+        [sys.executable, "-m", "aiimpact", "mine-many", str(listing), "-o", str(tmp_path / "o"),
+         "--workers", "2", "--cache-dir", str(tmp_path / "c"), "--no-progress"],
+        capture_output=True, text=True, env={**os.environ, "TMPDIR": str(scratch)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "o" / "_done").glob("*.json"))) == 3
+    assert sorted(p.name for p in scratch.iterdir()) == []

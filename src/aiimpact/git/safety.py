@@ -37,6 +37,7 @@ line instead of ending the stream early without a word.
 from __future__ import annotations
 
 import atexit
+import multiprocessing.util
 import os
 import shutil
 import subprocess
@@ -309,7 +310,7 @@ class GitStream:
 
 
 # -- where git runs: an empty directory of ours ------------------------------------------
-_state: dict[str, Path] = {}
+_state: dict[int, Path] = {}  # process id -> its directory (a forked child makes its own)
 
 
 def git_cwd() -> str:
@@ -317,13 +318,17 @@ def git_cwd() -> str:
 
     git reads ``.gitattributes`` from the work tree, and, when the current directory lies
     outside it, from the current directory: neither may be the caller's or the repository's.
+    It is removed when the process exits, a multiprocessing worker included (those skip
+    ``atexit``).
     """
-    root = _state.get("root")
+    root = _state.get(os.getpid())
     if root is None or not (root / "empty").is_dir():
         root = Path(tempfile.mkdtemp(prefix="aiimpact-git-"))
         (root / "empty").mkdir()
-        _state["root"] = root
+        _state.clear()
+        _state[os.getpid()] = root
         atexit.register(shutil.rmtree, root, True)
+        multiprocessing.util.Finalize(None, shutil.rmtree, (root, True), exitpriority=0)
     return str(root / "empty")
 
 
