@@ -16,7 +16,7 @@ import aiimpact as ai
 from aiimpact.cli import main
 from aiimpact.outcomes.lines import line_history
 from aiimpact.report import figures
-from aiimpact.report.study import monthly_share
+from aiimpact.report.study import share_by_period
 from aiimpact.synth import RepoBuilder
 
 CLAUDE = "\n\nCo-Authored-By: Claude <noreply@anthropic.com>"
@@ -133,8 +133,8 @@ def test_a_14_year_axis_is_yearly_with_at_most_12_labels_and_the_ai_era_shaded(t
     assert commits["commit_time"].min().year == 2012 and commits["commit_time"].max().year == 2026
     ai_times = commits.loc[commits["ai_assisted"].astype(bool), "commit_time"]
     assert ai_times.min() >= first_ai
-    monthly = monthly_share(commits)
-    assert len(monthly) > 150  # one bar per month, as the report has them
+    monthly = share_by_period(commits)
+    assert len(monthly) > 150 and monthly.index.freqstr == "M"  # a bar per month
     fig = figures.share_over_time_figure(monthly)
     labels, overlap = _labels(fig)
     assert 4 <= len(labels) <= 12 and not overlap
@@ -152,12 +152,17 @@ def test_a_two_month_axis_gets_week_ticks(tmp_path):
     start = datetime(2025, 12, 1, 9, tzinfo=UTC)
     commits = _history(tmp_path / "short", start, timedelta(hours=20), 72,
                        datetime(2026, 1, 10, tzinfo=UTC))  # fmt: skip
-    fig = figures.share_over_time_figure(monthly_share(commits))
+    weekly = share_by_period(commits)  # two months: a bar per week, not two bars
+    assert weekly.index.freqstr == "W-SUN" and 8 <= len(weekly) <= 10
+    assert weekly["commits"].sum() == len(commits)
+    fig = figures.share_over_time_figure(weekly)
     labels, overlap = _labels(fig)
     assert 5 <= len(labels) <= 12 and not overlap
     assert all(re.match(r"\d{1,2} (Dec|Jan|Feb)", s) for s in labels), labels
     assert labels[0].endswith("2025") and any(s.endswith("2026") for s in labels)
-    assert _era_start(fig) == pytest.approx(mdates.date2num(datetime(2026, 1, 1)))
+    # the AI era starts with the week of the first AI commit (Saturday 10 Jan: Monday 5th)
+    assert _era_start(fig) == pytest.approx(mdates.date2num(datetime(2026, 1, 5)))
+    assert "AI era from 5 Jan 2026" in figures.svg(fig)
 
 
 @pytest.mark.parametrize(

@@ -138,7 +138,7 @@ def share_over_time(periods: pd.DataFrame) -> str:
 def share_over_time_figure(periods: pd.DataFrame):
     """The figure of :func:`share_over_time`, open (for inspection).
 
-    *periods* is indexed by period (``monthly_share``: months; any frequency works) with
+    *periods* is indexed by period (``share_by_period``: weeks or months; any frequency) with
     ``commits``, ``ai_commits``, ``ai_share`` and ``ai_line_share``. The time axis is
     labelled by span (:func:`time_axis`); the AI era is shaded from the start of the first
     period with an AI-marked commit to the end.

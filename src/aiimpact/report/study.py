@@ -42,13 +42,21 @@ def tool_table(commits: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("commits", ascending=False).rename_axis("tool")
 
 
-def monthly_share(commits: pd.DataFrame) -> pd.DataFrame:
-    """Per month (by commit time): commits, AI-assisted commits, their share, and the share
-    of lines added by AI-assisted commits."""
-    month = commits["commit_time"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M")
+def share_by_period(commits: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
+    """Per period (by commit time): commits, AI-assisted commits, their share, and the share
+    of lines added by AI-assisted commits.
+
+    *freq* is a pandas period frequency; by default weeks for a history shorter than
+    about four months (months would give two or three points), months otherwise.
+    """
+    when = commits["commit_time"].dt.tz_convert("UTC").dt.tz_localize(None)
+    if freq is None:
+        span = when.max() - when.min() if len(when) else pd.Timedelta(0)
+        freq = "W-SUN" if span < pd.Timedelta(days=120) else "M"
     ai = commits["ai_assisted"].fillna(False).astype(bool)
-    g = commits.assign(month=month, ai=ai.astype(int), ai_lines=commits["insertions"].where(ai, 0))
-    out = g.groupby("month").agg(
+    g = commits.assign(period=when.dt.to_period(freq), ai=ai.astype(int),
+                       ai_lines=commits["insertions"].where(ai, 0))  # fmt: skip
+    out = g.groupby("period").agg(
         commits=("sha", "size"),
         ai_commits=("ai", "sum"),
         lines=("insertions", "sum"),
@@ -158,7 +166,7 @@ def _summary(outcomes, s, note) -> str:
 def _share(history, s) -> str:
     return (
         '<section id="ai-share"><h2>AI share of commits and lines over time</h2>'
-        + figures.share_over_time(monthly_share(history))
+        + figures.share_over_time(share_by_period(history))
         + f"<p class='caveat'>The whole history; the study window is {day(s.design.since)} "
         f"to {day(s.design.until)}.</p></section>"
     )
