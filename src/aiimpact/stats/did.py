@@ -40,6 +40,7 @@ from scipy import stats as sps
 
 from aiimpact.errors import InputError
 from aiimpact.stats.kinds import check_values, require_numeric
+from aiimpact.stats.results import fmt, p_text
 
 Z95 = sps.norm.ppf(0.975)
 MIN_CLUSTERS = 10
@@ -118,9 +119,9 @@ class DidResult:
 
     def describe(self) -> str:
         return (
-            f"{self.outcome}: average effect on the treated {self.estimate:.4g} (95% CI "
-            f"{self.ci[0]:.4g} to {self.ci[1]:.4g}), p {_p(self.p_value)} ({self.test}); "
-            f"TWFE {self.twfe['estimate']:.4g}; {self.n_treated_units} adopting and "
+            f"{self.outcome}: average effect on the treated {fmt(self.estimate)} (95% CI "
+            f"{fmt(self.ci[0])} to {fmt(self.ci[1])}), p {p_text(self.p_value)} ({self.test}); "
+            f"TWFE {fmt(self.twfe['estimate'])}; {self.n_treated_units} adopting and "
             f"{self.n_never_treated} never-treated units, {self.n_treated_obs} treated cells"
         )
 
@@ -129,7 +130,7 @@ class DidResult:
         if self.pretrend:
             pt = self.pretrend
             lines.append(f"  pre-trend: {pt['test']}: statistic {pt['statistic']:.3g}, "
-                         f"df {pt['df']}, p {_p(pt['p_value'])}")  # fmt: skip
+                         f"df {pt['df']}, p {p_text(pt['p_value'])}")  # fmt: skip
         lines += [f"  note: {m}" for m in self.notes]
         lines += [f"  warning: {m}" for m in self.warnings]
         return "\n".join(lines)
@@ -500,6 +501,3 @@ def _twfe(d: pd.DataFrame, controls) -> dict:
         "p_value": p,
     }
 
-
-def _p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"

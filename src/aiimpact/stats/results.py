@@ -180,7 +180,7 @@ class Comparison:
         ci = f"{fmt(self.ci[0])} to {fmt(self.ci[1])}"
         return (
             f"{self.outcome}: {self.scale} {fmt(self.estimate)} (95% CI {ci}), "
-            f"p {_p(self.p_value)} ({self.test}); n = {self.n['treated']} treated, "
+            f"p {p_text(self.p_value)} ({self.test}); n = {self.n['treated']} treated, "
             f"{self.n['control']} other"
         )
 
@@ -309,5 +309,6 @@ def fmt(x) -> str:
     return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _p(p: float) -> str:
+def p_text(p: float) -> str:
+    """A p-value for people: ``= 0.042`` or ``< 0.001``."""
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
