@@ -61,6 +61,11 @@ def test_every_outcome_tried_has_an_estimate_or_a_reason(long_history):
     # nothing here is ever reverted or fixed: churn is estimated, the others say why not
     assert estimated.tolist() == [o == "churn_rate_14d" for o in t["outcome"]]
     assert t.loc[~estimated, "reason"].str.len().gt(20).all()
+    # the raw figures by group describe every outcome there is a column for, estimated or
+    # not (0 events among the AI-assisted commits is itself a finding)
+    assert list(s.raw) == list(COMMIT_OUTCOMES)
+    reverted = s.raw["reverted_within_90d"].set_index("group")
+    assert reverted.loc["treated", "events"] == 0 and reverted.loc["treated", "n"] > 20
 
 
 def test_time_is_a_smooth_trend_not_hundreds_of_strata(long_history):

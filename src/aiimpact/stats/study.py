@@ -396,15 +396,28 @@ def _fit(table, tried, design, absent, progress):
                                    design), cluster=design.cluster, progress=False)  # fmt: skip
                 results += one.results
                 failed.update(one.failed)
-            models = ComparisonSet(results, failed)
-            return models, {r.outcome: r.groups for r in models.results}
+            fitted = {r.outcome: r.groups for r in results}
+            for outcome, model in present.items():  # what could not be modelled is described
+                raw[outcome] = fitted.get(outcome)
+                if raw[outcome] is None:
+                    raw[outcome] = _raw_or_reason(table, outcome, model, failed)
+            return ComparisonSet(results, failed), {o: g for o, g in raw.items() if g is not None}
         failed = dict(missing)
         for outcome, model in present.items():
-            try:
-                raw[outcome] = raw_groups(table, outcome, model=model)
-            except InputError as exc:
-                failed[outcome] = str(exc)
+            groups = _raw_or_reason(table, outcome, model, failed)
+            if groups is not None:
+                raw[outcome] = groups
     return ComparisonSet([], failed), raw
+
+
+def _raw_or_reason(table, outcome, model, failed: dict) -> pd.DataFrame | None:
+    """The raw figures of *outcome* by group, or None with the reason put in *failed*
+    (unless it already has one)."""
+    try:
+        return raw_groups(table, outcome, model=model)
+    except InputError as exc:
+        failed.setdefault(outcome, str(exc))
+        return None
 
 
 def _controls(table: pd.DataFrame, outcome: str, design: Design) -> list[str]:
