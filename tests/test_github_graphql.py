@@ -144,7 +144,7 @@ def test_graphql_partial_errors_are_counted_and_skipped(server, model):
                     "message": "Resource not accessible"}]}  # fmt: skip
     server.queue_post(Reply(200, partial))
     gh = client(server)
-    from aiimpact.platforms.graphql import walk_graphql
+    from aiimpact.platforms.github.graphql import walk_graphql
 
     got = list(walk_graphql(gh, REPO, "all", None))
     assert [g["pull"]["number"] for g in got] == [7458] and gh.graphql_errors == 1

@@ -1,6 +1,9 @@
-"""One parser of user-given times: the ``since=`` and ``until=`` of every call."""
+"""The parsers of times: the ``since=`` and ``until=`` of every call, ISO 8601 text from
+GitHub, times read from data; and one formatter of days."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -32,3 +35,44 @@ def utc_time(value, what: str) -> pd.Timestamp | None:
 def day(ts) -> str:
     """*ts* as ``YYYY-MM-DD``, or ``?`` when it is missing (for sentences about windows)."""
     return "?" if ts is None or pd.isna(ts) else f"{ts:%Y-%m-%d}"
+
+
+def iso_time(value, what: str) -> datetime:
+    """*value* (a datetime or ISO 8601 text, ``Z`` allowed; naive = UTC) as an aware datetime.
+
+    Stricter than :func:`utc_time` (no free-form dates, no numbers): the parser of GitHub's
+    times and of the ``since=`` of the GitHub calls. An offset is kept, not converted.
+    Raises :class:`~aiimpact.errors.InputError` naming *what* for anything else.
+
+    Examples
+    --------
+    >>> iso_time("2024-01-02T03:04:05Z", "since")
+    datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(f"{what}={value!r} is not an ISO 8601 date or time") from None
+    if not isinstance(value, datetime):
+        raise InputError(f"{what}={value!r} is not an ISO 8601 date or time")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def utc_time_or_none(value) -> pd.Timestamp | None:
+    """A time read from data (ISO 8601 text of an API answer or a dataset) as a UTC
+    Timestamp; ``None`` when it is absent or does not parse (never raises).
+
+    Examples
+    --------
+    >>> utc_time_or_none("2024-01-02T03:04:05+02:00"), utc_time_or_none("soon")
+    (Timestamp('2024-01-02 01:04:05+0000', tz='UTC'), None)
+    """
+    if not value:
+        return None
+    try:
+        return pd.to_datetime(value, utc=True)
+    except (ValueError, TypeError):
+        return None

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from aiimpact.detect.detector import Detector, default_detector
+from aiimpact.times import utc_time_or_none as _ts  # a time read from data, or None
 
 PR_COLUMNS = [
     "repo",
@@ -85,16 +86,6 @@ class PullRequestData:
     pr_commits: pd.DataFrame
     missing: list[str] = field(default_factory=list)
     skipped: int = 0
-
-
-def _ts(value) -> pd.Timestamp | None:
-    """An ISO 8601 time as a UTC timestamp (None when absent or unparseable)."""
-    if not value:
-        return None
-    try:
-        return pd.to_datetime(value, utc=True)
-    except (ValueError, TypeError):
-        return None
 
 
 def login(user: Mapping | None) -> str | None:

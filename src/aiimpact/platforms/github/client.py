@@ -1,10 +1,10 @@
-"""GitHub REST client for pull-request histories.
+"""The GitHub HTTP client: every REST and GraphQL request goes through :class:`GitHubClient`.
 
-One :class:`GitHubClient` does every request: it authenticates with a token (argument or
-``$GITHUB_TOKEN``) against an API root (argument, ``$GITHUB_API_URL`` or
-https://api.github.com), follows ``Link: rel="next"`` pagination exactly as the server
-writes it, waits out primary and secondary rate limits, retries 5xx answers and dropped
-connections with backoff, and keeps an ETag cache in a DuckDB file so that a second run over
+It authenticates with a token (argument or ``$GITHUB_TOKEN``) against an API root
+(argument, ``$GITHUB_API_URL`` or https://api.github.com), follows ``Link: rel="next"``
+pagination exactly as the server writes it, waits out primary and secondary rate limits,
+retries 5xx answers and dropped connections with backoff, and keeps an ETag cache in a
+DuckDB file (:class:`~aiimpact.platforms.github.cache.EtagCache`) so that a second run over
 unchanged data costs only ``304 Not Modified`` answers (which GitHub does not count against
 the rate limit).
 
@@ -12,11 +12,6 @@ Every wait is bounded: a rate limit that asks for more than ``max_wait`` seconds
 run with a :class:`GitHubAPIError` (what was fetched stays stored, the next run continues),
 a backoff step never exceeds ``max_backoff``, one exchange must complete within
 ``deadline`` seconds, and a body larger than ``max_body`` bytes is refused unread.
-
-:func:`fetch_pull_requests` uses it to yield, per pull request, the raw dict::
-
-    {"pull": {...}, "reviews": [...], "review_comments": [...],
-     "issue_comments": [...], "timeline": [...], "commits": [...]}
 
 The token (and credentials written into the API URL) is sent only to the API root's origin
 and never appears in logs, exceptions, reprs or the cache.
@@ -33,15 +28,15 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import httpx
 
 from aiimpact.errors import AiimpactError, InputError
-from aiimpact.store import open_checked
+from aiimpact.platforms.github.answers import expect, parse_json
+from aiimpact.platforms.github.cache import EtagCache
 
 log = logging.getLogger(__name__)
 
@@ -52,23 +47,9 @@ DEFAULT_MAX_WAIT = 3900.0  # a primary limit resets within the hour (+ clock ske
 DEFAULT_MAX_BACKOFF = 300.0  # cap of one exponential backoff step
 DEFAULT_DEADLINE = 300.0  # seconds for one whole exchange (connect, headers, body)
 DEFAULT_MAX_BODY = 50 * 2**20  # bytes of one decoded response body
-PR_STATES = ("all", "open", "closed")
-APIS = ("rest", "graphql")
 
 _LINK_RE = re.compile(r"<([^>]*)>\s*;\s*rel=\"?([^\",;]+)\"?")
 _USERINFO_RE = re.compile(r"(?<=://)[^/?#\s]*@")
-_OWNER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,38}")  # GitHub (and EMU "_short") logins
-_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
-_NESTED = ("user", "head", "commit", "author", "committer")  # objects (or null) in answers
-_ETAGS_DDL = """
-CREATE TABLE IF NOT EXISTS etags (
-    url VARCHAR PRIMARY KEY,
-    etag VARCHAR NOT NULL,
-    body JSON,
-    link VARCHAR,
-    fetched_at TIMESTAMP
-)
-"""
 
 
 class GitHubAPIError(AiimpactError):
@@ -87,13 +68,6 @@ class GitHubAPIError(AiimpactError):
 
 class _Overdue(Exception):
     """An exchange did not complete within the client's deadline (retried like a drop)."""
-
-
-@dataclass
-class _Cached:
-    etag: str
-    body: Any
-    link: str | None
 
 
 @dataclass
@@ -126,7 +100,7 @@ def _redact(text: str) -> str:
     return _USERINFO_RE.sub("***@", text)
 
 
-def _without_userinfo(url: str) -> str:
+def without_userinfo(url: str) -> str:
     """*url* with its ``user:password@`` removed (the form URLs are keyed and stored by)."""
     return _USERINFO_RE.sub("", url)
 
@@ -138,92 +112,6 @@ def _number(value: str | None) -> float | None:
     except ValueError:
         return None
     return number if number is not None and math.isfinite(number) else None
-
-
-def _kind(value: Any) -> str:
-    """How a decoded JSON value reads in an error message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    return {dict: "an object", list: "a list", str: "a string"}.get(type(value), "a number")
-
-
-def _expect(value: Any, kind: type, what: str, where: str) -> Any:
-    """*value* when it is a *kind* (``dict`` or ``list``), else an :class:`InputError` saying
-    GitHub answered something else where *what* was expected, and *where* (URL, field)."""
-    if not isinstance(value, kind):
-        raise InputError(f"GitHub answered {_kind(value)} where {what} was expected ({where})")
-    return value
-
-
-def _objects(values: list, what: str, where: str) -> list[dict]:
-    """*values* when each is an object whose nested ``user``, ``head``, ``commit``,
-    ``author`` and ``committer`` fields (and those of its ``commit``) are objects or null."""
-    for value in values:
-        _expect(value, dict, what, where)
-        for inner in (value, value.get("commit") or {}):
-            for key in _NESTED:
-                if not isinstance(inner.get(key), dict | None):
-                    raise InputError(
-                        f"GitHub answered {_kind(inner.get(key))} as the {key!r} of {what} "
-                        f"where an object was expected ({where})"
-                    )
-    return values
-
-
-def _parse_json(content: bytes, where: str) -> Any:
-    """The JSON of a body, or :class:`InputError` naming *where* it came from."""
-    try:
-        return json.loads(content)
-    except ValueError as exc:
-        problem = getattr(exc, "msg", None) or f"{type(exc).__name__}: {exc}"[:200]
-    except RecursionError:
-        problem = "nested too deeply"
-    raise InputError(f"GitHub returned malformed JSON for {where}: {problem}")
-
-
-class _EtagCache:
-    """ETag + body per URL in a DuckDB file (table ``etags``); every write is committed."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = open_checked(path, "GitHub cache", self._check)
-
-    @staticmethod
-    def _check(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute(_ETAGS_DDL)
-        every = "length(url) + length(etag) + length(body) + length(link) + epoch(fetched_at)"
-        _read_all(con, "etags", "url", every)
-
-    def get(self, url: str) -> _Cached | None:
-        row = self.con.execute("SELECT etag, body, link FROM etags WHERE url = ?", [url]).fetchone()
-        if row is None:
-            return None
-        try:
-            body = json.loads(row[1]) if row[1] is not None else None
-        except ValueError:
-            return None  # unreadable row: fetch again (it is overwritten on success)
-        return _Cached(etag=row[0], body=body, link=row[2])
-
-    def put(self, url: str, etag: str, body: Any, link: str | None) -> None:
-        self.con.execute(
-            "INSERT OR REPLACE INTO etags VALUES (?, ?, ?, ?, ?)",
-            [url, etag, json.dumps(body), link, datetime.now(UTC).replace(tzinfo=None)],
-        )
-
-    def close(self) -> None:
-        self.con.close()
-
-
-def _read_all(con: duckdb.DuckDBPyConnection, table: str, key: str, every: str) -> None:
-    """Read every stored block of *table* (*every*: an expression of all its columns) and
-    look its largest *key* up through the key's index. DuckDB checks a block's checksum
-    only when it reads the block (statistics answer ``max`` unread): a damaged block fails
-    here, when the file is opened, not in the middle of a run."""
-    top = con.execute(f"SELECT max({key}), sum({every}) FROM {table}").fetchone()[0]
-    con.execute(f"SELECT count(*) FROM {table} WHERE {key} = ?", [top]).fetchall()
 
 
 class GitHubClient:
@@ -288,7 +176,7 @@ class GitHubClient:
         token = token if token is not None else os.environ.get("GITHUB_TOKEN")
         self._token = token.strip() if token and token.strip() else None
         given = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip()
-        self.api_url = _without_userinfo(given).rstrip("/")
+        self.api_url = without_userinfo(given).rstrip("/")
         try:
             root, with_userinfo = httpx.URL(self.api_url), httpx.URL(given)
         except httpx.InvalidURL:
@@ -310,7 +198,7 @@ class GitHubClient:
         self.max_backoff = float(max_backoff)
         self.max_body = int(max_body)
         self.cache_path = Path(cache_path) if cache_path is not None else None
-        self._cache = _EtagCache(self.cache_path) if self.cache_path is not None else None
+        self._cache = EtagCache(self.cache_path) if self.cache_path is not None else None
         self._http = httpx.Client(
             timeout=timeout,
             headers={
@@ -386,11 +274,20 @@ class GitHubClient:
         """The client's own exponential wait: ``base * 2**step``, at most ``max_backoff``."""
         return max(min(base * 2.0 ** min(step, 64), self.max_backoff), 0.0)
 
+    def _retry_delay(self, attempt: int) -> float:
+        """The wait before retrying a dropped connection or a 5xx: backoff, at most 60 s."""
+        return min(self._backoff(1.0, attempt), 60.0)
+
+    def _until_reset(self, reset: float) -> float:
+        """Seconds until *reset* (an ``X-RateLimit-Reset`` epoch), plus one (negative when
+        the reset is long past)."""
+        return reset - self._clock() + 1.0
+
     def _wait_for_reset(self, why: str) -> None:
         """Sleep until ``X-RateLimit-Reset`` (+1 s) when the primary budget is spent."""
         remaining, self._remaining = self._remaining, None
         if remaining == 0 and self._reset is not None:
-            wait = self._bounded(max(self._reset - self._clock(), 0.0) + 1.0, "primary rate limit")
+            wait = self._bounded(max(self._until_reset(self._reset), 1.0), "primary rate limit")
             log.warning("GitHub primary rate limit %s; waiting %.0f s for the reset", why, wait)
             self._sleep(wait)
 
@@ -446,7 +343,7 @@ class GitHubClient:
         (1, '4999')
         """
         url = self._url(url_or_path, params)
-        key = _without_userinfo(str(url))
+        key = without_userinfo(str(url))
         cached = self._cache.get(key) if self._cache is not None else None
         headers: dict[str, str] = {}
         if cached is not None:
@@ -476,7 +373,7 @@ class GitHubClient:
             if time.monotonic() - started > self.deadline:
                 raise _Overdue(f"no complete answer within the {self.deadline:g} s deadline")
         raise InputError(
-            f"GitHub redirect loop: {method} {_without_userinfo(str(url))} was redirected more "
+            f"GitHub redirect loop: {method} {without_userinfo(str(url))} was redirected more "
             f"than {self._http.max_redirects} times (is the API URL right?)"
         )
 
@@ -496,7 +393,7 @@ class GitHubClient:
 
     def _too_big(self, method: str, url: httpx.URL, why: str) -> InputError:
         return InputError(
-            f"GitHub's answer to {method} {_without_userinfo(str(url))} is larger than "
+            f"GitHub's answer to {method} {without_userinfo(str(url))} is larger than "
             f"max_body={self.max_body} bytes ({why}); refused without reading it whole"
         )
 
@@ -515,7 +412,7 @@ class GitHubClient:
         a body over ``max_body``, and :class:`GitHubAPIError` for anything else, a rate
         limit past ``max_wait``, or when the retries are spent.
         """
-        key = _without_userinfo(str(url))
+        key = without_userinfo(str(url))
         headers = dict(headers)
         if (url.scheme, url.host, url.port) == self._origin:
             credential = f"Bearer {self._token}" if self._token else self._basic
@@ -536,10 +433,10 @@ class GitHubClient:
                 ) from None
             except httpx.TransportError as exc:
                 last_exc, problem = exc, f"connection failed ({type(exc).__name__})"
-                delay = min(self._backoff(1.0, attempt), 60.0)
+                delay = self._retry_delay(attempt)
             except _Overdue as exc:  # a trickling answer: retried as a lost connection
                 last_exc, problem = exc, str(exc)
-                delay = min(self._backoff(1.0, attempt), 60.0)
+                delay = self._retry_delay(attempt)
             else:
                 last_exc = None
                 status = resp.status_code
@@ -569,7 +466,7 @@ class GitHubClient:
                         secondary_hits += 1
                 elif status >= 500:
                     problem = f"server error {status}"
-                    delay = min(self._backoff(1.0, attempt), 60.0)
+                    delay = self._retry_delay(attempt)
                 else:
                     raise GitHubAPIError(
                         self._scrub(
@@ -615,8 +512,8 @@ class GitHubClient:
         payload = {"query": query, "variables": dict(variables or {})}
         for attempt in range(self.max_retries + 1):
             resp = self._send("POST", url, {}, payload)
-            answer = _expect(_parse_json(resp.content, where), dict, "a GraphQL answer", where)
-            errors = _expect(answer.get("errors") or [], list, "a list of errors", where)
+            answer = expect(parse_json(resp.content, where), dict, "a GraphQL answer", where)
+            errors = expect(answer.get("errors") or [], list, "a list of errors", where)
             errors = [e for e in errors if isinstance(e, dict)]
             kinds = {str(e.get("type", "")) for e in errors}
             messages = "; ".join(str(e.get("message", "")) for e in errors)[:500]
@@ -624,7 +521,7 @@ class GitHubClient:
                 if attempt >= self.max_retries:
                     break
                 reset = _number(resp.headers.get("x-ratelimit-reset"))
-                wait = reset - self._clock() + 1.0 if reset is not None else 0.0
+                wait = self._until_reset(reset) if reset is not None else 0.0
                 if wait <= 0:  # no usable reset time: back off as for a secondary limit
                     wait = self._backoff(SECONDARY_MIN_WAIT, attempt)
                 self._remaining = None
@@ -644,7 +541,7 @@ class GitHubClient:
                     )
             if data is None:
                 raise GitHubAPIError(self._scrub(f"GitHub GraphQL query failed: {messages}"))
-            _expect(data, dict, "the GraphQL data (an object)", where)
+            expect(data, dict, "the GraphQL data (an object)", where)
             if errors:
                 self.graphql_errors += len(errors)
                 log.warning("GitHub GraphQL answered with errors beside data: %s", messages)
@@ -667,7 +564,7 @@ class GitHubClient:
             reset = _number(h.get("x-ratelimit-reset"))
             if reset is None:
                 return self._backoff(SECONDARY_MIN_WAIT, 0), f"primary rate limit ({status})"
-            wait = self._bounded(max(reset - self._clock(), 0.0) + 1.0, "primary rate limit")
+            wait = self._bounded(max(self._until_reset(reset), 1.0), "primary rate limit")
             return wait, f"primary rate limit ({status}), waiting for its reset"
         retry_after = h.get("retry-after")
         seconds = _number(retry_after)
@@ -689,7 +586,7 @@ class GitHubClient:
         if not resp.content.strip():
             body = None
         else:
-            body = _parse_json(resp.content, f"{key} (HTTP {resp.status_code})")
+            body = parse_json(resp.content, f"{key} (HTTP {resp.status_code})")
         etag = resp.headers.get("etag")
         if self._cache is not None and etag and resp.status_code == 200:
             self._cache.put(key, etag, body, resp.headers.get("link"))
@@ -732,304 +629,10 @@ class GitHubClient:
             page = params if first else None
             body, headers = self.get_json(url, page)
             first = False
-            where = _without_userinfo(str(self._url(url, page)))
-            yield _expect(body, list, "a list", where)
+            where = without_userinfo(str(self._url(url, page)))
+            yield expect(body, list, "a list", where)
             url = parse_link_header(headers.get("link")).get("next")
             if url is not None:
                 if url in seen:
                     raise GitHubAPIError(f"GitHub pagination loops back to {_redact(url)}")
                 seen.add(url)
-
-
-def _as_utc(value: datetime | str, what: str = "since") -> datetime:
-    """*value* (a datetime or ISO 8601 text; naive means UTC) as an aware datetime."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InputError(f"{what}={value!r} is not an ISO 8601 date or time") from None
-    if not isinstance(value, datetime):
-        raise InputError(f"{what}={value!r} is not an ISO 8601 date or time")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
-
-
-def _check_repo(repo: object) -> str:
-    """*repo* (stripped) when it is a GitHub ``owner/name``; else :class:`InputError`."""
-    text = repo.strip() if isinstance(repo, str) else ""
-    owner, slash, name = text.partition("/")
-    valid = slash and _OWNER_RE.fullmatch(owner) and _NAME_RE.fullmatch(name)
-    if not valid or name in (".", ".."):
-        raise InputError(
-            f"repository {repo!r} is not of the form owner/name (owner: letters, digits, "
-            "'-' or '_', at most 39; name: letters, digits, '.', '-' or '_', not '.' or '..')"
-        )
-    return text
-
-
-def fetch_pull_requests(
-    repo: str,
-    *,
-    token: str | None = None,
-    api_url: str | None = None,
-    cache_path: str | os.PathLike | None = None,
-    state: str = "all",
-    since: datetime | str | None = None,
-    sleep: Callable[[float], Any] = time.sleep,
-    clock: Callable[[], float] = time.time,
-    max_retries: int = 6,
-    api: str = "rest",
-    timeout: float = 30.0,
-    deadline: float = DEFAULT_DEADLINE,
-    max_wait: float = DEFAULT_MAX_WAIT,
-    max_backoff: float = DEFAULT_MAX_BACKOFF,
-    max_body: int = DEFAULT_MAX_BODY,
-) -> Iterator[dict]:
-    """Yield the raw data of each pull request of a GitHub repository.
-
-    Pull requests are listed most recently updated first
-    (``state=STATE&sort=updated&direction=desc&per_page=100``); listing stops at the first
-    one not updated since ``since``. With ``api="rest"``, for each, the pull, its reviews,
-    review comments, issue comments, issue timeline and commits are fetched (every page):
-    six requests or more per pull request, each cached with its ETag. With
-    ``api="graphql"`` one query fetches the same for a page of 25 pull requests
-    (:mod:`aiimpact.platforms.graphql`), rewritten into the same shape; GraphQL has no
-    ETags, so repeated runs rely on ``since`` (as :func:`pull_requests` does).
-
-    Parameters
-    ----------
-    repo : str
-        ``"owner/name"``, as GitHub spells them (``.`` and ``..`` are no names).
-    token, api_url, cache_path, sleep, clock, max_retries
-        As for :class:`GitHubClient`.
-    state : {"all", "open", "closed"}
-        Which pull requests to list.
-    since : datetime or ISO 8601 str, optional
-        Only pull requests updated at or after this instant (naive means UTC).
-    api : {"rest", "graphql"}
-        Which GitHub API to use.
-    timeout, deadline, max_wait, max_backoff, max_body
-        The bounds of every request, as for :class:`GitHubClient`.
-
-    Yields
-    ------
-    dict
-        ``{"pull": dict, "reviews": list, "review_comments": list,
-        "issue_comments": list, "timeline": list, "commits": list}``; each list is the
-        concatenation of all its pages.
-
-    Raises
-    ------
-    InputError
-        Bad ``repo``/``state``/``since``, token rejected, repository missing or private,
-        an answer of the wrong shape.
-    GitHubAPIError
-        GitHub kept failing after the retries, or a rate limit asks for more than
-        ``max_wait``.
-
-    Examples
-    --------
-    >>> for raw in fetch_pull_requests("octocat/hello-world", since="2024-01-01"):
-    ...     print(raw["pull"]["number"], len(raw["reviews"]))  # doctest: +SKIP
-    """
-    repo = _check_repo(repo)
-    if state not in PR_STATES:
-        raise InputError(f"state={state!r} is not one of {', '.join(PR_STATES)}")
-    if api not in APIS:
-        raise InputError(f"api={api!r} is not one of {', '.join(APIS)}")
-    cutoff = _as_utc(since) if since is not None else None
-    settings = {
-        "token": token,
-        "api_url": api_url,
-        "cache_path": cache_path,
-        "sleep": sleep,
-        "clock": clock,
-        "max_retries": max_retries,
-        "timeout": timeout,
-        "deadline": deadline,
-        "max_wait": max_wait,
-        "max_backoff": max_backoff,
-        "max_body": max_body,
-    }
-    return _walk(repo, state, cutoff, settings, api)
-
-
-def _walk(
-    repo: str, state: str, cutoff: datetime | None, settings: dict, api: str
-) -> Iterator[dict]:
-    client = GitHubClient(**settings)
-    try:
-        if api == "graphql":
-            from aiimpact.platforms.graphql import walk_graphql
-
-            for item in walk_graphql(client, repo, state, cutoff):
-                yield {**item, "fetched_at": _now()}
-            return
-        base = f"/repos/{repo}"
-        listing = {"state": state, "sort": "updated", "direction": "desc", "per_page": 100}
-        where = f"{client.api_url}{base}/pulls"
-        seen: set[int] = set()
-        for page in client.paginate(f"{base}/pulls", listing):
-            for item in _objects(page, "a pull request", where):
-                number = _pull_number(item, where)
-                updated = item.get("updated_at")
-                if cutoff is not None and updated and _api_time(updated, where) < cutoff:
-                    return
-                if number in seen:  # re-listed because it was updated during the walk
-                    continue
-                seen.add(number)
-                yield {**_fetch_one(client, base, number), "fetched_at": _now()}
-    finally:
-        client.close()
-
-
-def _pull_number(pull: dict, where: str) -> int:
-    """The ``number`` of a pull-request object, or :class:`InputError` naming *where*."""
-    number = pull.get("number")
-    if not isinstance(number, int) or isinstance(number, bool):
-        raise InputError(
-            f"GitHub answered a pull request whose number is {_kind(number)} ({where})"
-        )
-    return number
-
-
-def _api_time(value: Any, where: str) -> datetime:
-    """A time GitHub sent, as an aware datetime, or :class:`InputError` naming *where*."""
-    try:
-        return _as_utc(value)
-    except InputError:
-        raise InputError(f"GitHub answered {value!r}, not an ISO 8601 time ({where})") from None
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _fetch_one(client: GitHubClient, base: str, number: int) -> dict:
-    def every(path: str, what: str) -> list:
-        where = f"{client.api_url}{path}"
-        pages = client.paginate(path, {"per_page": 100})
-        return _objects([x for page in pages for x in page], what, where)
-
-    path = f"{base}/pulls/{number}"
-    pull, _ = client.get_json(path)
-    (pull,) = _objects([pull], "a pull request", f"{client.api_url}{path}")
-    _pull_number(pull, f"{client.api_url}{path}")
-    return {
-        "pull": pull,
-        "reviews": every(f"{base}/pulls/{number}/reviews", "a review"),
-        "review_comments": every(f"{base}/pulls/{number}/comments", "a review comment"),
-        "issue_comments": every(f"{base}/issues/{number}/comments", "an issue comment"),
-        "timeline": every(f"{base}/issues/{number}/timeline", "a timeline event"),
-        "commits": every(f"{base}/pulls/{number}/commits", "a commit"),
-    }
-
-
-def pull_requests(
-    repo: str,
-    token: str | None = None,
-    api_url: str | None = None,
-    *,
-    cache_dir: str | os.PathLike | None = None,
-    since: datetime | str | None = None,
-    progress: bool | None = None,
-    detector=None,
-    api: str = "rest",
-    **client_options: Any,
-):
-    """All pull requests of a GitHub repository as ``prs``, ``reviews``, ``pr_commits``.
-
-    The raw data of every pull request is kept in the cache dir, and a later run fetches
-    only the pull requests updated since the last complete one. REST responses are also
-    cached with their ETags, so a second run over an unchanged repository costs only 304s.
-    ``api="graphql"`` fetches the same data in about 1/150 of the requests (no ETags). The
-    token comes from *token* or ``$GITHUB_TOKEN``; the API root from *api_url*,
-    ``$GITHUB_API_URL`` or the public API. A run stopped by an error (a rate limit asking
-    for more than ``max_wait``, say) keeps what it fetched, and the next run continues.
-    A store DuckDB cannot use is moved aside and rebuilt, with a ``CacheRebuiltWarning``.
-
-    Parameters
-    ----------
-    client_options
-        Further keyword arguments of :func:`fetch_pull_requests` (``timeout``,
-        ``deadline``, ``max_wait``, ``max_backoff``, ``max_body``, ``max_retries``, ...).
-
-    Returns
-    -------
-    PullRequestData
-        ``.prs``, ``.reviews``, ``.pr_commits`` (see ``aiimpact.platforms.tables``).
-
-    Examples
-    --------
-    >>> data = ai.github.pull_requests("square/okhttp")    # doctest: +SKIP
-    >>> data.prs.groupby("ai_assisted").time_to_merge.median()  # doctest: +SKIP
-    """
-    from tqdm.auto import tqdm
-
-    from aiimpact.platforms.tables import PullRequestData, tables_from_raw
-    from aiimpact.store import default_cache_dir, repo_key
-
-    repo = _check_repo(repo)
-    root = _without_userinfo(api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
-    folder = default_cache_dir(cache_dir) / repo_key(repo, f"{root}/{repo}")
-    folder.mkdir(parents=True, exist_ok=True)
-    raw = _RawStore(folder / "pulls.duckdb")
-    # Incremental: PRs updated since the last *complete* run are fetched again (a run that
-    # was interrupted leaves the watermark where it was, so the next one redoes its span:
-    # what it had fetched costs only 304s); every other PR comes from the stored raw data.
-    started = datetime.now(UTC)
-    try:
-        cutoff = since if since is not None else raw.watermark()
-        items = fetch_pull_requests(repo, token=token, api_url=api_url, api=api,
-                                    cache_path=folder / "github.duckdb", since=cutoff,
-                                    **client_options)  # fmt: skip
-        bar = tqdm(items, unit="PR", desc=f"pull requests of {repo}", disable=progress is False)
-        for item in bar:
-            raw.put(item)
-        if since is None:
-            raw.set_watermark(started)
-        stored = raw.items()
-    finally:
-        raw.close()
-    prs, reviews, commits = tables_from_raw(repo, stored, detector)
-    return PullRequestData(prs, reviews, commits)
-
-
-class _RawStore:
-    """The raw per-PR data of a repository, kept between runs (DuckDB, one row per PR).
-
-    A file DuckDB cannot open, or whose rows it cannot read back, is moved aside and
-    started afresh (its PRs are fetched again: through the ETag cache, mostly 304s).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.con = open_checked(path, "pull-request store", self._check)
-
-    @staticmethod
-    def _check(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute("CREATE TABLE IF NOT EXISTS pulls (number BIGINT PRIMARY KEY, item VARCHAR)")
-        con.execute("CREATE TABLE IF NOT EXISTS runs (complete_since TIMESTAMPTZ)")
-        _read_all(con, "pulls", "number", "number + length(item)")
-        con.execute("SELECT sum(epoch(complete_since)) FROM runs").fetchall()
-
-    def put(self, item: dict) -> None:
-        self.con.execute(
-            "INSERT OR REPLACE INTO pulls VALUES (?, ?)",
-            [item["pull"]["number"], json.dumps(item)],
-        )
-
-    def items(self) -> list[dict]:
-        rows = self.con.execute("SELECT item FROM pulls ORDER BY number").fetchall()
-        return [json.loads(r[0]) for r in rows]
-
-    def watermark(self) -> datetime | None:
-        row = self.con.execute("SELECT max(complete_since) FROM runs").fetchone()
-        return row[0] if row and row[0] is not None else None
-
-    def set_watermark(self, when: datetime) -> None:
-        # a PR updated while this run was listing is caught by the next one
-        self.con.execute("INSERT INTO runs VALUES (?)", [when - timedelta(minutes=5)])
-
-    def close(self) -> None:
-        self.con.close()

@@ -24,7 +24,8 @@ from datetime import datetime
 from typing import Any
 
 from aiimpact.errors import InputError
-from aiimpact.platforms.github import GitHubAPIError, GitHubClient, _api_time, _expect, _kind
+from aiimpact.platforms.github.answers import api_time, expect, kind_of
+from aiimpact.platforms.github.client import GitHubAPIError, GitHubClient
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +163,9 @@ def walk_graphql(
                 continue  # a node GitHub could not resolve (counted in graphql_errors)
             number = node["number"]
             if not isinstance(number, int) or isinstance(number, bool):
-                raise InputError(f"GitHub GraphQL answered {_kind(number)} as a PR number")
+                raise InputError(f"GitHub GraphQL answered {kind_of(number)} as a PR number")
             updated = node.get("updatedAt")
-            if cutoff is not None and updated and _api_time(updated, "GraphQL updatedAt") < cutoff:
+            if cutoff is not None and updated and api_time(updated, "GraphQL updatedAt") < cutoff:
                 return
             if number in seen:
                 continue
@@ -182,7 +183,7 @@ def _field(parent: Mapping, key: str, kind: type, where: str = "") -> Any:
     if value is None:
         return kind()
     what = "an object" if kind is dict else "a list"
-    return _expect(value, kind, what, f"GraphQL field {where + '.' if where else ''}{key}")
+    return expect(value, kind, what, f"GraphQL field {where + '.' if where else ''}{key}")
 
 
 def _next_cursor(page: Mapping, seen: set[str], field: str) -> str | None:
@@ -231,7 +232,7 @@ def _user(actor: Mapping | None) -> dict | None:
     """A GraphQL actor as a REST user object (``None`` for a deleted account)."""
     if not actor:
         return None
-    _expect(actor, dict, "an actor object", "GraphQL field author")
+    expect(actor, dict, "an actor object", "GraphQL field author")
     kind = actor.get("__typename")
     return {
         "login": actor.get("login"),
