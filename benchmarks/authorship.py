@@ -18,7 +18,7 @@ import tempfile
 import time
 
 import aiimpact as ai
-from aiimpact.outcomes.authorship import text_files
+from aiimpact.git.blame import text_files
 
 
 def main() -> None:

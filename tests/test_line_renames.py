@@ -90,7 +90,8 @@ def test_a_parent_git_never_listed_raises_instead_of_starting_empty():
     from collections import Counter
 
     from aiimpact.errors import GitCommandError
-    from aiimpact.outcomes.lines import LineHistory, Patch
+    from aiimpact.git.patches import Patch
+    from aiimpact.outcomes.lines import LineHistory
 
     orphan = Patch("b" * 40, ["a" * 40], 0, {})
     try:
@@ -99,3 +100,29 @@ def test_a_parent_git_never_listed_raises_instead_of_starting_empty():
         assert "a" * 40 in str(exc)
     else:
         raise AssertionError("a commit whose parent was never replayed was replayed from empty")
+
+
+def test_the_patch_parser_on_recorded_git_log_text(build):
+    """parse_patches on git's own output: renames (a pure one has no hunks), a path with a
+    space (git puts a tab after it in ---/+++), a quoted path, and a deletion."""
+    from aiimpact.git.patches import parse_patches
+
+    b = build("recorded", start=START, step=timedelta(days=1))
+    first = b.commit("Add", {"a.c": A_C, "tab\there.txt": "x\n", "gone.txt": "bye\n"})
+    b.commit("Move", {"a.c": None, "src/my file.c": A_C})
+    last = b.commit("Edit and delete", {"src/my file.c": A_C.replace("return 0;", "return 2;"),
+                                        "tab\there.txt": "y\n", "gone.txt": None})  # fmt: skip
+    b.close()
+    text = git(b.path, "log", "-p", "-U0", "-M", "--diff-merges=first-parent", "--topo-order",
+               "--reverse", "--format=%x00%H %P%x00%ct", "HEAD")  # fmt: skip
+    assert "+++ b/src/my file.c\t" in text and '"b/tab\\there.txt"' in text
+    patches = list(parse_patches(line + b"\n" for line in text.encode().split(b"\n")))
+    assert [p.sha for p in patches][::2] == [first, last]
+    add, move, edit = patches
+    assert set(add.files) == {"a.c", "tab\there.txt", "gone.txt"} and not add.renames
+    assert move.renames == {"src/my file.c": "a.c"} and move.files == {}
+    assert set(edit.files) == {"src/my file.c", "tab\there.txt", "gone.txt"}
+    (hunk,) = edit.files["src/my file.c"]
+    assert (hunk.old_start, hunk.old_len, hunk.removed, hunk.added) == (
+        3, 1, [b"        return 0;"], [b"        return 2;"])  # fmt: skip
+    assert edit.files["gone.txt"][0].removed == [b"bye"] and edit.parents == [move.sha]

@@ -1,0 +1,127 @@
+"""The patch stream of the line history: one ``git log -p -U0 -M``, parents first, parsed.
+
+Every commit reachable from a revision, in ``--topo-order --reverse``, each diffed against
+its first parent (``--diff-merges=first-parent``) with zero lines of context and rename
+detection (git's default 50% similarity). The parser (:func:`parse_patches`) works on any
+iterable of ``git log`` output lines, so it is tested on recorded text; the stream drains
+stderr and raises :class:`~aiimpact.errors.GitCommandError` when git fails, so the history
+is never silently shorter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from aiimpact.git.safety import GitStream, run_git
+from aiimpact.git.walk import TIME_LIMIT
+
+_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+@dataclass(slots=True)
+class Hunk:
+    old_start: int
+    old_len: int
+    new_start: int
+    new_len: int
+    removed: list[bytes] = field(default_factory=list)
+    added: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Patch:
+    sha: str
+    parents: list[str]
+    time: int
+    files: dict[str, list[Hunk]]  # path (new path; old path for deletions) -> hunks
+    renames: dict[str, str] = field(default_factory=dict)  # new path -> old path
+
+
+def stream_patches(git_dir: str, rev: str, exclude: Sequence[str] = ()) -> Iterator[Patch]:
+    """Every commit reachable from *rev*, parents first, with its ``-U0`` hunks.
+
+    Paths in *exclude* are left out of every diff (git then never reads their blobs).
+    """
+    args = [
+        "log", "-p", "-U0", "-M", "--diff-merges=first-parent", "--topo-order",
+        "--reverse", "--format=%x00%H %P%x00%ct",
+        # with a pathspec, git would drop the commits that touch only excluded files (and
+        # rewrite their children's parents): every commit is kept, with its real parents
+        *(["--full-history", "--sparse"] if exclude else []), rev, "--",
+        *(f":(exclude,literal){path}" for path in sorted(exclude)),
+    ]  # fmt: skip
+    yield from parse_patches(GitStream(git_dir, args, literal_pathspecs=not exclude).lines())
+
+
+def parse_patches(lines: Iterable[bytes]) -> Iterator[Patch]:
+    """Patches from the lines of ``git log -p -U0 -M --format=%x00%H %P%x00%ct`` output."""
+    patch: Patch | None = None
+    hunks: list[Hunk] | None = None
+    hunk: Hunk | None = None
+    minus_path = rename_from = b""
+    for line in lines:
+        c = line[:1]
+        if hunk is not None and c in (b"+", b"-") and not line.startswith((b"+++ ", b"--- ")):
+            (hunk.added if c == b"+" else hunk.removed).append(line[1:].rstrip(b"\n"))
+            continue
+        if c == b"\0":
+            if patch is not None:
+                yield patch
+            head, _, when = line[1:].rstrip(b"\n").partition(b"\0")
+            shas = head.decode().split()
+            seconds = int(when or 0)  # crafted times are clamped to what array("q") holds
+            patch = Patch(shas[0], shas[1:], max(-TIME_LIMIT, min(seconds, TIME_LIMIT)), {})
+            hunks = hunk = None
+        elif line.startswith(b"@@ "):
+            m = _HUNK.match(line)
+            hunk = Hunk(int(m[1]), int(m[2] or 1), int(m[3]), int(m[4] or 1))
+            if hunks is not None:
+                hunks.append(hunk)
+        elif line.startswith(b"--- "):
+            minus_path = line[4:].rstrip(b"\n")
+            hunk = None
+        elif line.startswith(b"+++ ") and patch is not None:
+            plus = line[4:].rstrip(b"\n")
+            path = _unquote(minus_path if plus == b"/dev/null" else plus)[2:]
+            hunks = patch.files.setdefault(_decode(path), [])
+        elif c == b"d":  # "diff --git": a new file section; binaries have no hunks
+            hunks = hunk = None
+        elif line.startswith(b"rename from ") and patch is not None:
+            rename_from = _unquote(line[12:].rstrip(b"\n"))
+        elif line.startswith(b"rename to ") and patch is not None:
+            new = _decode(_unquote(line[10:].rstrip(b"\n")))
+            patch.renames[new] = _decode(rename_from)
+        elif c == b"\\":  # "\ No newline at end of file"
+            continue
+    if patch is not None:
+        yield patch
+
+
+def _unquote(path: bytes) -> bytes:
+    """git's C-style quoting of unusual paths (``"b/a\\tb"``), undone; the tab git puts
+    after a ``---``/``+++`` path that contains a space is dropped (a path that really ends
+    in a tab is quoted)."""
+    path = path[:-1] if path.endswith(b"\t") else path
+    if not path.startswith(b'"'):
+        return path
+    return path[1:-1].decode("unicode_escape").encode("latin-1")
+
+
+def _decode(path: bytes) -> str:
+    return path.decode("utf-8", "replace")
+
+
+def child_counts(git_dir: str, rev: str) -> tuple[Counter, int]:
+    """How many children each commit reachable from *rev* has among them, and how many
+    commits there are (one ``git rev-list --parents``)."""
+    listing = run_git(git_dir, ["rev-list", "--parents", rev, "--"]).stdout.decode()
+    children: Counter = Counter()
+    total = 0
+    for line in listing.splitlines():
+        total += 1
+        for parent in line.split()[1:]:
+            children[parent] += 1
+    return children, total
