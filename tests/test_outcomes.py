@@ -153,6 +153,8 @@ def test_szz_blames_the_commit_that_wrote_the_fixed_line(build):
     }
     assert repo.last_report.ghost_fixes == [ghost]
     assert good not in set(links.inducing_sha)
+    paths = dict(zip(links.variant, links.path, strict=True))  # the fix's file; a trailer reads none
+    assert paths["l"] == "m.py" and pd.isna(paths["trailer"])
     blame_only = repo.szz(use_trailers=False)
     assert named in repo.last_report.ghost_fixes and len(blame_only) == 1
     out = repo.outcomes().set_index("sha")

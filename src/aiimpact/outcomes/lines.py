@@ -79,9 +79,14 @@ class LineHistory:
     deleted_from : dict
         ``{commit index: Counter({origin commit index: meaningful lines deleted})}``:
         which earlier commits' lines each commit deleted or modified.
+    deleted_where : dict
+        ``{commit index: {origin commit index: path}}``: the file (as the deleting commit
+        names it) that held most of those lines (ties: the first path in sort order).
     context_of : dict
         For commits that insert lines without deleting any there: the births of the lines
         just above and below each insertion (where an add-only fix is anchored).
+    context_where : dict
+        Like ``deleted_where``, for ``context_of``: the file of the insertion.
     content_reverts : list of (int, int)
         ``(revert, reverted)`` commit indexes where the revert's diff is the exact inverse
         of the earlier commit's (same files, lines removed and added swapped; whitespace
@@ -100,7 +105,9 @@ class LineHistory:
     died: array = field(default_factory=lambda: array("q"))
     alive_at_tip: Counter = field(default_factory=Counter)
     deleted_from: dict[int, Counter] = field(default_factory=dict)
+    deleted_where: dict[int, dict[int, str]] = field(default_factory=dict)
     context_of: dict[int, Counter] = field(default_factory=dict)
+    context_where: dict[int, dict[int, str]] = field(default_factory=dict)
     content_reverts: list[tuple[int, int]] = field(default_factory=list)
     partial_reverts: list[tuple[int, int, float]] = field(default_factory=list)
     revert_window: int = 30 * 86400
@@ -173,7 +180,7 @@ class LineHistory:
         added_norm: dict[tuple[str, int], list[bytes]] = {}
         context: Counter = Counter()
         kept: dict[tuple[str, int], dict[int, int]] = {}
-        removed_line: dict[int, bytes] = {}  # id -> its text, to tell meaningful deletions
+        removed_line: dict[int, tuple[bytes, str]] = {}  # id -> text (meaningful?), path
         for path, hunks in p.files.items():
             ids = state.get(path, [])
             for hi, h in enumerate(hunks):
@@ -182,7 +189,7 @@ class LineHistory:
                 if not h.old_len:  # an insertion: remember where it is anchored
                     for pos in (start - 1, start):
                         if 0 <= pos < len(ids):
-                            context[self.born[ids[pos]]] += 1
+                            context[(self.born[ids[pos]], path)] += 1
                 pairs = kept[(path, hi)] = {}
                 added_norm[(path, hi)] = norms = [_norm(x) for x in h.added]
                 keys = [_norm(x) for x in h.removed[: len(gone)]]
@@ -196,7 +203,7 @@ class LineHistory:
                     else:
                         key = key if len(key) >= _MOVE_MIN else b""
                         pool.setdefault(key, {}).setdefault(path, deque()).append(lid)
-                        removed_line[lid] = h.removed[k] if k < len(h.removed) else b""
+                        removed_line[lid] = (h.removed[k] if k < len(h.removed) else b"", path)
         short = [lid for ids in pool.pop(b"", {}).values() for lid in ids]
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
         for path, hunks in p.files.items():
@@ -244,13 +251,14 @@ class LineHistory:
             if self.died[lid] < 0:
                 self.died[lid] = p.time
             deleted_all[self.born[lid]] += 1
-            if meaningful(removed_line.get(lid, b"")):
-                deleted_from[self.born[lid]] += 1
+            line, path = removed_line.get(lid, (b"", ""))
+            if meaningful(line):
+                deleted_from[(self.born[lid], path)] += 1
         self.added.append(added)
         if deleted_from:
-            self.deleted_from[ci] = deleted_from
+            self.deleted_from[ci], self.deleted_where[ci] = _by_origin(deleted_from)
         if context:
-            self.context_of[ci] = context
+            self.context_of[ci], self.context_where[ci] = _by_origin(context)
         self._find_reverts(ci, p.time, removed_text, added_text, deleted_all, added)
 
     def _find_reverts(self, ci, when, removed_text, added_text, deleted_all, new_lines) -> None:
@@ -304,6 +312,17 @@ class LineHistory:
                     if lid not in present:
                         donors.setdefault(h, []).append(self.born[lid])
         return donors
+
+
+def _by_origin(counts: Counter) -> tuple[Counter, dict[int, str]]:
+    """``{(origin, path): n}`` as ``{origin: n}`` and ``{origin: the path with most}``."""
+    total: Counter = Counter()
+    where: dict[int, tuple[int, str]] = {}
+    for (origin, path), n in sorted(counts.items(), key=lambda kv: kv[0][1]):
+        total[origin] += n
+        if n > where.get(origin, (0, ""))[0]:
+            where[origin] = (n, path)
+    return total, {origin: path for origin, (_, path) in where.items()}
 
 
 def _take(by_path: dict[str, deque[int]] | None, path: str) -> int | None:

@@ -85,8 +85,10 @@ def szz(
     Returns
     -------
     (pandas.DataFrame, list of str)
-        Links ``fix_sha, inducing_sha, lines, variant`` (``path`` is None: lines are
-        counted per commit) and the fixes that deleted no meaningful line.
+        Links ``fix_sha, inducing_sha, path, lines, variant`` (``path``: the fix's file
+        that held most of the inducing commit's lines it deleted, or where an add-only
+        fix inserted its lines; ``lines`` counts them over all files) and the fixes that
+        deleted no meaningful line.
     """
     if variant not in ("b", "r", "l"):
         raise ValueError(f"SZZ variant {variant!r} is not one of 'b', 'r', 'l'")
@@ -104,7 +106,7 @@ def szz(
         if issue_dates and fix in issue_dates and pd.notna(issue_dates[fix]):
             cutoff = pd.Timestamp(issue_dates[fix]).timestamp()
             blamed = {s: n for s, n in blamed.items() if history.time[index[s]] <= cutoff}
-        variant_name = variant
+        variant_name, where = variant, history.deleted_where.get(fi, {})
         if not blamed:
             ghosts.append(fix)
             if not context:
@@ -115,14 +117,14 @@ def szz(
                 for c, n in history.context_of.get(fi, {}).items()
                 if history.commits[c] not in merges and c != fi
             }
-            variant_name = f"{variant}-context"
+            variant_name, where = f"{variant}-context", history.context_where.get(fi, {})
             if not blamed:
                 continue
         if variant == "r":
             blamed = dict([max(blamed.items(), key=lambda kv: history.time[index[kv[0]]])])
         elif variant == "l":
             blamed = dict([max(blamed.items(), key=lambda kv: kv[1])])
-        rows += [(fix, s, None, n, variant_name) for s, n in blamed.items()]
+        rows += [(fix, s, where.get(index[s]), n, variant_name) for s, n in blamed.items()]
     df = pd.DataFrame(rows, columns=["fix_sha", "inducing_sha", "path", "lines", "variant"])
     df.insert(0, "repo", None)
     return df[SZZ_COLUMNS], ghosts
