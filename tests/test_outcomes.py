@@ -153,7 +153,7 @@ def test_szz_blames_the_commit_that_wrote_the_fixed_line(build):
     }
     assert repo.last_report.ghost_fixes == [ghost]
     assert good not in set(links.inducing_sha)
-    paths = dict(zip(links.variant, links.path, strict=True))  # the fix's file; a trailer reads none
+    paths = dict(zip(links.variant, links.path, strict=True))  # a trailer link reads no file
     assert paths["l"] == "m.py" and pd.isna(paths["trailer"])
     blame_only = repo.szz(use_trailers=False)
     assert named in repo.last_report.ghost_fixes and len(blame_only) == 1
@@ -161,6 +161,26 @@ def test_szz_blames_the_commit_that_wrote_the_fixed_line(build):
     assert out.loc[bug, "fix_inducing"] and out.loc[bug, "n_fixes_induced"] == 2
     assert out.loc[bug, "days_to_first_fix"] == 2.0
     assert out.loc[fix, "is_fix"] and not out.loc[good, "fix_inducing"]
+
+
+def test_a_pull_request_number_is_not_evidence_of_a_bug(build):
+    """Squash merges end every subject with ``(#N)``: only bug evidence makes a fix."""
+    b = build("squash", start=START, step=DAY)
+    cases = {  # message -> evidence (None: not a fix)
+        "Add the cache layer (#101)": None,
+        "Implement #102 (streaming output)": None,
+        "Speed up parsing\n\nCloses #103": None,
+        "Handle empty input (#104)\n\nFixes #100": ["fix-closing", "issue"],
+        "Fix off-by-one in the pager (#105)": ["keyword", "issue"],
+        "Tidy up\n\nResolves #106, fixed owner/repo#107": ["fix-closing", "closing"],
+    }
+    shas = {b.commit(m, {f"f{i}.py": f"x = {i}\n"}): e for i, (m, e) in enumerate(cases.items())}
+    b.close()
+    fixes = ai.Repo(b.path).fixes().set_index("sha")
+    assert set(fixes.index) == {s for s, e in shas.items() if e}
+    for sha, expected in shas.items():
+        if expected:
+            assert list(fixes.loc[sha, "evidence"]) == expected
 
 
 def test_author_experience_and_file_ownership(build):
