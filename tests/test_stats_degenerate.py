@@ -225,3 +225,13 @@ def test_did_names_bad_columns_and_counts_left_out_rows(planted):
         r = ai.did(p, "reverted")
     assert f"{quiet} rows with missing values were left out ({quiet} without outcome " \
            "'reverted')" in r.notes  # fmt: skip
+
+
+def test_wilson_bounds_are_exact_with_no_events_or_all_events():
+    from aiimpact.stats.compare import raw_groups
+
+    table = pd.DataFrame({"ai_assisted": [True] * 152 + [False] * 40,
+                          "reverted": [False] * 152 + [True] * 40})  # fmt: skip
+    g = raw_groups(table, "reverted", model="logit").set_index("group")
+    assert g.loc["treated", "low"] == 0.0 and 0.02 < g.loc["treated", "high"] < 0.03
+    assert g.loc["control", "high"] == 1.0 and g.loc["control", "low"] < 1.0

@@ -35,6 +35,8 @@ def group_summary(data: pd.DataFrame, kind: str) -> pd.DataFrame:
         if kind == "logit":
             k = int(g["y"].sum())
             low, high = proportion_confint(k, len(g), method="wilson")
+            # exactly 0 (1) with no events (all events), not rounding noise such as 1.7e-18
+            low, high = (0.0 if k == 0 else low), (1.0 if k == len(g) else high)
             row |= {"events": k, "statistic": "share", "value": k / len(g), "low": low,
                     "high": high}  # fmt: skip
         elif kind == "cox":
