@@ -15,6 +15,7 @@ import pandas as pd
 
 from aiimpact.errors import InputError
 from aiimpact.parallel import FAILURES, Target
+from aiimpact.schema import SCHEMAS, to_pandas
 
 
 class Dataset:
@@ -116,6 +117,12 @@ class Dataset:
             A SQL condition, e.g. ``"NOT is_merge AND commit_time >= '2025-01-01'"``.
         sample : float, optional
             Keep this fraction of the rows (0 < sample <= 1), reproducibly for a *seed*.
+
+        Returns
+        -------
+        pandas.DataFrame
+            With the dtypes of the table's schema (:mod:`aiimpact.schema`): those ``Repo``
+            gives the same table.
         """
         self._known(table)
         cols = "*" if not columns else ", ".join(f'"{c}"' for c in columns)
@@ -127,10 +134,11 @@ class Dataset:
                 raise InputError("sample must be a fraction in (0, 1]")
             query += f" USING SAMPLE {sample * 100:.6f} PERCENT (bernoulli, {int(seed)})"
         try:
-            df = self.con.sql(query).to_arrow_table().to_pandas()
+            data = self.con.sql(query).to_arrow_table()
         except duckdb.Error as exc:
             raise InputError(f"dataset query failed: {exc}") from None
-        return df
+        known = SCHEMAS.get(table)
+        return to_pandas(data, known) if known is not None else data.to_pandas()
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{t}: {self._count(t):,} rows" for t in self.tables)

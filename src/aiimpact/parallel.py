@@ -48,6 +48,7 @@ import pandas as pd
 import pygit2
 
 from aiimpact.errors import InputError
+from aiimpact.schema import SCHEMAS, to_arrow
 
 TABLES = ("commits", "file_changes", "outcomes", "reverts", "szz")
 DONE, FAILURES = "_done", "_failures.parquet"
@@ -315,11 +316,11 @@ class Target:
             self.fs.rm(f"{self.root}/{name}")
 
     def write_partition(self, table: str, rid: str, df: pd.DataFrame) -> None:
-        import pyarrow as pa
+        """Write *df* as the partition ``<table>/repo=<rid>``, with the table's full schema
+        (every partition has the same types, all-null columns included)."""
         import pyarrow.parquet as pq
 
-        data = pa.Table.from_pandas(df.drop(columns=["repo"], errors="ignore"),
-                                    preserve_index=False)  # fmt: skip
+        data = to_arrow(df, SCHEMAS[table], drop=["repo"])
         if self.local is None:
             folder = f"{self.root}/{table}/repo={rid}"
             self.fs.makedirs(folder, exist_ok=True)

@@ -17,6 +17,7 @@ import pandas as pd
 import pygit2
 from tqdm.auto import tqdm
 
+from aiimpact import schema
 from aiimpact.detect.coverage import apply_notes, coverage
 from aiimpact.detect.detector import IDENTITY_FIELDS, Detector, default_detector
 from aiimpact.errors import (
@@ -41,41 +42,8 @@ from aiimpact.outcomes.table import outcomes_table
 from aiimpact.store import Store, default_cache_dir, repo_key
 from aiimpact.times import utc_time
 
-COMMIT_COLUMNS = [
-    "repo",
-    "sha",
-    "parents",
-    "is_merge",
-    "author_name",
-    "author_email",
-    "author_time",
-    "committer_name",
-    "committer_email",
-    "commit_time",
-    "subject",
-    "message",
-    "trailers",
-    "files_changed",
-    "insertions",
-    "deletions",
-    "ai_assisted",
-    "ai_tools",
-    "ai_modes",
-    "ai_evidence",
-    "ai_signals",
-    "ai_carried_from",
-    "ai_lines",
-]
-FILE_COLUMNS = [
-    "repo",
-    "sha",
-    "path",
-    "old_path",
-    "change_type",
-    "insertions",
-    "deletions",
-    "is_binary",
-]
+COMMIT_COLUMNS = schema.columns(schema.COMMITS)
+FILE_COLUMNS = schema.columns(schema.FILE_CHANGES)
 _URL = re.compile(r"^([a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.I)
 _PROGRESS_MIN = 2000
 
@@ -251,7 +219,7 @@ class Repo:
         """
         df = self._read(rev, "commits", since, until, also=self._notes)
         if df is None:
-            return _empty(COMMIT_COLUMNS)
+            return schema.empty(schema.COMMITS)
         df, notes = df
         df.insert(0, "repo", self.name)
         detector = self.detector or default_detector()
@@ -259,7 +227,7 @@ class Repo:
             detector.tag(df)
         self.last_report.notes = apply_notes(df, notes, detector)
         self.last_report.coverage = coverage(df, detector)
-        return df[COMMIT_COLUMNS]
+        return schema.conform(df[COMMIT_COLUMNS], schema.COMMITS)
 
     def _notes(self, store: Store, commits: pd.DataFrame) -> dict:
         """git-ai notes of *commits*, parsing only note blobs the cache has not seen."""
@@ -278,9 +246,9 @@ class Repo:
         """
         df = self._read(rev, "file_changes", since, until)
         if df is None:
-            return _empty(FILE_COLUMNS)
+            return schema.empty(schema.FILE_CHANGES)
         df.insert(0, "repo", self.name)
-        return df[FILE_COLUMNS]
+        return schema.conform(df[FILE_COLUMNS], schema.FILE_CHANGES)
 
     # -- outcomes ------------------------------------------------------------------------
     @_one_report
@@ -335,7 +303,7 @@ class Repo:
         >>> ai.Repo(".").reverts().query("kind == 'message'")  # doctest: +SKIP
         """
         window_seconds(window)  # a bad window is refused before any mining
-        return self._reverts(self.commits(rev), rev, window)
+        return schema.conform(self._reverts(self.commits(rev), rev, window), schema.REVERTS)
 
     def _reverts(self, commits: pd.DataFrame, rev: str, window: str) -> pd.DataFrame:
         declared, unresolved = message_reverts(commits)
@@ -397,7 +365,10 @@ class Repo:
         the most accurate on the ``Fixes:`` oracle of iproute2 (``benchmarks/szz_eval.py``).
         Fixes with nothing to blame are listed in ``last_report.ghost_fixes``.
         """
-        return self._szz(self.commits(rev), fixes, rev, variant, use_trailers, context, issue_dates)
+        links = self._szz(
+            self.commits(rev), fixes, rev, variant, use_trailers, context, issue_dates
+        )
+        return schema.conform(links, schema.SZZ)
 
     def _szz(
         self, commits, fixes, rev, variant, use_trailers, context, issue_dates=None
@@ -704,7 +675,3 @@ def _count_lines(path: Path) -> int:
         return sum(1 for line in path.read_text().splitlines() if line.strip())
     except OSError:
         return 0
-
-
-def _empty(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})

@@ -17,6 +17,7 @@ cannot open, whose schema or identity differs, or whose counts disagree is moved
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -31,46 +32,14 @@ import pandas as pd
 import platformdirs
 import pyarrow as pa
 
+from aiimpact import schema
+from aiimpact.detect.detector import IDENTITY_FIELDS
 from aiimpact.errors import CacheLockedError, CacheRebuiltWarning
 from aiimpact.files import writable_dir
 
 SCHEMA_VERSION = "4"
 
-_COMMITS_DDL = """
-CREATE TABLE IF NOT EXISTS commits (
-    sha VARCHAR,
-    parents VARCHAR[],
-    is_merge BOOLEAN,
-    author_name VARCHAR,
-    author_email VARCHAR,
-    author_time TIMESTAMPTZ,
-    committer_name VARCHAR,
-    committer_email VARCHAR,
-    commit_time TIMESTAMPTZ,
-    subject VARCHAR,
-    message VARCHAR,
-    trailers STRUCT(key VARCHAR, value VARCHAR)[],
-    files_changed INTEGER,
-    insertions INTEGER,
-    deletions INTEGER,
-    missing_files INTEGER,
-    ai_assisted BOOLEAN,
-    ai_tools VARCHAR[],
-    ai_modes VARCHAR[],
-    ai_evidence VARCHAR[],
-    ai_signals VARCHAR[],
-    ai_carried_from VARCHAR
-)"""
-_FILES_DDL = """
-CREATE TABLE IF NOT EXISTS file_changes (
-    sha VARCHAR,
-    path VARCHAR,
-    old_path VARCHAR,
-    change_type VARCHAR,
-    insertions INTEGER,
-    deletions INTEGER,
-    is_binary BOOLEAN
-)"""
+_SCHEMAS = {"commits": schema.STORED_COMMITS, "file_changes": schema.STORED_FILE_CHANGES}
 _OTHER_DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS tips (tip VARCHAR PRIMARY KEY, n_commits BIGINT, "
@@ -80,45 +49,7 @@ _OTHER_DDL = (
     "human_lines INTEGER, tools VARCHAR[], schema VARCHAR)",
 )
 _KEEP_TIPS = 16
-_TABLES = {"commits", "file_changes", "meta", "tips", "tip_members", "note_cache"}
-_EPOCH = pa.timestamp("s", tz="UTC")  # filled from integer seconds since the epoch
-_COMMIT_SCHEMA = pa.schema(
-    [
-        ("sha", pa.string()),
-        ("parents", pa.list_(pa.string())),
-        ("is_merge", pa.bool_()),
-        ("author_name", pa.string()),
-        ("author_email", pa.string()),
-        ("author_time", _EPOCH),
-        ("committer_name", pa.string()),
-        ("committer_email", pa.string()),
-        ("commit_time", _EPOCH),
-        ("subject", pa.string()),
-        ("message", pa.string()),
-        ("trailers", pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())]))),
-        ("files_changed", pa.int32()),
-        ("insertions", pa.int32()),
-        ("deletions", pa.int32()),
-        ("missing_files", pa.int32()),
-        ("ai_assisted", pa.bool_()),
-        ("ai_tools", pa.list_(pa.string())),
-        ("ai_modes", pa.list_(pa.string())),
-        ("ai_evidence", pa.list_(pa.string())),
-        ("ai_signals", pa.list_(pa.string())),
-        ("ai_carried_from", pa.string()),
-    ]
-)
-_FILE_SCHEMA = pa.schema(
-    [
-        ("sha", pa.string()),
-        ("path", pa.string()),
-        ("old_path", pa.string()),
-        ("change_type", pa.string()),
-        ("insertions", pa.int32()),
-        ("deletions", pa.int32()),
-        ("is_binary", pa.bool_()),
-    ]
-)
+_TABLES = {*_SCHEMAS, "meta", "tips", "tip_members", "note_cache"}
 
 
 def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -290,6 +221,11 @@ class Store:
         for key, value in expected.items():
             if meta.get(key) != value:
                 return f"its {key} is {meta.get(key)!r}, expected {value!r}"
+        expected = _expected_columns()
+        for table, cols in _columns(con).items():
+            if cols != expected[table]:
+                diff = _diff(cols, expected[table])
+                return f"its {table} columns differ from this version's schema ({diff})"
         # Every recorded tip must be fully present: members all mined, counts consistent.
         bad = con.execute(
             """
@@ -318,7 +254,7 @@ class Store:
         quarantine(self.path, "cache", problem)
 
     def _create(self, con: duckdb.DuckDBPyConnection) -> None:
-        for ddl in (_COMMITS_DDL, _FILES_DDL, *_OTHER_DDL):
+        for ddl in (*(schema.ddl(s, t) for t, s in _SCHEMAS.items()), *_OTHER_DDL):
             con.execute(ddl)
         con.executemany(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
@@ -346,8 +282,8 @@ class Store:
 
     def write_batch(self, commits: dict[str, list], files: dict[str, list]) -> None:
         """Store one batch of commits and their file changes atomically."""
-        ctab = pa.Table.from_pydict(commits, schema=_COMMIT_SCHEMA)  # noqa: F841 (used by SQL)
-        ftab = pa.Table.from_pydict(files, schema=_FILE_SCHEMA)  # noqa: F841
+        ctab = schema.arrow_table(commits, schema.STORED_COMMITS)  # noqa: F841 (used by SQL)
+        ftab = schema.arrow_table(files, schema.STORED_FILE_CHANGES)  # noqa: F841
         con = self.con
         with transaction(con):
             con.execute("INSERT INTO commits SELECT * FROM ctab")
@@ -363,18 +299,17 @@ class Store:
         row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         if row and row[0] == detector.fingerprint:
             return 0
-        fields = "sha, message, author_name, author_email, committer_name, committer_email"
+        fields = ", ".join(("sha", *IDENTITY_FIELDS))
         stored = self.con.execute(f"SELECT {fields} FROM commits").fetchall()
         if stored:
             shas, *cols = zip(*stored, strict=True)
-            tags = pa.table({"sha": pa.array(shas, pa.string()), **detector.columns(*cols)})
-            self.con.register("new_tags", tags)
-            self.con.execute(
-                """UPDATE commits SET ai_assisted = t.ai_assisted, ai_tools = t.ai_tools,
-                   ai_modes = t.ai_modes, ai_evidence = t.ai_evidence,
-                   ai_signals = t.ai_signals, ai_carried_from = t.ai_carried_from
-                   FROM new_tags t WHERE commits.sha = t.sha"""
+            tags = schema.arrow_table(
+                {"sha": shas, **detector.columns(*cols)},
+                schema.select(schema.STORED_COMMITS, ["sha", *schema.AI_COLUMNS]),
             )
+            self.con.register("new_tags", tags)
+            sets = ", ".join(f"{c} = t.{c}" for c in schema.AI_COLUMNS)
+            self.con.execute(f"UPDATE commits SET {sets} FROM new_tags t WHERE commits.sha = t.sha")
             self.con.unregister("new_tags")
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, detector.fingerprint])
         return len(stored)
@@ -461,7 +396,7 @@ class Store:
         sql = f"""SELECT c.* FROM commits c SEMI JOIN
                   (SELECT sha FROM tip_members WHERE tip = ?) m USING (sha)
                   WHERE TRUE{where} ORDER BY c.commit_time DESC, c.sha"""
-        return _to_pandas(self.con.sql(sql, params=[tip, *params]))
+        return _to_pandas(self.con.sql(sql, params=[tip, *params]), "commits")
 
     def file_changes(self, tip: str, since=None, until=None) -> pd.DataFrame:
         """File changes of the commits reachable from *tip*."""
@@ -470,19 +405,47 @@ class Store:
                   JOIN commits c USING (sha)
                   SEMI JOIN (SELECT sha FROM tip_members WHERE tip = ?) m USING (sha)
                   WHERE TRUE{where} ORDER BY c.commit_time DESC, f.sha, f.path"""
-        return _to_pandas(self.con.sql(sql, params=[tip, *params]))
+        return _to_pandas(self.con.sql(sql, params=[tip, *params]), "file_changes")
 
 
-def _to_pandas(result: duckdb.DuckDBPyRelation) -> pd.DataFrame:
-    """Fetch a query result through Arrow into pandas with nullable integer/boolean dtypes."""
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    """(name, DuckDB type) of the columns of each schema table in *con*."""
+    rows = con.execute(
+        """SELECT table_name, column_name, data_type FROM duckdb_columns()
+           WHERE list_contains(?, table_name) ORDER BY table_name, column_index""",
+        [list(_SCHEMAS)],
+    ).fetchall()
+    found: dict[str, list[tuple[str, str]]] = {t: [] for t in _SCHEMAS}
+    for table, name, kind in rows:
+        found[table].append((name, kind))
+    return found
+
+
+@functools.cache
+def _expected_columns() -> dict[str, list[tuple[str, str]]]:
+    """The columns the schema's DDL makes, as DuckDB spells their types."""
+    con = duckdb.connect()
+    try:
+        for table, s in _SCHEMAS.items():
+            con.execute(schema.ddl(s, table))
+        return _columns(con)
+    finally:
+        con.close()
+
+
+def _diff(found: list[tuple[str, str]], expected: list[tuple[str, str]]) -> str:
+    extra = [f"{n} {t}" for n, t in found if (n, t) not in expected]
+    absent = [f"{n} {t}" for n, t in expected if (n, t) not in found]
+    parts = []
+    if extra:
+        parts.append(f"unexpected {', '.join(extra)}")
+    if absent:
+        parts.append(f"missing {', '.join(absent)}")
+    return "; ".join(parts) or "in another order"
+
+
+def _to_pandas(result: duckdb.DuckDBPyRelation, table: str) -> pd.DataFrame:
+    """Fetch a query result of *table* through Arrow into pandas with the schema's dtypes
+    (nullable integers and booleans, UTC times whatever DuckDB's time zone)."""
     fetch = getattr(result, "to_arrow_table", None) or result.arrow
-    return fetch().to_pandas(types_mapper=_types)
-
-
-def _types(t: pa.DataType):
-    """Nullable pandas dtypes for integer and boolean columns (NA, not NaN or None)."""
-    if pa.types.is_integer(t):
-        return pd.Int64Dtype()
-    if pa.types.is_boolean(t):
-        return pd.BooleanDtype()
-    return None
+    return schema.to_pandas(fetch(), _SCHEMAS[table])

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from aiimpact import schema
+
 TOOLS = (
     "claude-code", "copilot", "cursor", "aider", "codex", "devin", "jules", "gemini",
     "amazon-q", "openhands", "windsurf", "cline", "roo", "amp", "goose", "junie", "zed",
@@ -42,6 +44,14 @@ COMMIT_KINDS = ("trailer", "footer", "subject", "author", "committer")
 PR_KINDS = ("pr_author", "branch", "pr_body")
 KINDS = (*COMMIT_KINDS, "note", *PR_KINDS)
 IDENTITY_FIELDS = ("message", "author_name", "author_email", "committer_name", "committer_email")
+_ATTRIBUTE = {  # the Attribution attribute behind each of the schema's ai_* columns
+    "ai_assisted": "ai_assisted",
+    "ai_tools": "tools",
+    "ai_modes": "modes",
+    "ai_evidence": "evidence",
+    "ai_signals": "signatures",
+    "ai_carried_from": "carried_from",
+}
 
 _TRAILER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*?)[ \t]*$", re.M)
 _EMAIL_IN_VALUE = re.compile(r"<([^<>]*)>\s*$")
@@ -415,22 +425,16 @@ class Detector:
                 message, author_name, author_email, committer_name, committer_email, strict=True
             )
         ]
-        return {
-            "ai_assisted": [a.ai_assisted for a in found],
-            "ai_tools": [a.tools for a in found],
-            "ai_modes": [a.modes for a in found],
-            "ai_evidence": [a.evidence for a in found],
-            "ai_signals": [a.signatures for a in found],
-            "ai_carried_from": [a.carried_from for a in found],
-        }
+        return {c: [getattr(a, _ATTRIBUTE[c]) for a in found] for c in schema.AI_COLUMNS}
 
     def tag(self, commits: pd.DataFrame) -> pd.DataFrame:
         """Set the ``ai_*`` columns of a commits table (in place) and return it."""
         cols = self.columns(*(commits[c] for c in IDENTITY_FIELDS))
-        commits["ai_assisted"] = pd.array(cols.pop("ai_assisted"), dtype="boolean")
-        commits["ai_carried_from"] = cols.pop("ai_carried_from")
+        dtypes = schema.dtypes(schema.COMMITS)
         for name, values in cols.items():
-            commits[name] = [list(v) for v in values]
+            if pd.api.types.is_object_dtype(dtypes[name]):  # list columns: lists, not tuples
+                values = [list(v) for v in values]
+            commits[name] = pd.Series(values, index=commits.index, dtype=dtypes[name])
         return commits
 
     # -- pull requests -------------------------------------------------------------------

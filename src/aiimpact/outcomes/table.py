@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from aiimpact import schema
 from aiimpact.outcomes.reverts import effective_reverts
 
 HOUR = 3600.0
@@ -58,6 +59,8 @@ def outcomes_table(
     links: pd.DataFrame,
 ) -> pd.DataFrame:
     """Join commits with their outcomes (see ``Repo.outcomes`` for the columns)."""
+    if commits.empty:  # an empty repository: the typed empty table
+        return schema.empty(schema.OUTCOMES)
     out = commits.copy()
     newest = out["commit_time"].max()
     age_h = (newest - out["commit_time"]).dt.total_seconds() / HOUR
@@ -94,4 +97,4 @@ def outcomes_table(
     out["author_experience"] = author_experience(out)
     out["file_ownership"] = file_ownership(out, files)
     out["log_size"] = np.log1p(out["insertions"].astype(float) + out["deletions"].astype(float))
-    return out
+    return schema.conform(out, schema.OUTCOMES)
