@@ -19,6 +19,19 @@ Confounding is built in (``confounding=True``): AI-assisted commits are larger
 naive comparison is biased and one adjusted for ``log_size`` and the author is not.
 ``hidden_share`` leaves that share of AI-assisted commits without any mark, to test the
 misclassification analysis.
+
+``history="real"`` (or a :class:`RealHistory`) shapes the history like a real repository's,
+the case ``ai.study`` is designed for: years of history before any AI adoption (every
+author adopts in the last part, if at all), rare events (about 2.5% of feature commits
+reverted, 8% fix-inducing), a secular trend in their rates (the logit of both rises
+linearly in calendar time, by ``trend``, over the history), 36 authors and 96 source files,
+and a history that stops at its last feature commit: the reverts, fixes and churn due later
+are never written, so the newest commits are censored as in a real repository. The truth
+table then also gives each commit's ``trend``, ``p_revert``, ``p_fix``, ``age_days``
+(relative to the newest commit) and the censored outcomes ``reverted_within_90d``,
+``fix_inducing_within_90d`` (NA under 90 days; every planted revert and fix comes within 38
+days, so for older commits they are the planted flags) and ``churn_rate_14d`` (NA under 14
+days).
 """
 
 from __future__ import annotations
@@ -57,6 +70,40 @@ class Effects:
     hidden_share: float = 0.0
 
 
+@dataclass(frozen=True)
+class RealHistory:
+    """The shape of a history like a real repository's, for ``make_repo(history=...)``.
+
+    Attributes
+    ----------
+    years : float
+        Calendar time the feature commits span (unless ``make_repo(days=)`` says otherwise).
+    adoption : tuple of float
+        Each adopting author starts using AI at a share of the history drawn uniformly from
+        this range (one author in six never does): no AI-assisted commit comes before
+        ``adoption[0]`` of the history.
+    trend : float
+        Rise of the logit of the revert and fix probabilities from the first feature commit
+        to the last, linear in calendar time and centred on the middle of the history.
+    revert_intercept, fix_intercept : float
+        The logits of revert and fix in the middle of the history for an unassisted commit
+        of ``log_size`` 3 by an author of average risk (overall rates: about 2.5% and 8%).
+    n_authors : int
+        Developers (unless ``make_repo(n_authors=)`` says otherwise).
+    modules : int
+        Source files the features go into (many, as in a real repository; it also keeps
+        each commit's blob, and so the generation, small).
+    """
+
+    years: float = 4.0
+    adoption: tuple[float, float] = (0.75, 0.85)
+    trend: float = 1.0
+    revert_intercept: float = -3.6
+    fix_intercept: float = -2.5
+    n_authors: int = 36
+    modules: int = 96
+
+
 @dataclass
 class PlantedRepo:
     """What :func:`make_repo` built: the repository, its truth, and its pull requests.
@@ -70,7 +117,10 @@ class PlantedRepo:
     truth : DataFrame
         One row per feature commit: ``sha, number, author_email, ai (true use), ai_marked,
         tool, lines_added, log_size, reverted, fix_inducing, churn_lines, churn_rate,
-        merged, merge_hours``.
+        merged, merge_hours``; for a real-shaped history (:class:`RealHistory`) also
+        ``trend, p_revert, p_fix, age_days, reverted_within_90d, fix_inducing_within_90d,
+        churn_rate_14d``, and ``reverted``, ``fix_inducing`` are then the events written
+        before the history ends.
     prs : DataFrame
         The feature pull requests as ``ai.github.pull_requests`` would give them.
     """
@@ -93,8 +143,10 @@ def make_repo(
     n_commits: int = 600,
     effects: Effects | dict | None = None,
     seed: int = 0,
-    n_authors: int = 12,
+    n_authors: int | None = None,
     days: float | None = None,
+    history: RealHistory | str | None = None,
+    pull_requests: bool = True,
 ) -> PlantedRepo:
     """Write a git repository with *n_commits* feature commits and planted effects.
 
@@ -108,11 +160,20 @@ def make_repo(
         The planted truth (default :class:`Effects()`); a dict overrides single fields.
     seed : int
         Everything is drawn from this seed: same seed, same repository and truth.
-    n_authors : int
-        Developers; each adopts AI at a different time (a few never do).
+    n_authors : int, optional
+        Developers; each adopts AI at a different time (a few never do). Default 12, or
+        the history's (36 for ``"real"``).
     days : float, optional
-        Time the feature commits span (default: one every 3 hours). The delays of the
-        planted events do not depend on it.
+        Time the feature commits span (default: one every 3 hours, or the history's
+        ``years``). The delays of the planted events do not depend on it.
+    history : RealHistory or "real", optional
+        Shape the history like a real repository's (see :class:`RealHistory`); default:
+        the planted shape above, with staggered adoption from 5% of the history on, no
+        trend, and every planted event written.
+    pull_requests : bool, default True
+        Draw the feature pull requests (``prs``, ``raw_prs`` and the truth's ``merged``,
+        ``merge_hours``); False leaves them empty, which saves most of the time of a long
+        history. The repository and the rest of the truth are the same either way.
 
     Returns
     -------
@@ -123,22 +184,30 @@ def make_repo(
     >>> planted = ai.synth.make_repo(tmp_path / "r", effects={"revert_odds_ratio": 2.0})
     >>> t = planted.features(ai.Repo(planted.path).outcomes())  # doctest: +SKIP
     >>> ai.compare(t, "reverted", controls=["log_size", "author_email"]).ci  # doctest: +SKIP
+    >>> real = ai.synth.make_repo(tmp_path / "s", 3000, history="real")  # doctest: +SKIP
+    >>> ai.study(ai.Repo(real.path).outcomes()).table()  # doctest: +SKIP
     """
     if isinstance(effects, dict):
         effects = Effects(**effects)
     effects = effects or Effects()
+    shape = _shape(history)
+    n_authors = n_authors or (shape.n_authors if shape else 12)
+    if shape and days is None:
+        days = shape.years * 365.25
+    modules = _modules(shape.modules) if shape else MODULES
     rng = np.random.default_rng(seed)
-    authors = _authors(rng, n_authors, effects.confounding)
-    start = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+    authors = _authors(rng, n_authors, effects.confounding, shape)
+    start = (datetime(2021, 1, 4, 9, 0, tzinfo=UTC) if shape else
+             datetime(2025, 1, 6, 9, 0, tzinfo=UTC))  # fmt: skip
     b = RepoBuilder(path, start=start, step=timedelta(minutes=10))
-    files: dict[str, list[list]] = {m: [[f"# {m} module\n", None, None]] for m in MODULES}
+    files: dict[str, list[list]] = {m: [[f"# {m} module\n", None, None]] for m in modules}
     b.commit("Initial import", _render(files), author="Ops <ops@example.com>", date=start)
 
     truth: list[dict] = []
     queue: list[tuple[datetime, int, str, int]] = []  # (due, order, kind, feature index)
     spacing = timedelta(days=days) / n_commits if days else STEP
     tick, order = 0, 0
-    while len(truth) < n_commits or queue:
+    while len(truth) < n_commits or (queue and shape is None):
         base = now = start + spacing * (tick + 1)
         queue.sort()
         while queue and queue[0][0] <= base:
@@ -146,7 +215,9 @@ def make_repo(
             now += timedelta(minutes=10)
             _event(b, files, truth[i], kind, now, rng)
         if len(truth) < n_commits:
-            row = _feature(b, files, authors, len(truth), n_commits, now, effects, rng)
+            row = _feature(
+                b, files, authors, len(truth), n_commits, now, effects, rng, shape, modules
+            )
             truth.append(row)
             for kind in ("churn", "fix", "revert"):
                 planned = row["churn_lines"] > 0 if kind == "churn" else row[_FLAG[kind]]
@@ -157,21 +228,56 @@ def make_repo(
                     queue.append((due, order, kind, row["i"]))
         tick += 1
     b.close()
-    end = start + spacing * (tick + 1)
-    raw = [_pull_request(r, authors, effects, end, rng) for r in truth]
-    from aiimpact.platforms.tables import tables_from_raw
-
-    prs, _, _ = tables_from_raw(Path(path).name, raw)
+    for _, _, kind, i in queue:  # due after the history's end (real shape): never written
+        if kind != "churn":
+            truth[i][_FLAG[kind]] = False
     table = pd.DataFrame(truth).drop(columns=["i", "module"])
-    table["merged"] = [r["pull"]["merged_at"] is not None for r in raw]
-    table["merge_hours"] = prs["time_to_merge"].to_numpy()
+    if pull_requests:
+        end = start + spacing * (tick + 1)
+        raw = [_pull_request(r, authors, effects, end, rng) for r in truth]
+        from aiimpact.platforms.tables import tables_from_raw
+
+        prs, _, _ = tables_from_raw(Path(path).name, raw)
+        table["merged"] = [r["pull"]["merged_at"] is not None for r in raw]
+        table["merge_hours"] = prs["time_to_merge"].to_numpy()
+    else:
+        raw, prs = [], pd.DataFrame()
+        table["merged"], table["merge_hours"] = pd.NA, np.nan
+    if shape:
+        table = _censored(table, newest=max(r["time"] for r in truth))
     return PlantedRepo(Path(path), effects, table, prs, raw)
+
+
+def _shape(history: RealHistory | str | None) -> RealHistory | None:
+    if history is None or isinstance(history, RealHistory):
+        return history
+    if history == "real":
+        return RealHistory()
+    raise ValueError(f"history must be None, 'real' or a RealHistory, not {history!r}")
+
+
+def _modules(n: int) -> list[str]:
+    return [f"{MODULES[k % len(MODULES)]}{k // len(MODULES)}" for k in range(n)]
+
+
+def _censored(table: pd.DataFrame, newest: datetime) -> pd.DataFrame:
+    """The windowed outcomes as ``Repo.outcomes()`` censors them: NA for a commit younger
+    than the window relative to the newest commit (times in whole seconds, as git's)."""
+    seconds = int(newest.timestamp()) - np.array([int(t.timestamp()) for t in table["time"]])
+    table["age_days"] = seconds / 86400
+    for flag, days in (("reverted", 90), ("fix_inducing", 90)):
+        observed = seconds >= days * 86400
+        values = pd.array(table[flag].to_numpy(dtype=bool), dtype="boolean")
+        table[f"{flag}_within_{days}d"] = pd.Series(values).where(observed, pd.NA)
+    table["churn_rate_14d"] = table["churn_rate"].where(seconds >= 14 * 86400)
+    return table
 
 
 _FLAG = {"fix": "fix_inducing", "revert": "reverted"}
 
 
-def _authors(rng, n: int, confounding: bool) -> list[dict]:
+def _authors(rng, n: int, confounding: bool, shape: RealHistory | None = None) -> list[dict]:
+    adoption = shape.adoption if shape else (0.05, 0.7)
     out = []
     for a in range(n):
         u = float(rng.normal(0, 0.6))  # baseline risk of the author's changes
@@ -184,19 +290,21 @@ def _authors(rng, n: int, confounding: bool) -> list[dict]:
             "u": u,
             "v": float(rng.normal(0, 0.4)),
             "churn": float(np.clip(0.08 + 0.04 * u, 0.01, 0.5)),
-            "adopt": float(rng.uniform(0.05, 0.7)) if a % 6 != 5 else 2.0,
+            "adopt": float(rng.uniform(*adoption)) if a % 6 != 5 else 2.0,
             "p_ai": 0.25 + 0.6 * lean,
             "tool": MARKS[a % len(MARKS)],
         })  # fmt: skip
     return out
 
 
-def _feature(b, files, authors, i, n, now, effects: Effects, rng) -> dict:
+def _feature(
+    b, files, authors, i, n, now, effects: Effects, rng, shape=None, modules=MODULES
+) -> dict:
     a = authors[int(rng.integers(len(authors)))]
     ai = i / n >= a["adopt"] and rng.random() < a["p_ai"]
     body = max(3, round(float(rng.lognormal(math.log(10), 0.6)) * (effects.ai_size_factor
                                                                     if ai else 1.0)))  # fmt: skip
-    module = MODULES[int(rng.integers(len(MODULES)))]
+    module = modules[int(rng.integers(len(modules)))]
     fn = f"{module}_{i}"
     sha_slot = object()  # the owner until the sha is known
     lines = [f"def {fn}(x):\n", *[f"    y{j} = x + {j}  # {fn}\n" for j in range(body)],
@@ -213,11 +321,14 @@ def _feature(b, files, authors, i, n, now, effects: Effects, rng) -> dict:
     log_size = math.log1p(added)
     centred = log_size - 3.0
     u = a["u"] if effects.confounding else 0.0
-    p_revert = _expit(-2.2 + math.log(effects.revert_odds_ratio) * ai + 0.5 * centred + u)
-    p_fix = _expit(-1.9 + math.log(effects.fix_odds_ratio) * ai + 0.4 * centred + u)
+    trend = shape.trend * (i / max(n - 1, 1) - 0.5) if shape else 0.0
+    revert0, fix0 = (shape.revert_intercept, shape.fix_intercept) if shape else (-2.2, -1.9)
+    p_revert = _expit(revert0 + trend + math.log(effects.revert_odds_ratio) * ai
+                      + 0.5 * centred + u)  # fmt: skip
+    p_fix = _expit(fix0 + trend + math.log(effects.fix_odds_ratio) * ai + 0.4 * centred + u)
     p_churn = float(np.clip(a["churn"] + effects.churn_difference * ai, 0.0, 1.0))
     churn_lines = int(rng.binomial(added, p_churn))
-    return {
+    row = {
         "i": i,
         "sha": sha,
         "number": i + 1,
@@ -235,6 +346,9 @@ def _feature(b, files, authors, i, n, now, effects: Effects, rng) -> dict:
         "churn_rate": churn_lines / added,
         "time": now,
     }
+    if shape:
+        row |= {"trend": trend, "p_revert": p_revert, "p_fix": p_fix}
+    return row
 
 
 def _event(b, files, row, kind, now, rng) -> None:
