@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from aiimpact import schema
 from aiimpact.platforms.tables import tables_from_raw
 
 DATA = Path(__file__).parent / "data" / "github-recorded" / "github-stats"
@@ -65,7 +66,7 @@ def test_drafts_open_prs_and_deleted_accounts():
                     "closed_at": None, "user": None}  # fmt: skip
     r = _row_from(item)
     assert pd.isna(r.ready_at) and pd.isna(r.time_to_merge) and r.is_open
-    assert r.author_login is None and not r.author_is_bot
+    assert pd.isna(r.author_login) and not r.author_is_bot  # NA, as in a longer table
     assert r.observed_at >= pd.Timestamp("2022-06-28T10:39:02Z")  # censored, not dropped
     ready = _item("okhttp-7458")
     ready["timeline"] = [{"event": "ready_for_review", "created_at": "2022-10-01T00:00:00Z"},
@@ -75,6 +76,30 @@ def test_drafts_open_prs_and_deleted_accounts():
 
 def _row_from(item: dict) -> pd.Series:
     return tables_from_raw("o/r", [item])[0].iloc[0]
+
+
+def test_empty_tables_are_typed_as_full_ones():
+    items = []
+    for name in ("retrofit-3114", "jquery-5046", "okhttp-7458", "freeCodeCamp-47550"):
+        item = _item(name)  # the timeline's reviews and commits as the REST lists
+        item["reviews"] = [e for e in item["timeline"] if e.get("event") == "reviewed"]
+        item["commits"] = [e for e in item["timeline"] if e.get("event") == "committed"]
+        items.append(item)
+    draft = _item("jquery-5046")  # a deleted account and NA times beside the full rows
+    gone = {"draft": True, "state": "open", "merged_at": None, "closed_at": None, "user": None}
+    draft["pull"] = {**draft["pull"], **gone}
+    full = tables_from_raw("o/r", [*items, draft])
+    empty = tables_from_raw("o/r", [])
+    schemas = (schema.PRS, schema.REVIEWS, schema.PR_COMMITS)
+    for f, e, want in zip(full, empty, schemas, strict=True):
+        assert len(f) > 0 and len(e) == 0
+        assert list(f.columns) == list(e.columns) == schema.columns(want)
+        assert dict(f.dtypes) == dict(e.dtypes) == schema.dtypes(want)
+    prs, reviews, _commits = empty  # object and datetime64[s] before the schema typed them
+    assert prs["author_is_bot"].dtype == bool and prs["ai_assisted"].dtype == bool
+    assert str(prs["created_at"].dtype) == "datetime64[us, UTC]"
+    assert reviews["number"].dtype == "int64"
+    assert str(reviews["submitted_at"].dtype) == "datetime64[us, UTC]"
 
 
 def test_pr_level_ai_tags():

@@ -136,6 +136,22 @@ def test_mine_many_partitions_read_as_one_table(build, tmp_path):
     assert pd.read_parquet(out / "reverts")["repo"].astype(str).str.startswith("b-full").all()
 
 
+def test_mine_output_parquet_has_the_full_schema(build, tmp_path):
+    # no trailers and no AI marks: pandas alone wrote those lists as Arrow's null, the
+    # counts as int64 and the text as large_string
+    out = tmp_path / "commits.parquet"
+    cmd = [sys.executable, "-m", "aiimpact", "mine", str(plain_repo(build, "plain")), "-o"]
+    done = subprocess.run([*cmd, str(out), "--no-progress"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    found = pq.read_schema(out)
+    assert found.names == schema.COMMITS.names
+    for f in schema.COMMITS:
+        got = found.field(f.name)
+        assert got.type.equals(f.type) and got.nullable == f.nullable, f.name
+    df = pd.read_parquet(out)
+    assert len(df) == 2 and dict(df.dtypes) == schema.dtypes(schema.COMMITS)
+
+
 def test_cache_tables_are_the_schemas(build):
     repo = ai.Repo(full_repo(build))
     repo.commits()

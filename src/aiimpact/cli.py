@@ -24,8 +24,13 @@ from aiimpact.files import atomic_output, writable_dir, writable_file
 TABLE_SUFFIXES = (".parquet", ".csv", ".json")
 
 
-def _write_table(df: pd.DataFrame, out: Path) -> None:
-    """Write *df* to *out* (format by suffix) whole, or leave the old file as it was."""
+def _write_table(df: pd.DataFrame, out: Path, table_schema=None) -> None:
+    """Write *df* to *out* (format by suffix) whole, or leave the old file as it was.
+
+    Parquet is written with *table_schema* (a :mod:`aiimpact.schema` schema) when given, so
+    that the file's types are the table's whatever the rows hold (an all-null column is not
+    Arrow's ``null``, nor text ``large_string``).
+    """
     suffix = out.suffix.lower()
     writable_file(out, "output", TABLE_SUFFIXES)
     flat = df.copy()
@@ -42,7 +47,13 @@ def _write_table(df: pd.DataFrame, out: Path) -> None:
                 flat[col] = flat[col].map(lambda t: t.isoformat() if pd.notna(t) else None)
         records = [{k: _plain(v) for k, v in row.items()} for row in flat.to_dict("records")]
     with atomic_output(out) as tmp:
-        if suffix == ".parquet":
+        if suffix == ".parquet" and table_schema is not None:
+            import pyarrow.parquet as pq
+
+            from aiimpact import schema
+
+            pq.write_table(schema.to_arrow(df, table_schema), tmp)
+        elif suffix == ".parquet":
             df.to_parquet(tmp, index=False)
         elif suffix == ".csv":
             flat.to_csv(tmp, index=False)
@@ -86,6 +97,7 @@ def _show(value) -> str:
 
 
 def _cmd_mine(args: argparse.Namespace) -> int:
+    from aiimpact import schema
     from aiimpact.repo import Repo
 
     detector = None
@@ -104,7 +116,7 @@ def _cmd_mine(args: argparse.Namespace) -> int:
     df = repo.commits(rev=args.rev, since=args.since, until=args.until)
     report = repo.last_report
     if args.output:
-        _write_table(df, Path(args.output))
+        _write_table(df, Path(args.output), schema.COMMITS)
     ai = df["ai_assisted"].fillna(False).astype(bool) if len(df) else pd.Series([], dtype=bool)
     print(
         _show(

@@ -188,12 +188,26 @@ SZZ = pa.schema(
             "a commit that introduced the lines the fix changed",
             nullable=False,
         ),
-        _col("path", TEXT, "the file (not filled yet: None)"),
+        _col("path", TEXT, "the fix's file that held most of those lines (NA: trailer link)"),
         _col("lines", INT, "lines of the fix blamed on the inducing commit (NA: trailer link)"),
         _col("variant", TEXT, "the SZZ variant that linked them, or trailer", nullable=False),
     ]
 )
 """``Repo.szz()``: one row per (fix, inducing commit)."""
+
+FIXES = pa.schema(
+    [
+        _REPO,
+        _col("sha", TEXT, "the fix", nullable=False),
+        _col(
+            "evidence",
+            TEXTS,
+            "keyword, fix-closing, fixes-trailer; beside one of those: closing, issue",
+        ),
+        _col("fixes_trailer", TEXTS, "the shas its Fixes: lines name"),
+    ]
+)
+"""``Repo.fixes()``: one row per fix commit (not a dataset table: not in :data:`SCHEMAS`)."""
 
 OUTCOMES = pa.schema(
     [
@@ -231,7 +245,7 @@ PRS = pa.schema(
     [
         _col("repo", TEXT, "owner/name"),
         _col("number", INT, "PR number"),
-        _col("author_login", TEXT, "author's login (None: deleted account)"),
+        _col("author_login", TEXT, "author's login (NA: deleted account)"),
         _col("author_is_bot", BOOL, "the author is a bot account", nullable=False, pandas="bool"),
         _col("title", TEXT, "title"),
         _col("created_at", TIME, "opened"),

@@ -34,6 +34,7 @@ from functools import lru_cache
 
 import pygit2
 
+from aiimpact import schema
 from aiimpact.errors import UnrepresentableTimeWarning, printable
 from aiimpact.git.diffstream import CommitDiff, diff_commits
 from aiimpact.git.safety import run_git
@@ -46,25 +47,13 @@ _DIGITS = re.compile(rb"-?[0-9]+")
 _ASCII = bytes(range(128))
 
 
-COMMIT_FIELDS = (
-    "sha",
-    "parents",
-    "is_merge",
-    "author_name",
-    "author_email",
-    "author_time",
-    "committer_name",
-    "committer_email",
-    "commit_time",
-    "subject",
-    "message",
-    "trailers",
-    "files_changed",
-    "insertions",
-    "deletions",
-    "missing_files",
+COMMIT_FIELDS = tuple(
+    n for n in schema.columns(schema.STORED_COMMITS) if n not in schema.AI_COLUMNS
 )
-FILE_FIELDS = ("sha", "path", "old_path", "change_type", "insertions", "deletions", "is_binary")
+"""The columns of a batch's commits: the cache's ``commits`` table but the detector's
+``ai_*`` columns, which are added to the batch before it is stored."""
+FILE_FIELDS = tuple(schema.columns(schema.STORED_FILE_CHANGES))
+"""The columns of a batch's file changes: the cache's ``file_changes`` table."""
 
 
 @dataclass

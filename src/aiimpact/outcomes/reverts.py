@@ -27,6 +27,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from aiimpact import schema
+
 _SHA_LINE = re.compile(
     r"This reverts commits? ((?:[0-9a-f]{7,64})(?:(?:,\s*|,?\s+and\s+)[0-9a-f]{7,64})*)",
     re.I,
@@ -40,10 +42,8 @@ _CONVENTIONAL = re.compile(r"^revert(?:\([^)]*\))?!?:\s*(.+?)\s*$", re.I)
 _REFS = re.compile(r"^Refs?:\s*(.+)$", re.I | re.M)
 _CONVENTIONAL_PREFIX = re.compile(r"^[a-z]+(?:\([^)]*\))?!?:\s*", re.I)
 
-COLUMNS = [
-    "repo", "revert_sha", "reverted_sha", "kind", "revert_time", "reverted_time",
-    "time_to_revert", "is_reland", "fraction", "evidence",
-]  # fmt: skip
+COLUMNS = schema.columns(schema.REVERTS)
+"""The columns of the reverts table (:data:`aiimpact.schema.REVERTS`)."""
 
 
 class CommitIndex:

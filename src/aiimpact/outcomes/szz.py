@@ -29,6 +29,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from aiimpact import schema
 from aiimpact.outcomes.lines import LineHistory
 
 _KEYWORD = re.compile(
@@ -40,8 +41,10 @@ _ISSUE = re.compile(r"(?<![\w/])(#\d+|[A-Z][A-Z0-9]+-\d+)\b")
 _FIXES_TRAILER = re.compile(r"^Fixes:\s*([0-9a-f]{7,64})\b", re.I | re.M)
 _REVERT = re.compile(r"^Revert\b|This reverts commit", re.M)
 
-FIX_COLUMNS = ["repo", "sha", "evidence", "fixes_trailer"]
-SZZ_COLUMNS = ["repo", "fix_sha", "inducing_sha", "path", "lines", "variant"]
+FIX_COLUMNS = schema.columns(schema.FIXES)
+"""The columns of the fixes table (:data:`aiimpact.schema.FIXES`)."""
+SZZ_COLUMNS = schema.columns(schema.SZZ)
+"""The columns of the szz table (:data:`aiimpact.schema.SZZ`)."""
 
 
 def find_fixes(commits: pd.DataFrame) -> pd.DataFrame:

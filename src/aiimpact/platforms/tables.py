@@ -29,51 +29,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from aiimpact import schema
 from aiimpact.detect.detector import Detector, default_detector
 from aiimpact.times import utc_time_or_none as _ts  # a time read from data, or None
 
-PR_COLUMNS = [
-    "repo",
-    "number",
-    "author_login",
-    "author_is_bot",
-    "title",
-    "created_at",
-    "ready_at",
-    "first_review_at",
-    "first_approval_at",
-    "merged_at",
-    "closed_at",
-    "state",
-    "head_ref",
-    "additions",
-    "deletions",
-    "changed_files",
-    "reviews",
-    "review_rounds",
-    "comments",
-    "merge_commit_sha",
-    "time_to_first_review",
-    "time_to_merge",
-    "time_to_close",
-    "ai_assisted",
-    "ai_tools",
-    "ai_modes",
-    "ai_evidence",
-    "ai_signals",
-    "is_open",
-    "observed_at",
-]
-REVIEW_COLUMNS = [
-    "repo",
-    "number",
-    "reviewer",
-    "reviewer_is_bot",
-    "state",
-    "submitted_at",
-    "commit_id",
-]
-COMMIT_COLUMNS = ["repo", "number", "sha"]
+PR_COLUMNS = schema.columns(schema.PRS)
+REVIEW_COLUMNS = schema.columns(schema.REVIEWS)
+COMMIT_COLUMNS = schema.columns(schema.PR_COMMITS)
+"""The columns of ``prs``, ``reviews`` and ``pr_commits`` (:mod:`aiimpact.schema`)."""
 
 
 @dataclass
@@ -236,32 +199,12 @@ def tables_from_raw(
         for c in item.get("commits") or []:
             if c.get("sha"):
                 commits.append((repo, number, c["sha"]))
-    prs_df = pd.DataFrame(prs, columns=PR_COLUMNS)
-    for col in (
-        "created_at",
-        "ready_at",
-        "first_review_at",
-        "first_approval_at",
-        "merged_at",
-        "closed_at",
-        "observed_at",
-    ):
-        prs_df[col] = pd.to_datetime(prs_df[col], utc=True)
-    for col in ("time_to_first_review", "time_to_merge", "time_to_close"):
-        prs_df[col] = prs_df[col].astype("Float64")
-    for col in (
-        "reviews",
-        "review_rounds",
-        "comments",
-        "additions",
-        "deletions",
-        "changed_files",
-        "number",
-    ):
-        prs_df[col] = prs_df[col].astype("Int64")
-    reviews_df = pd.DataFrame(reviews, columns=REVIEW_COLUMNS)
-    reviews_df["submitted_at"] = pd.to_datetime(reviews_df["submitted_at"], utc=True)
-    return prs_df, reviews_df, pd.DataFrame(commits, columns=COMMIT_COLUMNS)
+    # typed by the schema, so that an empty table has the dtypes of a full one
+    return (
+        schema.conform(pd.DataFrame(prs, columns=PR_COLUMNS), schema.PRS),
+        schema.conform(pd.DataFrame(reviews, columns=REVIEW_COLUMNS), schema.REVIEWS),
+        schema.conform(pd.DataFrame(commits, columns=COMMIT_COLUMNS), schema.PR_COMMITS),
+    )
 
 
 def _pr_tags(detector: Detector, pull: Mapping, commits: list[Mapping]) -> dict:
