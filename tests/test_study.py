@@ -106,3 +106,33 @@ def test_each_model_names_what_it_adjusted_for(long_history):
     t = ai.study(long_history).table().set_index("outcome")
     assert "time_trend_1" in t.loc["churn_rate_14d", "adjusted_for"]
     assert "log_size" in t.loc["churn_rate_14d", "adjusted_for"]
+
+
+def test_an_outcome_the_author_effects_cannot_fit_is_refitted_and_says_so():
+    """Within every author whose outcome varies, the AI mark separates it: the fixed-effects
+    model has no finite estimate, so the outcome is refitted with the author's prior commits
+    and the result says why (not dropped, not silently changed)."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    rows = []
+    for a in range(30):
+        for k in range(40):
+            marked = bool(rng.random() < 0.4)
+            rows.append({
+                "sha": f"{a:02d}{k:04d}", "author_email": f"d{a}@x.org", "ai_assisted": marked,
+                "commit_time": t0 + pd.Timedelta(hours=7 * (a * 40 + k)),
+                "log_size": float(rng.normal(3, 1)), "log_author_experience": np.log1p(k),
+                "is_merge": False,
+                # authors 0-11: the outcome is the mark; the others all or none (they vary not)
+                "fix_inducing_within_90d": marked if a < 12 else a % 2 == 0,
+            })  # fmt: skip
+    s = ai.study(pd.DataFrame(rows), commit_outcomes={"fix_inducing_within_90d": "logit"},
+                 since="all")  # fmt: skip
+    row = s.table().iloc[0]
+    assert pd.isna(row["reason"]) and np.isfinite(row["estimate"])
+    assert "log_author_experience" in row["adjusted_for"]
+    assert "author_email" not in row["adjusted_for"]
+    (result,) = s.results.results
+    assert any("with author fixed effects" in n and "separation" in n for n in result.notes)

@@ -393,8 +393,17 @@ def _fit(table, tried, design, absent, progress):
         if absent is None and present:
             results, failed = [], dict(missing)
             for outcome, model in present.items():
-                one = compare_many(table, {outcome: model}, controls=_controls(table, outcome,
-                                   design), cluster=design.cluster, progress=False)  # fmt: skip
+                controls = _controls(table, outcome, design)
+                one = compare_many(table, {outcome: model}, controls=controls,
+                                   cluster=design.cluster, progress=False)  # fmt: skip
+                fallback = _without_author_effects(table, controls)
+                if outcome in one.failed and fallback != controls:
+                    why = one.failed[outcome]
+                    one = compare_many(table, {outcome: model}, controls=fallback,
+                                       cluster=design.cluster, progress=False)  # fmt: skip
+                    for r in one.results:
+                        r.notes.append(f"with author fixed effects: {why}; refitted with the "
+                                       "author's prior commits instead")  # fmt: skip
                 results += one.results
                 failed.update(one.failed)
             fitted = {r.outcome: r.groups for r in results}
@@ -434,8 +443,16 @@ def _controls(table: pd.DataFrame, outcome: str, design: Design) -> list[str]:
         return design.controls
     if _informative_levels(table, outcome, effects[0]) >= MIN_CLUSTERS:
         return design.controls
+    return _without_author_effects(table, design.controls)
+
+
+def _without_author_effects(table: pd.DataFrame, controls: list[str]) -> list[str]:
+    """*controls* with the author fixed effects replaced by the author's prior commits."""
+    effects = [c for c in controls if c in ("author_email", "author_login")]
+    if not effects:
+        return controls
     swap = ["log_author_experience"] if "log_author_experience" in table else []
-    return [c for c in design.controls if c not in effects] + swap
+    return [c for c in controls if c not in effects] + swap
 
 
 def _informative_levels(table: pd.DataFrame, outcome: str, key: str) -> int:
