@@ -27,8 +27,8 @@ from dataclasses import replace
 
 import pandas as pd
 
-from aiimpact.stats.power import null_effects, simulate, summarize
 from aiimpact.synth.planted import Effects
+from aiimpact.validation import null_effects, simulate, summarize
 
 
 def main() -> int:

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import aiimpact as ai
-from aiimpact.stats.power import _history_mismatches, simulate, summarize
 from aiimpact.synth.planted import RealHistory, make_repo
+from aiimpact.validation import history_mismatches, simulate, summarize
 
 SHAPE = RealHistory(years=3.0)
 
@@ -76,7 +76,7 @@ def test_mined_outcomes_equal_the_planted_ones(real):
     features = planted.features(outcomes)
     m = features.merge(planted.truth, on="sha", suffixes=("", "_planted"))
     assert len(m) == 900
-    assert _history_mismatches(features, planted.truth) == 0
+    assert history_mismatches(features, planted.truth) == 0
     mined = m["reverted_within_90d"].astype("boolean")
     assert (mined.isna() == m["reverted_within_90d_planted"].isna()).all()
     assert mined.sum() == m["reverted_within_90d_planted"].sum() > 0
@@ -87,7 +87,7 @@ def test_mined_outcomes_equal_the_planted_ones(real):
     # a broken miner would be caught: one flag flipped is one mismatch
     wrong = features.copy()
     wrong.loc[wrong.index[0], "fix_inducing"] = not bool(wrong.loc[wrong.index[0], "fix_inducing"])
-    assert _history_mismatches(wrong, planted.truth) == 1
+    assert history_mismatches(wrong, planted.truth) == 1
 
 
 def test_default_shape_unchanged_by_the_new_options(tmp_path):

@@ -247,7 +247,7 @@ def test_planted_repository_through_the_whole_pipeline(tmp_path):
 
 
 def test_validation_fast_version():
-    from aiimpact.stats.power import simulate, summarize
+    from aiimpact.validation import simulate, summarize
 
     results = simulate(2, n_commits=250, seed=11)
     assert (results["mismatches"] == 0).all(), "mined outcomes differ from the planted ones"
