@@ -20,10 +20,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from mine import build_synthetic
-
 import aiimpact as ai
+from aiimpact.synth import make_realistic_repo
 
 
 def run(sources, workers: int, out: Path, cache: Path) -> tuple[float, object]:
@@ -49,7 +47,7 @@ def main() -> int:
         path = repos / f"r{i:03d}.git"
         if not (path / "HEAD").exists():
             shutil.rmtree(path, ignore_errors=True)
-            build_synthetic(path, args.commits, seed=i)
+            make_realistic_repo(path, args.commits, seed=i)
         sources.append(str(path))
     print(f"{args.repos} repositories of {args.commits} commits ready "
           f"({time.perf_counter() - t0:.0f} s)")  # fmt: skip

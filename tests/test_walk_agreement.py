@@ -239,3 +239,14 @@ def test_random_histories_equal_git_log(build, seed):
     assert set(df.index) == set(expected)
     for sha, stats in expected.items():
         assert tuple(df.loc[sha, ["files_changed", "insertions", "deletions"]]) == stats
+
+
+def test_the_benchmarks_realistic_history_counts_like_git_log(tmp_path):
+    """make_realistic_repo (what benchmarks/mine.py times): hunks, moves, binaries, merges
+    of side branches, a repacked bare repository; every commit counted as git counts it."""
+    made = ai.synth.make_realistic_repo(tmp_path / "big.git", 400, seed=3)
+    df = _ours(tmp_path / "big.git").set_index("sha")
+    expected = git_log_stats(tmp_path / "big.git")
+    assert len(df) == len(expected) == made["commits"] == 400 and made["merges"] > 5
+    got = {s: (r.files_changed, r.insertions, r.deletions) for s, r in df.iterrows()}
+    assert got == expected

@@ -1,5 +1,6 @@
-"""Synthetic git repositories: declared for tests, generated for the demo, and generated
-with planted effects (a known truth) to validate the statistics.
+"""Synthetic git repositories: declared for tests, generated for the demo, generated
+with planted effects (a known truth) to validate the statistics, and realistic histories
+of any length for the benchmarks.
 
 Examples
 --------
@@ -10,6 +11,7 @@ Examples
 
 from aiimpact.synth.builder import Binary, RepoBuilder, Submodule, Symlink
 from aiimpact.synth.planted import Effects, PlantedRepo, make_repo
+from aiimpact.synth.realistic import make_realistic_repo
 
 __all__ = [
     "Binary",
@@ -18,5 +20,6 @@ __all__ = [
     "RepoBuilder",
     "Submodule",
     "Symlink",
+    "make_realistic_repo",
     "make_repo",
 ]
