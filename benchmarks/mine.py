@@ -40,10 +40,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from memsample import TreeSampler
 
 from aiimpact.synth import make_realistic_repo
 
@@ -213,65 +214,6 @@ def child(spec: dict) -> None:
 # ==========================================================================================
 # Parent: run children, measure memory, aggregate
 # ==========================================================================================
-def _descendants_pss_kb(root: int) -> int:
-    """Summed PSS (RSS if PSS is unavailable) of *root* and all its descendants, in KiB."""
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        ppid = int(data[data.rfind(b")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(name))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += _pss_kb(pid)
-        stack.extend(children.get(pid, ()))
-    return total
-
-
-def _pss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
-            for line in f:
-                if line.startswith(b"Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    except OSError:
-        return 0
-
-
-class TreeSampler(threading.Thread):
-    """Sample the summed PSS of a process tree every *interval* seconds; keep the peak."""
-
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.peak_kb = 0
-        self.enabled = os.path.isdir("/proc/self")
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while self.enabled and not self._stop_event.is_set():
-            try:
-                self.peak_kb = max(self.peak_kb, _descendants_pss_kb(self.pid))
-            except Exception:  # a sampler must never break the benchmark
-                self.enabled = False
-            self._stop_event.wait(self.interval)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join()
-
-
 @dataclass
 class Run:
     commits: int
