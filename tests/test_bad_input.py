@@ -21,7 +21,7 @@ from aiimpact.errors import (
     RevisionError,
     TruncatedHistoryWarning,
 )
-from aiimpact.repo import COMMIT_COLUMNS
+from aiimpact.mining import COMMIT_COLUMNS
 
 
 def _cli(*args: str, env: dict | None = None, user: list[str] | None = None):

@@ -201,9 +201,9 @@ def test_url_is_cloned_into_the_cache_and_updated_on_request(build, tmp_path):
     ],
 )
 def test_repository_ids(url, expected):
-    from aiimpact.repo import _name_from
+    from aiimpact.git.clone import name_from
 
-    assert _name_from(url) == expected
+    assert name_from(url) == expected
 
 
 def test_name_override_goes_to_the_repo_column(build):

@@ -1,0 +1,345 @@
+"""Mining: walk a repository's history into its cache store, then read the tables back.
+
+:class:`Miner` does what :class:`~aiimpact.Repo`'s ``commits`` and ``file_changes`` need:
+it resolves the revision, reuses every commit the store already has (incremental from the
+cached tips), drops cached commits a rewritten history no longer reaches, mines the rest
+in batches (an interrupted run resumes after the last finished one), tags them with the
+detector, reads git-ai notes, and fills a :class:`MiningReport` with what it found
+(shallow boundary, absent objects, notes, signature coverage), warning once for each.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pygit2
+from tqdm.auto import tqdm
+
+from aiimpact import schema
+from aiimpact.detect.coverage import apply_notes, coverage
+from aiimpact.detect.detector import IDENTITY_FIELDS, Detector, default_detector
+from aiimpact.errors import (
+    EmptyRepositoryWarning,
+    HistoryRewrittenWarning,
+    InputError,
+    MissingObjectsWarning,
+    TruncatedHistoryWarning,
+)
+from aiimpact.git.notes import read_notes
+from aiimpact.git.revisions import descends, resolve
+from aiimpact.git.walk import mine_commits, walk_pairs
+from aiimpact.outcomes.lines import LineHistory, line_history
+from aiimpact.outcomes.linking import unfollowed
+from aiimpact.store import Store
+from aiimpact.times import utc_time
+
+COMMIT_COLUMNS = schema.columns(schema.COMMITS)
+FILE_COLUMNS = schema.columns(schema.FILE_CHANGES)
+PROGRESS_MIN = 2000
+"""More commits to mine (or replay) than this shows a progress bar by default."""
+
+# Warnings name the line of the Repo method the user called
+# (Repo method -> Miner method -> _read -> _read_from -> _mine).
+_STACK = 5
+
+
+@dataclass
+class MiningReport:
+    """What the last mining call did.
+
+    Attributes
+    ----------
+    reachable : int
+        Commits reachable from the revision.
+    mined : int
+        Commits mined by this call (the rest came from the cache).
+    missing_object_commits : int
+        Commits whose diff was incomplete because objects are absent from the repository.
+    missing_object_files : int
+        Files in those commits whose line counts are unknown (``NA`` in ``file_changes``).
+    shallow : bool
+        The repository is a shallow clone: history before its boundary is absent.
+    notes : int
+        Commits (in the table) with a git-ai note; 0 when the repository has none (their
+        ``ai_lines`` is then NA: unknown, not zero).
+    coverage : pandas.DataFrame or None
+        How many commits each AI signature matched (see :func:`aiimpact.coverage`).
+    unresolved_reverts : int
+        Reverted commits named in messages but absent from the history.
+    ghost_fixes : list of str
+        Fixes with nothing to blame (they only add lines).
+    unfollowed_files : int
+        Files the line history (churn, content reverts, SZZ) does not follow because some of
+        their blobs are absent (a partial clone or an incomplete mirror): their lines count
+        nowhere, in every commit.
+    unfollowed_commits : int
+        Commits that touch those files (their other files are followed).
+    """
+
+    reachable: int = 0
+    mined: int = 0
+    missing_object_commits: int = 0
+    missing_object_files: int = 0
+    shallow: bool = False
+    notes: int = 0
+    coverage: pd.DataFrame | None = None
+    unresolved_reverts: int = 0
+    ghost_fixes: list = field(default_factory=list)
+    unfollowed_files: int = 0
+    unfollowed_commits: int = 0
+
+
+def one_report(method):
+    """Decorate a method of an object with ``last_report``: a public call and the calls it
+    makes fill one :class:`MiningReport` (a nested call does not start a new one)."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        if self._in_call:
+            return method(self, *args, **kwargs)
+        self.last_report, self._in_call = MiningReport(), True
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._in_call = False
+
+    return call
+
+
+@dataclass
+class Miner:
+    """Mines one repository into the store at *cache_path* and reads its tables.
+
+    *name* fills the ``repo`` column; *identity* (the URL or the real path of the git
+    directory) guards the store against being read for another repository. The other
+    fields are :class:`~aiimpact.Repo`'s options of the same names.
+    """
+
+    repo: pygit2.Repository
+    git_dir: str
+    name: str
+    identity: str
+    cache_path: Path
+    renames: bool = False
+    workers: int | None = None
+    progress: bool | None = None
+    detector: Detector | None = None
+    batch_size: int = 5000
+
+    def commits(self, rev: str, since, until, report: MiningReport) -> pd.DataFrame:
+        """The ``commits`` table of *rev* (see :meth:`aiimpact.Repo.commits`)."""
+        df = self._read(rev, "commits", since, until, report, also=self._notes)
+        if df is None:
+            return schema.empty(schema.COMMITS)
+        df, notes = df
+        df.insert(0, "repo", self.name)
+        detector = self.detector or default_detector()
+        if detector.fingerprint != default_detector().fingerprint:
+            detector.tag(df)
+        report.notes = apply_notes(df, notes, detector)
+        report.coverage = coverage(df, detector)
+        return schema.conform(df[COMMIT_COLUMNS], schema.COMMITS)
+
+    def file_changes(self, rev: str, since, until, report: MiningReport) -> pd.DataFrame:
+        """The ``file_changes`` table of *rev* (see :meth:`aiimpact.Repo.file_changes`)."""
+        df = self._read(rev, "file_changes", since, until, report)
+        if df is None:
+            return schema.empty(schema.FILE_CHANGES)
+        df.insert(0, "repo", self.name)
+        return schema.conform(df[FILE_COLUMNS], schema.FILE_CHANGES)
+
+    def _notes(self, store: Store, commits: pd.DataFrame) -> dict:
+        """git-ai notes of *commits*, parsing only note blobs the cache has not seen."""
+        notes, new = read_notes(self.git_dir, store.cached_notes(), set(commits["sha"]))
+        store.save_notes(new)
+        return notes
+
+    def _read(
+        self,
+        rev: str,
+        table: str,
+        since,
+        until,
+        report: MiningReport,
+        also: Callable[[Store, pd.DataFrame], dict] | None = None,
+    ):
+        """Mine what is missing, then read *table*; a cache that fails to read is rebuilt.
+
+        The cache file is opened for the call only, so other processes (a notebook and the
+        CLI, say) can use the same cache between calls. *also(store)*, if given, runs in the
+        same session and the result is ``(table, also(store, table))``.
+        """
+        since, until = utc_time(since, "since"), utc_time(until, "until")
+        try:  # opening the store runs queries too (creating it, checking it)
+            with Store(self.cache_path, self.identity, f"renames={self.renames}") as store:
+                return self._read_from(store, rev, table, since, until, report, also)
+        except (duckdb.InterruptException, RuntimeError) as exc:
+            if "interrupt" in str(exc).lower() or isinstance(exc, duckdb.Error):
+                raise KeyboardInterrupt from None  # Ctrl-C inside a DuckDB query
+            raise
+
+    def _read_from(self, store: Store, rev, table, since, until, report, also):
+        for attempt in (1, 2):
+            try:
+                store.retag(default_detector())
+                tip = self._mine(rev, store, report)
+                if tip is None:
+                    return None
+                df = getattr(store, table)(tip, since, until)
+                return df if also is None else (df, also(store, df))
+            except duckdb.InterruptException:
+                raise
+            except duckdb.Error as exc:
+                if _is_disk_full(exc):
+                    raise InputError(
+                        f"cannot write the cache {self.cache_path}: no space left on "
+                        "device; the finished batches are kept and a rerun resumes"
+                    ) from None
+                if attempt == 2 or not _is_corruption(exc):
+                    raise
+                store.rebuild(f"reading it failed: {type(exc).__name__}: {exc}")
+        raise AssertionError("unreachable")
+
+    def _mine(self, rev: str, store: Store, report: MiningReport) -> str | None:
+        tip = resolve(self.repo, self.git_dir, self.name, rev)
+        if tip is None:
+            warnings.warn(
+                f"{self.name} has no commits (HEAD is unborn); the table is empty",
+                EmptyRepositoryWarning,
+                stacklevel=_STACK,
+            )
+            return None
+        report.shallow = self.repo.is_shallow
+        if report.shallow:
+            warnings.warn(
+                f"{self.name} is a shallow clone: history is truncated at "
+                f"{_count_lines(Path(self.git_dir) / 'shallow')} boundary commit(s), which are "
+                "diffed against the empty tree",
+                TruncatedHistoryWarning,
+                stacklevel=_STACK,
+            )
+        if store.has_tip(tip):
+            return tip
+        stored = store.tips()
+        gone = [t for t in stored if t not in self.repo]
+        ancestors = [t for t in stored if t not in gone and descends(self.repo, tip, t)]
+        try:
+            pairs = walk_pairs(
+                self.repo, pygit2.Oid(hex=tip), [pygit2.Oid(hex=t) for t in ancestors]
+            )
+        except (KeyError, pygit2.GitError) as exc:
+            raise InputError(f"cannot walk the history of {self.name}: {exc}") from None
+        if gone:
+            dropped = store.forget_tips(gone, keep=[p[0] for p in pairs])
+            warnings.warn(
+                f"{self.name}: the history was rewritten since it was cached ({len(gone)} "
+                f"cached tip(s) no longer exist); {dropped} cached commit(s) that are no "
+                "longer reachable were dropped, the rest is reused",
+                HistoryRewrittenWarning,
+                stacklevel=_STACK,
+            )
+        known = store.known_shas()
+        todo = [p for p in pairs if p[0] not in known]
+        report.reachable, report.mined = len(pairs), len(todo)
+        show = self.progress if self.progress is not None else len(todo) > PROGRESS_MIN
+        with tqdm(
+            total=len(todo), unit="commit", desc=f"mining {self.name}", disable=not show
+        ) as bar:
+            for batch in mine_commits(
+                self.repo,
+                self.git_dir,
+                todo,
+                renames=self.renames,
+                workers=self.workers,
+                batch_size=self.batch_size,
+                on_progress=bar.update,
+            ):
+                c = batch.commits
+                c.update(default_detector().columns(*(c[f] for f in IDENTITY_FIELDS)))
+                missing = [m for m in c["missing_files"] if m]
+                report.missing_object_commits += len(missing)
+                report.missing_object_files += sum(m for m in missing if m > 0)
+                store.write_batch(batch.commits, batch.files)
+        store.record_tip(tip, [p[0] for p in pairs], [t for t in ancestors if t != tip])
+        if report.missing_object_commits:
+            warnings.warn(
+                f"{self.name}: objects are missing from the repository (partial clone or "
+                f"incomplete mirror): {report.missing_object_commits} commit(s) have "
+                f"{report.missing_object_files} file(s) with unknown line counts (NA in "
+                "file_changes); their commit totals exclude those files",
+                MissingObjectsWarning,
+                stacklevel=_STACK,
+            )
+        return tip
+
+
+class Histories:
+    """The line histories of one repository, each (tip, revert window) replayed once.
+
+    Files some of whose blobs are absent are left out of the replay (warned about once) and
+    counted in the report of every call.
+    """
+
+    def __init__(self, git_dir: str, name: str) -> None:
+        self.git_dir, self.name = git_dir, name
+        self._made: dict[tuple[str, int], LineHistory] = {}
+
+    def get(
+        self,
+        tip: str,
+        revert_window: int,
+        files: pd.DataFrame,
+        progress: bool | None,
+        report: MiningReport,
+    ) -> LineHistory:
+        """The history of *tip*; *files* is its ``file_changes`` table."""
+        skip = unfollowed(files)
+        # counted from the table, so a run that reads the cache says it too
+        report.missing_object_files = max(report.missing_object_files, skip.missing_files)
+        report.missing_object_commits = max(report.missing_object_commits, skip.missing_commits)
+        report.unfollowed_files, report.unfollowed_commits = len(skip.paths), skip.commits
+        key = (tip, revert_window)
+        if key not in self._made:
+            if skip.paths:
+                warnings.warn(
+                    f"{self.name}: {len(skip.paths)} file(s) with absent blobs are not "
+                    f"followed by the line history ({skip.commits} commit(s) touch them): "
+                    "churn, content reverts and SZZ leave their lines out",
+                    MissingObjectsWarning,
+                    stacklevel=4,  # the caller of Repo.lines
+                )
+            self._made[key] = line_history(
+                self.git_dir,
+                tip,
+                revert_window=revert_window,
+                exclude=set(skip.paths),
+                progress=progress,
+                progress_min=PROGRESS_MIN,
+            )
+        return self._made[key]
+
+
+def _is_disk_full(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return "no space left" in text or "disk full" in text or "disk is full" in text
+
+
+def _is_corruption(exc: duckdb.Error) -> bool:
+    """DuckDB errors that mean the file's content cannot be trusted (not: disk full, lock)."""
+    if isinstance(exc, duckdb.SerializationException | duckdb.InternalException):
+        return True
+    text = str(exc).lower()
+    return any(s in text for s in ("corrupt", "checksum", "not a valid duckdb", "invalid"))
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        return sum(1 for line in path.read_text().splitlines() if line.strip())
+    except OSError:
+        return 0
