@@ -500,4 +500,3 @@ def _twfe(d: pd.DataFrame, controls) -> dict:
         "ci": (float(est - Z95 * se), float(est + Z95 * se)),
         "p_value": p,
     }
-
