@@ -1,12 +1,12 @@
 # Two commands do all set-up on a fresh machine with only python3 (3.11+) and git:
 #   make demo   create .venv, install, mine the built-in demo repository, write demo/report.html
-#   make test   create .venv, install, run ruff, the docs build and the full test suite
+#   make test   create .venv, install, run ruff, mypy, the docs build and the full test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs browser bench clean
+.PHONY: demo test lint typecheck docs browser bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "aiimpact needs Python 3.11+"'
@@ -20,11 +20,16 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+# mypy on src/ (settings in pyproject.toml: the public API modules fully annotated)
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet --site-dir .site
 
-test: lint docs browser
+test: lint typecheck docs browser
 	$(BIN)/pytest
 
 # The report test renders the page in headless Chromium (Debian's package). Best effort: as
@@ -39,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mine.py
 
 clean:
-	rm -rf $(VENV) .site demo .pytest_cache
+	rm -rf $(VENV) .site demo .pytest_cache .mypy_cache

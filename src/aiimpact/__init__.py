@@ -9,6 +9,8 @@ Examples
 >>> commits = ai.Repo("path/to/repo").commits()  # doctest: +SKIP
 """
 
+from typing import Any
+
 from aiimpact import synth
 from aiimpact.dataset import Dataset, open_dataset
 from aiimpact.detect.coverage import coverage
@@ -28,7 +30,7 @@ __version__ = "0.1.0"
 _LAZY = dict.fromkeys(["compare", "compare_many", "did", "panel", "study"], "aiimpact.stats")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -169,8 +171,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print("mining it and computing outcomes ...", file=sys.stderr)
         features = planted.features(repo.outcomes())
         for name, table in (("commits", features), ("prs", planted.prs)):
-            with atomic_output(out / f"{name}.parquet") as tmp:
-                table.to_parquet(tmp, index=False)
+            with atomic_output(out / f"{name}.parquet") as part:
+                table.to_parquet(part, index=False)
         # every planted revert and fix comes within 90 days: their odds ratios are those of
         # the 90-day windowed outcomes
         truth = {"reverted_within_90d": DEMO_EFFECTS["revert_odds_ratio"],
@@ -466,6 +468,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    try:
+        return _main(argv)
+    finally:
+        if argv is None and threading.current_thread() is threading.main_thread():
+            # run as the program, its work done and said: a Ctrl-C during interpreter
+            # shutdown would only print a traceback from threading._shutdown
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.showwarning = _show_warning

@@ -7,6 +7,9 @@ into exit code 2. Anything else is a bug and exits with 1.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from os import PathLike
+
 
 class AiimpactError(Exception):
     """Base class of every error aiimpact raises on purpose."""
@@ -60,7 +63,13 @@ class GitCommandError(AiimpactError):
     """A git command failed; the message is one line: the command, where, and git's words."""
 
     @classmethod
-    def of(cls, args, git_dir, returncode: int, stderr: bytes) -> GitCommandError:
+    def of(
+        cls,
+        args: Iterable[object],
+        git_dir: str | PathLike[str] | None,
+        returncode: int,
+        stderr: bytes,
+    ) -> GitCommandError:
         """The error for ``git *args`` on *git_dir* that exited *returncode*."""
         lines = [s for s in stderr.decode(errors="replace").splitlines() if s.strip()]
         fatal = [s for s in lines if s.startswith(("fatal:", "error:"))]

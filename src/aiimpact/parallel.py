@@ -42,6 +42,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
@@ -49,6 +50,9 @@ import pygit2
 
 from aiimpact.errors import InputError
 from aiimpact.schema import SCHEMAS, to_arrow
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 TABLES = ("commits", "file_changes", "outcomes", "reverts", "szz")
 DONE, FAILURES = "_done", "_failures.parquet"
@@ -385,7 +389,7 @@ class ManyResult:
 
 def mine_many(
     repos: Iterable[str],
-    executor: Executor | None = None,
+    executor: Executor | Client | None = None,
     out: str | os.PathLike = "aiimpact-dataset",
     tables: Sequence[str] = ("commits", "outcomes"),
     cache_dir: str | os.PathLike | None = None,
@@ -468,14 +472,17 @@ def mine_many(
     started = time.perf_counter()
     failures = []
     own = executor is None
-    if own:
+    pool: Executor
+    if executor is None:
         context = multiprocessing.get_context()
         parent = None if context.get_start_method() == "forkserver" else os.getpid()
-        executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
-                                       mp_context=context, initializer=_pool_worker,
-                                       initargs=(parent,))  # fmt: skip
+        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
+                                   mp_context=context, initializer=_pool_worker,
+                                   initargs=(parent,))  # fmt: skip
     elif hasattr(executor, "get_executor"):  # a dask.distributed.Client
-        executor = executor.get_executor()
+        pool = executor.get_executor()
+    else:
+        pool = executor
     cache = str(cache_dir) if cache_dir is not None else None
     bar = tqdm(total=len(todo), unit="repo", desc="repositories", disable=progress is False
                or (progress is None and not sys.stderr.isatty()))  # fmt: skip
@@ -483,7 +490,7 @@ def mine_many(
         futures = {}
         for rid, identity, src in todo:
             args = (src, str(out), tuple(tables), cache, timeout, rid, identity)
-            futures[executor.submit(_task, os.getpid(), *args)] = rid, src
+            futures[pool.submit(_task, os.getpid(), *args)] = rid, src
         for future in as_completed(futures):
             rid, src = futures[future]
             try:
@@ -503,7 +510,7 @@ def mine_many(
     finally:
         bar.close()
         if own:
-            executor.shutdown(cancel_futures=True)
+            pool.shutdown(cancel_futures=True)
     _write_failures(target, failures)
     result.failures = pd.DataFrame(failures, columns=["id", "source", "reason", "seconds",
                                                       "failed_at"])  # fmt: skip

@@ -24,6 +24,7 @@ line counts are unknown) and leaves out ``ai_lines`` (read from git-ai notes on 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -393,7 +394,7 @@ def cast(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return table if table.schema.equals(target) else table.cast(target)
 
 
-def _arrow_dtypes(t: pa.DataType):
+def _arrow_dtypes(t: pa.DataType) -> Any:
     if pa.types.is_integer(t):
         return pd.Int64Dtype()
     if pa.types.is_boolean(t):

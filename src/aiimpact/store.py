@@ -181,15 +181,16 @@ class Store:
         return connect(self.path, "cache")
 
     def _open_checked(self) -> duckdb.DuckDBPyConnection:
+        con: duckdb.DuckDBPyConnection | None = None
         try:
             con = self._connect()
             problem = self._check(con)
+            if problem is None:
+                return con
         except CacheLockedError:
             raise
         except duckdb.Error as exc:
-            con, problem = None, f"DuckDB cannot read it ({type(exc).__name__}: {exc})"
-        if problem is None:
-            return con
+            problem = f"DuckDB cannot read it ({type(exc).__name__}: {exc})"
         if con is not None:
             con.close()
         self._quarantine(problem)
@@ -221,10 +222,10 @@ class Store:
         for key, value in expected.items():
             if meta.get(key) != value:
                 return f"its {key} is {meta.get(key)!r}, expected {value!r}"
-        expected = _expected_columns()
+        schema_columns = _expected_columns()
         for table, cols in _columns(con).items():
-            if cols != expected[table]:
-                diff = _diff(cols, expected[table])
+            if cols != schema_columns[table]:
+                diff = _diff(cols, schema_columns[table])
                 return f"its {table} columns differ from this version's schema ({diff})"
         # Every recorded tip must be fully present: members all mined, counts consistent.
         bad = con.execute(
@@ -351,7 +352,9 @@ class Store:
             con.execute("DELETE FROM tips WHERE list_contains(?, tip)", [gone])
             con.execute("DELETE FROM tip_members WHERE list_contains(?, tip)", [gone])
             orphans = "sha NOT IN (SELECT sha FROM tip_members UNION ALL SELECT sha FROM kept)"
-            dropped = con.execute(f"SELECT count(*) FROM commits WHERE {orphans}").fetchone()[0]
+            row = con.execute(f"SELECT count(*) FROM commits WHERE {orphans}").fetchone()
+            assert row is not None  # an aggregate without GROUP BY has exactly one row
+            dropped = row[0]
             con.execute(f"DELETE FROM file_changes WHERE {orphans}")
             con.execute(f"DELETE FROM commits WHERE {orphans}")
         return dropped
@@ -369,7 +372,9 @@ class Store:
                        WHERE list_contains(?, tip) AND sha NOT IN (SELECT sha FROM shas)""",
                     [tip, ancestor_tips],
                 )
-            n = con.execute("SELECT count(*) FROM tip_members WHERE tip = ?", [tip]).fetchone()[0]
+            row = con.execute("SELECT count(*) FROM tip_members WHERE tip = ?", [tip]).fetchone()
+            assert row is not None  # an aggregate without GROUP BY has exactly one row
+            n = row[0]
             con.execute(
                 "INSERT OR REPLACE INTO tips VALUES (?, ?, now())",
                 [tip, n],

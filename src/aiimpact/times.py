@@ -10,7 +10,7 @@ import pandas as pd
 from aiimpact.errors import InputError
 
 
-def utc_time(value, what: str) -> pd.Timestamp | None:
+def utc_time(value: object, what: str) -> pd.Timestamp | None:
     """*value* (text, datetime, Timestamp; naive = UTC) as a UTC Timestamp, or None.
 
     Raises :class:`~aiimpact.errors.InputError` naming *what* for anything that is not a
@@ -32,12 +32,12 @@ def utc_time(value, what: str) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def day(ts) -> str:
+def day(ts: object) -> str:
     """*ts* as ``YYYY-MM-DD``, or ``?`` when it is missing (for sentences about windows)."""
     return "?" if ts is None or pd.isna(ts) else f"{ts:%Y-%m-%d}"
 
 
-def iso_time(value, what: str) -> datetime:
+def iso_time(value: object, what: str) -> datetime:
     """*value* (a datetime or ISO 8601 text, ``Z`` allowed; naive = UTC) as an aware datetime.
 
     Stricter than :func:`utc_time` (no free-form dates, no numbers): the parser of GitHub's
@@ -61,7 +61,7 @@ def iso_time(value, what: str) -> datetime:
     return value
 
 
-def utc_time_or_none(value) -> pd.Timestamp | None:
+def utc_time_or_none(value: object) -> pd.Timestamp | None:
     """A time read from data (ISO 8601 text of an API answer or a dataset) as a UTC
     Timestamp; ``None`` when it is absent or does not parse (never raises).
 

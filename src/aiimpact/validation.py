@@ -138,7 +138,7 @@ def simulate_history_once(
                          "adjusted_for": r["adjusted_for"], "error": None})  # fmt: skip
         else:
             rows.append({**row, "estimator": "study", "error": str(r["reason"])})
-        fits = [("naive", commits, [], None)]
+        fits: list[tuple[str, pd.DataFrame, list[str], str | None]] = [("naive", commits, [], None)]
         if model == "logit" and "author_email" in s.design.controls:
             fits.append(("study_author_fe", s.commits, s.design.controls, s.design.cluster))
         for estimator, data, controls, cluster in fits:

@@ -43,6 +43,7 @@ MODES = ("agent", "co-author", "suggestion", "declared")
 COMMIT_KINDS = ("trailer", "footer", "subject", "author", "committer")
 PR_KINDS = ("pr_author", "branch", "pr_body")
 KINDS = (*COMMIT_KINDS, "note", *PR_KINDS)
+PATTERN_KINDS = ("footer", "subject", "branch", "pr_body")  # matched by their pattern alone
 IDENTITY_FIELDS = ("message", "author_name", "author_email", "committer_name", "committer_email")
 _ATTRIBUTE = {  # the Attribution attribute behind each of the schema's ai_* columns
     "ai_assisted": "ai_assisted",
@@ -115,6 +116,13 @@ class Signature:
     value_tools: str | None = None
 
     @property
+    def regex(self) -> re.Pattern:
+        """The pattern of a signature that has one (every kind in :data:`PATTERN_KINDS`)."""
+        if self.pattern is None:
+            raise ValueError(f"signature {self.id!r} has no pattern")
+        return self.pattern
+
+    @property
     def has_identity(self) -> bool:
         return bool(self.email or self.email_re or self.name_re or self.bot_logins)
 
@@ -165,6 +173,8 @@ def _compile(entry: Mapping) -> Signature:
     keys = frozenset(k.lower() for k in ([keys] if isinstance(keys, str) else keys))
     if entry["kind"] == "trailer" and not keys:
         raise ValueError(f"signature {sid!r}: a trailer signature needs a key")
+    if entry["kind"] in PATTERN_KINDS and entry.get("pattern") is None:
+        raise ValueError(f"signature {sid!r}: a {entry['kind']} signature needs a pattern")
     bot = entry.get("github_bot") or {}
     first_key = sorted(keys)[0] if keys else "match"
     return Signature(
@@ -336,7 +346,7 @@ class Detector:
         # Cheap pre-checks: most commits carry no mark, and skip the per-signal loops.
         keys = "|".join(sorted(re.escape(k) for k in self._trailer_keys)) or "(?!)"
         self._any_trailer = re.compile(rf"^(?:{keys})[ \t]*:", re.I | re.M)
-        footers = "|".join(f"(?:{s.pattern.pattern})" for s in self._footer) or "(?!)"
+        footers = "|".join(f"(?:{s.regex.pattern})" for s in self._footer) or "(?!)"
         self._any_footer = re.compile(footers, re.I | re.M)
 
     def table(self) -> pd.DataFrame:
@@ -380,19 +390,18 @@ class Detector:
         if self._any_footer.search(scan):
             for line in scan.splitlines():
                 if not line.lstrip().startswith(">"):
-                    fired += [
-                        (s, (s.tool,)) for s in self._footer if s.pattern.search(line.strip())
-                    ]
+                    fired += [(s, (s.tool,)) for s in self._footer if s.regex.search(line.strip())]
         if self._subject:
             subject = message.lstrip("\n").split("\n", 1)[0]
-            fired += [(s, (s.tool,)) for s in self._subject if s.pattern.search(subject)]
+            fired += [(s, (s.tool,)) for s in self._subject if s.regex.search(subject)]
         return fired
 
     def _trailer_line(self, key: str, value: str) -> list[tuple[Signature, tuple[str, ...]]]:
         m = _EMAIL_IN_VALUE.search(value)
         email = m.group(1).strip().lower() if m else ""
         name = (value[: m.start()] if m else value).strip()
-        hits, fallbacks = [], []
+        hits: list[tuple[Signature, tuple[str, ...]]] = []
+        fallbacks: list[tuple[Signature, tuple[str, ...]]] = []
         for s in self._trailer:
             if key not in s.keys or (s.pattern is not None and not s.pattern.search(value)):
                 continue
@@ -408,6 +417,7 @@ class Detector:
         named = self._tool_names.search(value)
         if named is None:
             return (sig.tool,)
+        assert named.lastgroup is not None  # every alternative is a named group
         tool = named.lastgroup.replace("_", "-")
         return (tool,) if sig.value_tools == "replace" else (sig.tool, tool)
 
@@ -464,8 +474,8 @@ class Detector:
                     fired.append(s)
             elif s.has_identity and noreply and s.identity_matches(login, noreply):
                 fired.append(s)
-        fired += [s for s in self._pr["branch"] if head_ref and s.pattern.search(head_ref)]
-        fired += [s for s in self._pr["pr_body"] if body and s.pattern.search(body)]
+        fired += [s for s in self._pr["branch"] if head_ref and s.regex.search(head_ref)]
+        fired += [s for s in self._pr["pr_body"] if body and s.regex.search(body)]
         return _attribution([(s, (s.tool,)) for s in fired], None, None) if fired else _NOTHING
 
 

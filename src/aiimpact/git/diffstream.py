@@ -95,7 +95,8 @@ class _Parser:
                 if i + npaths >= n:
                     break
                 if self._listing:
-                    self._objects.append(tuple(t[1:].split(b" ")[:4]))
+                    omode, nmode, osha, nsha = t[1:].split(b" ")[:4]
+                    self._objects.append((omode, nmode, osha, nsha))
                 if npaths == 2:
                     raw.append((_decode(toks[i + 2]), kind, _decode(toks[i + 1])))
                 else:
@@ -232,6 +233,7 @@ def _diff_tolerant(
                 start += len(done)
                 partial = []
                 for diff in done:
+                    assert diff.objects is not None  # a listing stream lists them
                     if all(_present(repo, o) for o in diff.objects):
                         complete.append((diff.sha, parents[diff.sha]))
                     else:
@@ -261,6 +263,7 @@ def _present(repo: pygit2.Repository, obj: tuple[bytes, bytes, bytes, bytes]) ->
 
 def _count_present(repo: pygit2.Repository, diff: CommitDiff) -> CommitDiff:
     """Fill line counts of the files whose objects are present (libgit2); count the rest."""
+    assert diff.objects is not None  # a listing stream lists them
     for fc, (omode, nmode, osha, nsha) in zip(diff.files, diff.objects, strict=True):
         if not _present(repo, (omode, nmode, osha, nsha)):
             diff.missing_files += 1

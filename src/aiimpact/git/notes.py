@@ -165,7 +165,8 @@ def read_notes(
     """
     known = known or {}
     listed = run_git(git_dir, ["notes", f"--ref={NOTES_REF}", "list"])  # 0 without notes too
-    pairs = [line.split() for line in listed.stdout.decode().splitlines() if line.strip()]
+    entries = [line.split() for line in listed.stdout.decode().splitlines() if line.strip()]
+    pairs = [(blob, commit) for blob, commit in entries]
     legacy = run_git(
         git_dir, ["for-each-ref", "--format=%(objectname) %(refname)", LEGACY_PREFIX]
     ).stdout.decode()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from aiimpact.git.safety import GitStream, run_git
@@ -40,7 +40,7 @@ class Patch:
     renames: dict[str, str] = field(default_factory=dict)  # new path -> old path
 
 
-def stream_patches(git_dir: str, rev: str, exclude: Sequence[str] = ()) -> Iterator[Patch]:
+def stream_patches(git_dir: str, rev: str, exclude: Collection[str] = ()) -> Iterator[Patch]:
     """Every commit reachable from *rev*, parents first, with its ``-U0`` hunks.
 
     Paths in *exclude* are left out of every diff (git then never reads their blobs).
@@ -77,6 +77,7 @@ def parse_patches(lines: Iterable[bytes]) -> Iterator[Patch]:
             hunks = hunk = None
         elif line.startswith(b"@@ "):
             m = _HUNK.match(line)
+            assert m is not None, line  # git writes every hunk header so
             hunk = Hunk(int(m[1]), int(m[2] or 1), int(m[3]), int(m[4] or 1))
             if hunks is not None:
                 hunks.append(hunk)

@@ -37,6 +37,7 @@ line instead of ending the stream early without a word.
 from __future__ import annotations
 
 import atexit
+import io
 import multiprocessing.util
 import os
 import shutil
@@ -46,7 +47,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import IO
 
 import pygit2
 
@@ -160,8 +160,11 @@ def git_env(*, network: bool = False) -> dict[str, str]:
 
 
 def git_argv(
-    git_dir: str | Path | None, *args: str, network: bool = False, literal_pathspecs: bool = True
-) -> list[str]:
+    git_dir: str | Path | None,
+    *args: str | bytes,
+    network: bool = False,
+    literal_pathspecs: bool = True,
+) -> list[str | bytes]:
     """Argument vector for ``git`` with every code-running key disabled.
 
     *git_dir* is the repository (addressed with ``--git-dir``, through a shadow directory when
@@ -170,21 +173,31 @@ def git_argv(
     user's own transport helpers are left to the user's config. Pathspecs are literal unless
     *literal_pathspecs* is False (for a caller that writes ``:(exclude,literal)`` magic).
     """
-    argv = ["git", "--no-pager", *(["--literal-pathspecs"] if literal_pathspecs else [])]
+    argv: list[str | bytes] = ["git", "--no-pager"]
+    if literal_pathspecs:
+        argv.append("--literal-pathspecs")
     if git_dir is not None:
         argv += ["--git-dir", attribute_free_git_dir(git_dir), "--work-tree", git_cwd()]
     for item in SAFE_CONFIG:
         if not (network and item.startswith(_NETWORK_KEYS)):
             argv += ["-c", item]
     if args:
-        argv += [args[0], *SUBCOMMAND_FLAGS.get(args[0], ()), *args[1:]]
+        command = args[0]
+        flags = SUBCOMMAND_FLAGS.get(command, ()) if isinstance(command, str) else ()
+        argv += [command, *flags, *args[1:]]
     return argv
 
 
 def run_git(
-    git_dir: str | Path, args: Sequence[str], *, input: bytes | None = None, check: bool = True
+    git_dir: str | Path,
+    args: Sequence[str | bytes],
+    *,
+    input: bytes | None = None,
+    check: bool = True,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run one git command safely and return its completed process (stdout/stderr bytes).
+
+    *args* may hold bytes (a path that is not UTF-8, passed to git as it is stored).
 
     Raises :class:`~aiimpact.errors.GitCommandError` (one line, git's last message) when
     *check* and git exits non-zero.
@@ -246,12 +259,17 @@ class GitStream:
             env=git_env(),
             cwd=git_cwd(),
         )
-        self.stdout: IO[bytes] = self.proc.stdout  # type: ignore[assignment]
+        # Three pipes with the default buffering: Popen wraps them in buffered files.
+        assert isinstance(self.proc.stdin, io.BufferedWriter)
+        assert isinstance(self.proc.stdout, io.BufferedReader)
+        assert isinstance(self.proc.stderr, io.BufferedReader)
+        self._stdin, self._stderr = self.proc.stdin, self.proc.stderr
+        self.stdout: io.BufferedReader = self.proc.stdout
         self._err = bytearray()
         self.stderr_bytes = 0
         self._threads = [threading.Thread(target=self._drain, daemon=True)]
         if input is None:
-            self.proc.stdin.close()
+            self._stdin.close()
         else:
             self._threads.append(threading.Thread(target=self._feed, args=(input,), daemon=True))
         for thread in self._threads:
@@ -259,13 +277,13 @@ class GitStream:
 
     def _feed(self, data: bytes) -> None:
         try:
-            self.proc.stdin.write(data)
-            self.proc.stdin.close()
+            self._stdin.write(data)
+            self._stdin.close()
         except (BrokenPipeError, OSError):
             pass  # git stopped reading: its exit status says why
 
     def _drain(self) -> None:
-        for chunk in iter(lambda: self.proc.stderr.read1(1 << 16), b""):
+        for chunk in iter(lambda: self._stderr.read1(1 << 16), b""):
             self.stderr_bytes += len(chunk)
             self._err += chunk
             if len(self._err) > 2 * self._KEEP:
@@ -297,9 +315,9 @@ class GitStream:
         rc = self.proc.wait()
         for thread in self._threads:
             thread.join()
-        self.proc.stdin.close()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+        self._stdin.close()
+        self.stdout.close()
+        self._stderr.close()
         return rc
 
     def kill(self) -> None:

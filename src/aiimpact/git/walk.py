@@ -180,6 +180,7 @@ def read_commit(repo: pygit2.Repository, sha: str) -> CommitFields:
     refuses it (:func:`parse_commit`)."""
     try:
         commit = repo[sha]
+        assert isinstance(commit, pygit2.Commit)  # *sha* names a commit
         author, committer = commit.author, commit.committer
     except pygit2.InvalidError:
         return parse_commit(repo.odb.read(sha)[1])

@@ -12,6 +12,8 @@ when its window ends is unknown.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -35,7 +37,7 @@ def window_seconds(window: str) -> int:
     return seconds
 
 
-def _seconds(values: list[int]) -> np.ndarray:
+def _seconds(values: Sequence[int]) -> np.ndarray:
     """Times in seconds as floats, NaN where a nanosecond pandas ``Timestamp`` cannot hold
     them (crafted dates; git prints times beyond 64 bits as they are written)."""
     try:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
@@ -112,7 +112,8 @@ class LineHistory:
     partial_reverts: list[tuple[int, int, float]] = field(default_factory=list)
     revert_window: int = 30 * 86400
     _inverse: dict[int, list[int]] = field(default_factory=dict, repr=False)
-    _recent_removed: dict[int, Counter] = field(default_factory=dict, repr=False)
+    # commit -> path -> normalised lines it removed
+    _recent_removed: dict[int, dict[str, Counter]] = field(default_factory=dict, repr=False)
 
     def replay(
         self,
@@ -129,7 +130,7 @@ class LineHistory:
         states: dict[str, dict[str, list[int]]] = {}
         texts: dict[str, dict[str, list[int]]] = {}
         children = Counter(children)
-        tip = None
+        tip: str | None = None
         for p in patches:
             ci = len(self.commits)
             self.commits.append(p.sha)
@@ -147,8 +148,9 @@ class LineHistory:
             tip = p.sha
             if on_progress is not None:
                 on_progress(1)
-        for ids in states.get(tip, {}).values():
-            self.alive_at_tip.update(self.born[i] for i in ids)
+        if tip is not None:
+            for ids in states.get(tip, {}).values():
+                self.alive_at_tip.update(self.born[i] for i in ids)
         return self
 
     @staticmethod
@@ -228,9 +230,9 @@ class LineHistory:
                     if k in pairs:
                         new_file_ids.append(pairs[k])
                         continue
-                    moved = _take(pool.get(norm), path)
-                    if moved is not None:
-                        new_file_ids.append(moved)
+                    taken = _take(pool.get(norm), path)
+                    if taken is not None:
+                        new_file_ids.append(taken)
                         continue
                     same = donors.get(hash(h.added[k])) if donors else None
                     # a line the merged branch wrote keeps its birth (as a new id: the
@@ -285,10 +287,10 @@ class LineHistory:
             removed = self._recent_removed.get(c)
             if removed:  # half of what it removed must come back ...
                 back = sum(
-                    sum((c & added_text.get(path, Counter())).values())
-                    for path, c in removed.items()
+                    sum((lost & added_text.get(path, Counter())).values())
+                    for path, lost in removed.items()
                 )
-                restored = back / sum(sum(c.values()) for c in removed.values())
+                restored = back / sum(sum(lost.values()) for lost in removed.values())
                 if restored < 0.5:
                     continue
             elif new_lines > n / 2:  # ... or, for a pure addition, be deleted, not rewritten
@@ -341,7 +343,7 @@ def line_history(
     git_dir: str,
     rev: str,
     revert_window: int = 30 * 86400,
-    exclude: Sequence[str] = (),
+    exclude: Collection[str] = (),
     progress: bool | None = False,
     progress_min: int = 2000,
 ) -> LineHistory:

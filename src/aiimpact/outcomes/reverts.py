@@ -73,7 +73,7 @@ class CommitIndex:
     def sha(self, prefix: str) -> str | None:
         """The one commit whose sha starts with *prefix* (None if none or ambiguous)."""
         i = bisect.bisect_left(self.shas, prefix)
-        hits = []
+        hits: list[str] = []
         while i < len(self.shas) and self.shas[i].startswith(prefix) and len(hits) < 2:
             hits.append(self.shas[i])
             i += 1
@@ -112,8 +112,9 @@ def _targets(index: CommitIndex, sha: str, message: str, when) -> tuple[list[str
     if landed:
         return list(dict.fromkeys(landed)), "pr", 0
     quoted = _REVERT_SUBJECT.match(subject)
-    if quoted or conventional:
-        text = quoted.group(1) if quoted else conventional.group(1)
+    named = quoted or conventional
+    if named:
+        text = named.group(1)
         target = index.before(text, when, sha)
         if target is not None:
             return [target], "subject" if quoted else "conventional", 0

@@ -25,7 +25,7 @@ adds lines has nothing to blame: it is reported as a *ghost* fix, not dropped; w
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import pandas as pd
 
@@ -87,7 +87,7 @@ def szz(
     history: LineHistory,
     fixes: list[str],
     *,
-    merges: set[str] = frozenset(),
+    merges: Collection[str] = frozenset(),
     variant: str = "b",
     issue_dates: Mapping[str, pd.Timestamp] | None = None,
     context: bool = False,

@@ -421,7 +421,10 @@ def _check_events(data: pd.DataFrame, kind: str, outcome: str, found: list[str])
                 f"no {group} row {what} ({outcome!r}: {events[group]} events among "
                 f"{events[group] + nonevents[group]}): the effect is not estimable (separation)"
             )
-    rare = (lambda g: min(events[g], nonevents[g])) if kind == "logit" else events.get
+
+    def rare(g: str) -> int:
+        return min(events[g], nonevents[g]) if kind == "logit" else events[g]
+
     low = {g: e for g, e in events.items() if rare(g) < MIN_EVENTS}
     if low:
         found.append(

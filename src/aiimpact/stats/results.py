@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,9 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from aiimpact.stats.fitting import of_t
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 GROUPS = ("treated", "control")
 
@@ -114,7 +118,9 @@ class Comparison:
     _data: pd.DataFrame | None = None
 
     @classmethod
-    def build(cls, *, fitter, data, res, coef, se, **kw) -> Comparison:
+    def build(
+        cls, *, fitter: Any, data: pd.DataFrame, res: Any, coef: float, se: float, **kw: Any
+    ) -> Comparison:
         low, high = (float(v) for v in of_t(res, "conf_int"))
         ratio = kw["kind"] != "ols"
         if ratio:
@@ -162,8 +168,8 @@ class Comparison:
         return pd.DataFrame([row])
 
     def sensitivity(
-        self, unlabeled_share=(0.0, 0.1, 0.2, 0.4), draws: int = 20, burn_in: int = 5,
-        seed: int = 0,
+        self, unlabeled_share: Sequence[float] = (0.0, 0.1, 0.2, 0.4), draws: int = 20,
+        burn_in: int = 5, seed: int = 0,
     ) -> pd.DataFrame:  # fmt: skip
         """Re-estimate assuming a share of the "unassisted" rows were in fact AI-assisted.
 
@@ -186,7 +192,7 @@ class Comparison:
             f"{self.n['control']} other"
         )
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """A one-row forest plot (matplotlib Axes)."""
         return forest([self], ax=ax)
 
@@ -244,7 +250,7 @@ class ComparisonSet:
             "any false positive; q_bh the expected share of false positives among them."
         )
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """One forest plot across outcomes (ratio scales on a log axis)."""
         return forest(self.results, ax=ax)
 
@@ -259,7 +265,7 @@ class ComparisonSet:
         return f"<div>{body}<p>{html.escape(self.multiple_comparisons_note)}</p></div>"
 
 
-def forest(results: list[Comparison], ax=None):
+def forest(results: list[Comparison], ax: Axes | None = None) -> Axes:
     """Forest plot: one row per comparison, ratios on a log axis with a line at 1."""
     import matplotlib.pyplot as plt
 
@@ -289,7 +295,9 @@ def forest(results: list[Comparison], ax=None):
     return ax
 
 
-def _test_name(kind, res, cluster, n_clusters, weights) -> str:
+def _test_name(
+    kind: str, res: Any, cluster: str | None, n_clusters: int | None, weights: str | None
+) -> str:
     stat = "t-test" if getattr(res, "use_t", False) else "Wald z-test"
     what = "Cox coefficient" if kind == "cox" else "treatment coefficient"
     if cluster:
@@ -303,7 +311,7 @@ def _test_name(kind, res, cluster, n_clusters, weights) -> str:
     return f"{stat} of the {what}, {errors}"
 
 
-def fmt(x) -> str:
+def fmt(x: SupportsFloat | None) -> str:
     """A number for people: 3 significant digits, thousands separated, NA for missing."""
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "NA"

@@ -368,7 +368,8 @@ class _CoxMixture(_Model):
     def nuisance(self, beta, s) -> None:
         for _ in range(2):
             st = self.state(beta, s)
-            self._breslow(*st["eta"], st["pi"])
+            e1, e0 = st["eta"]
+            self._breslow(e1, e0, st["pi"])
 
     def derivatives(self, st):
         (e1, e0), pi = st["eta"], st["pi"]

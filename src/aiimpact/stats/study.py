@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import html
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,9 @@ from aiimpact.stats.many import compare_many
 from aiimpact.stats.results import ComparisonSet
 from aiimpact.stats.results import fmt as _fmt
 from aiimpact.times import day, utc_time
+
+# A study window: (since, until) in UTC.
+_Window = tuple[pd.Timestamp, pd.Timestamp]
 
 COMMIT_OUTCOMES: dict[str, str] = {  # outcome -> model ("auto" unless a rate reads better)
     "reverted_within_90d": "auto",
@@ -111,7 +115,7 @@ class Study:
     commits : DataFrame
         The commits compared: in the window, merges left out, with the design's columns.
     design : Design
-        Window, controls, clustering, and why.
+        _Window, controls, clustering, and why.
     left_out : dict
         Commits left out, by reason (``merges``, ``before the window``, ...).
     tried : dict
@@ -210,8 +214,8 @@ class Study:
 def study(
     outcomes: pd.DataFrame,
     prs: pd.DataFrame | None = None,
-    since=None,
-    until=None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
     *,
     lead: str | pd.Timedelta = LEAD,
     controls: list[str] | None = None,
@@ -283,7 +287,9 @@ def study(
 
 
 # -- design -----------------------------------------------------------------------------------
-def _window(table, time_col, since, until, lead) -> tuple[tuple, str]:
+def _window(
+    table: pd.DataFrame, time_col: str, since: object, until: object, lead: pd.Timedelta
+) -> tuple[_Window, str]:
     times = table[time_col]
     until_ts = utc_time(until, "until")
     if isinstance(since, str) and since == "all":
@@ -304,7 +310,9 @@ def _window(table, time_col, since, until, lead) -> tuple[tuple, str]:
     return (start, until_ts or times.max()), rule
 
 
-def _in_window(table, time_col, since, until) -> tuple[pd.DataFrame, dict[str, int]]:
+def _in_window(
+    table: pd.DataFrame, time_col: str, since: pd.Timestamp, until: pd.Timestamp
+) -> tuple[pd.DataFrame, dict[str, int]]:
     t = table[time_col]
     before, after, unknown = t < since, t > until, t.isna()
     kept = table[~(before | after | unknown)].reset_index(drop=True)
@@ -312,7 +320,15 @@ def _in_window(table, time_col, since, until) -> tuple[pd.DataFrame, dict[str, i
                   "with an unknown time": int(unknown.sum())}  # fmt: skip
 
 
-def _design(table, time_col, author_col, window, rule, controls, cluster):
+def _design(
+    table: pd.DataFrame,
+    time_col: str,
+    author_col: str,
+    window: _Window,
+    rule: str,
+    controls: Sequence[str] | None,
+    cluster: str | None,
+) -> tuple[pd.DataFrame, Design]:
     """Add the time-trend and experience columns; choose controls and clusters."""
     table = table.copy()
     years = (table[time_col] - window[0]).dt.total_seconds().to_numpy() / (365.25 * 86400)
@@ -383,7 +399,13 @@ def nothing_to_compare(table: pd.DataFrame, what: str = "commits") -> str | None
     return None
 
 
-def _fit(table, tried, design, absent, progress):
+def _fit(
+    table: pd.DataFrame,
+    tried: Mapping[str, str],
+    design: Design,
+    absent: str | None,
+    progress: bool | None,
+) -> tuple[ComparisonSet, dict[str, pd.DataFrame]]:
     """Fits of the *tried* outcomes (missing columns listed as failed) and raw figures."""
     present = {o: m for o, m in tried.items() if o in table.columns}
     missing = {o: f"the table has no column {o!r}" for o in tried if o not in table.columns}
@@ -420,7 +442,9 @@ def _fit(table, tried, design, absent, progress):
     return ComparisonSet([], failed), raw
 
 
-def _raw_or_reason(table, outcome, model, failed: dict) -> pd.DataFrame | None:
+def _raw_or_reason(
+    table: pd.DataFrame, outcome: str, model: str, failed: dict[str, str]
+) -> pd.DataFrame | None:
     """The raw figures of *outcome* by group, or None with the reason put in *failed*
     (unless it already has one)."""
     try:

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,6 +128,8 @@ class RepoBuilder:
             stdout=subprocess.PIPE,
             env=git_env(),
         )
+        assert self._proc.stdin is not None and self._proc.stdout is not None  # both PIPEs
+        self._stdin, self._stdout = self._proc.stdin, self._proc.stdout
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> RepoBuilder:
@@ -139,9 +142,9 @@ class RepoBuilder:
         """Finish the import (refs are written) and update HEAD's work tree if not bare."""
         if self._proc.poll() is None:
             self._write(b"done\n")
-            self._proc.stdin.close()
+            self._stdin.close()
             failed = self._proc.wait() != 0
-            self._proc.stdout.close()
+            self._stdout.close()
             if failed:
                 raise RuntimeError("git fast-import failed")
 
@@ -157,7 +160,7 @@ class RepoBuilder:
     def commit(
         self,
         message: str | bytes,
-        files: dict[str, Content] | None = None,
+        files: Mapping[str, Content] | None = None,
         *,
         author: str = "Alice Example <alice@example.com>",
         committer: str | None = None,
@@ -238,12 +241,12 @@ class RepoBuilder:
         return f":{self._marks[sha]}" if sha in self._marks else sha
 
     def _write(self, data: bytes) -> None:
-        self._proc.stdin.write(data)
+        self._stdin.write(data)
 
     def _get_mark(self, mark: int) -> str:
         self._write(f"get-mark :{mark}\n".encode())
-        self._proc.stdin.flush()
-        line = self._proc.stdout.readline().decode().strip()
+        self._stdin.flush()
+        line = self._stdout.readline().decode().strip()
         if len(line) < 40:
             raise RuntimeError(f"git fast-import did not return a sha for commit :{mark}")
         return line

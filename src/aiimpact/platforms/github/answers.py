@@ -25,7 +25,8 @@ def kind_of(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    return {dict: "an object", list: "a list", str: "a string"}.get(type(value), "a number")
+    names: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
+    return names.get(type(value), "a number")
 
 
 def expect(value: Any, kind: type, what: str, where: str) -> Any:

@@ -33,7 +33,9 @@ def read_all(con: duckdb.DuckDBPyConnection, table: str, key: str, every: str) -
     look its largest *key* up through the key's index. DuckDB checks a block's checksum
     only when it reads the block (statistics answer ``max`` unread): a damaged block fails
     here, when the file is opened, not in the middle of a run."""
-    top = con.execute(f"SELECT max({key}), sum({every}) FROM {table}").fetchone()[0]
+    row = con.execute(f"SELECT max({key}), sum({every}) FROM {table}").fetchone()
+    assert row is not None  # an aggregate without GROUP BY has exactly one row
+    top = row[0]
     con.execute(f"SELECT count(*) FROM {table} WHERE {key} = ?", [top]).fetchall()
 
 

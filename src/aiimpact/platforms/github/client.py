@@ -177,11 +177,18 @@ class GitHubClient:
         self._token = token.strip() if token and token.strip() else None
         given = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip()
         self.api_url = without_userinfo(given).rstrip("/")
+        root: httpx.URL | None
+        with_userinfo: httpx.URL | None
         try:
             root, with_userinfo = httpx.URL(self.api_url), httpx.URL(given)
         except httpx.InvalidURL:
             root = with_userinfo = None
-        if root is None or root.scheme not in ("http", "https") or not root.host:
+        if (
+            root is None
+            or with_userinfo is None
+            or root.scheme not in ("http", "https")
+            or not root.host
+        ):
             raise InputError(f"GitHub API URL {_redact(given)!r} is not an http(s) URL")
         self._origin = (root.scheme, root.host, root.port)
         self._basic: str | None = None
@@ -223,7 +230,7 @@ class GitHubClient:
     def __enter__(self) -> GitHubClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -455,13 +462,14 @@ class GitHubClient:
                         "or is private (a token that can read it is needed)"
                     ) from None
                 if status in (403, 429):
-                    delay, problem = self._limit_delay(resp, status, secondary_hits)
-                    if delay is None:
+                    limit, problem = self._limit_delay(resp, status, secondary_hits)
+                    if limit is None:
                         raise InputError(
                             self._scrub(
                                 f"GitHub refused access (403) to {url.path}: {self._message(resp)}"
                             )
                         ) from None
+                    delay = limit
                     if problem.startswith("secondary"):
                         secondary_hits += 1
                 elif status >= 500:

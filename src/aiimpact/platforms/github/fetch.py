@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiimpact.errors import InputError
 from aiimpact.platforms.github.cache import RawStore
@@ -34,6 +34,10 @@ from aiimpact.platforms.github.client import (
 from aiimpact.platforms.github.graphql import walk_graphql
 from aiimpact.platforms.github.rest import walk_rest
 from aiimpact.times import iso_time
+
+if TYPE_CHECKING:
+    from aiimpact.detect.detector import Detector
+    from aiimpact.platforms.tables import PullRequestData
 
 PR_STATES = ("all", "open", "closed")
 APIS = ("rest", "graphql")
@@ -167,10 +171,10 @@ def pull_requests(
     cache_dir: str | os.PathLike | None = None,
     since: datetime | str | None = None,
     progress: bool | None = None,
-    detector=None,
+    detector: Detector | None = None,
     api: str = "rest",
     **client_options: Any,
-):
+) -> PullRequestData:
     """All pull requests of a GitHub repository as ``prs``, ``reviews``, ``pr_commits``.
 
     The raw data of every pull request is kept in the cache dir, and a later run fetches

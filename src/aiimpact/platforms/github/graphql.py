@@ -212,7 +212,9 @@ def _complete(client: GitHubClient, node: Mapping) -> dict:
     return {**node, "timelineItems": {"nodes": items}}
 
 
-def _all_nodes(client, conn: Mapping, query: str, variables: dict, field: str) -> list:
+def _all_nodes(
+    client: GitHubClient, conn: Mapping, query: str, variables: dict, field: str
+) -> list:
     """The nodes of connection *conn*, with its later pages fetched by *query* on the node
     (``variables["id"]``) after each ``endCursor``."""
     nodes = list(_field(conn, "nodes", list, field))
