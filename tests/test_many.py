@@ -15,7 +15,7 @@ import pytest
 
 import aiimpact as ai
 from aiimpact.errors import InputError
-from aiimpact.parallel import repo_id
+from aiimpact.git.identity import repo_id
 
 
 @pytest.fixture(scope="module")

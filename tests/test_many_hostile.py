@@ -22,7 +22,7 @@ import pytest
 import aiimpact as ai
 from aiimpact.cli import main
 from aiimpact.errors import InputError
-from aiimpact.parallel import repo_id, repo_identity
+from aiimpact.git.identity import repo_id, repo_identity
 
 
 def count(path) -> int:

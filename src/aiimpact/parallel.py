@@ -11,20 +11,20 @@ partition of a Parquet dataset::
                                               it records the repository's identity)
     out/_failures.parquet                    (id, source, reason, seconds, failed_at)
 
-A repository's identity is its resolved git directory, or its normalised URL; its id is a
-readable name plus a short hash of the identity (:func:`repo_id`), so it is the same in
-every run and list order, and two repositories with the same directory name never share
-one. A partition is written to a temporary directory and renamed into place, and the marker
-comes after every table, so a killed run leaves no half-written repository behind: the
-next run skips what is complete (a marker counts only if its identity matches) and retries
-the rest (failures included). The workers of mine_many's own pool, and the child processes
-of ``timeout=``, exit as soon as the process that started them is gone.
+A repository's identity (``aiimpact.git.identity``) is its resolved git directory, or its
+normalised URL; its id is a readable name plus a short hash of the identity (``repo_id``),
+so it is the same in every run and list order, and two repositories with the same
+directory name never share one. A partition is written to a temporary directory and
+renamed into place, and the marker comes after every table, so a killed run leaves no
+half-written repository behind: the next run skips what is complete (a marker counts only
+if its identity matches) and retries the rest (failures included). The workers of
+mine_many's own pool, and the child processes of ``timeout=``, exit as soon as the process
+that started them is gone.
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import io
 import json
 import math
@@ -43,12 +43,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 import pandas as pd
-import pygit2
 
 from aiimpact.errors import InputError
+from aiimpact.git.identity import identify
 from aiimpact.schema import SCHEMAS, to_arrow
 
 if TYPE_CHECKING:
@@ -58,78 +57,8 @@ TABLES = ("commits", "file_changes", "outcomes", "reverts", "szz")
 DONE, FAILURES = "_done", "_failures.parquet"
 
 
-_URL = re.compile(r"^([a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.I)  # as Repo reads them
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _PARENT: int | None = None  # in a pool worker or timeout child: the process it must not outlive
-
-
-def repo_identity(source: str) -> str:
-    """What makes two entries of a list the same repository.
-
-    A local path resolves to its git directory (symlinks followed; ``repo``, ``repo/`` and
-    ``repo/.git`` agree), and so does a ``file://`` URL. Another URL becomes ``host/path``
-    without scheme, user, trailing ``/`` or ``.git``, so the https and ssh spellings of one
-    repository agree and no credentials are kept. A path that holds no repository is its
-    resolved self.
-
-    Examples
-    --------
-    >>> repo_identity("https://user@GitHub.com/owner/name.git/")
-    'github.com/owner/name'
-    >>> repo_identity("git@github.com:owner/name.git")
-    'github.com/owner/name'
-    """
-    return _identify(source)[0]
-
-
-def repo_id(source: str) -> str:
-    """The partition id of a path or URL: a readable name, ``-``, and 8 hex digits of a hash
-    of its :func:`repo_identity`.
-
-    The name is ``owner__name`` for a URL and the directory name for a path (of the work
-    tree, or of a bare repository without ``.git``); characters other than letters, digits
-    and ``._-`` become ``_``. The hash keeps repositories with the same name apart and
-    depends on nothing else, so an id is the same in every run, list order and dataset.
-
-    Examples
-    --------
-    >>> repo_id("https://github.com/aider-ai/aider.git")
-    'aider-ai__aider-f456e4b3'
-    >>> repo_id("git@github.com:aider-ai/aider")
-    'aider-ai__aider-f456e4b3'
-    """
-    return _identify(source)[1]
-
-
-def _identify(source: str) -> tuple[str, str]:
-    text = source.strip()
-    if text.lower().startswith("file://") or not _URL.match(text):
-        path = unquote(urlsplit(text).path) if _URL.match(text) else text
-        identity = _local_identity(path)
-        last = os.path.basename(identity)
-        name = os.path.basename(os.path.dirname(identity)) if last == ".git" else last
-        name = name.removesuffix(".git") or name
-    else:
-        if "://" in text:
-            parts = urlsplit(text)
-            host, path = parts.netloc.rsplit("@", 1)[-1], parts.path
-        else:  # scp-like user@host:path
-            host, path = text.split("@", 1)[1].split(":", 1)
-        path = path.strip("/").removesuffix(".git").strip("/")
-        identity = f"{host.lower()}/{path}"
-        name = "__".join(p for p in path.split("/")[-2:] if p)
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "repo"
-    return identity, f"{name}-{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
-
-
-def _local_identity(path: str) -> str:
-    # found as Repo finds it: discovery stops at *path*, so a plain directory inside
-    # another repository is not that repository
-    real = os.path.realpath(path)
-    found = None
-    if os.path.isdir(real):
-        found = pygit2.discover_repository(real, False, os.path.dirname(real))
-    return os.path.realpath(found) if found else real
 
 
 def mine_one(
@@ -149,7 +78,7 @@ def mine_one(
     ``finished_at``.
     """
     if rid is None or identity is None:
-        found_identity, found_rid = _identify(source)
+        found_identity, found_rid = identify(source)
         rid, identity = rid or found_rid, identity or found_identity
     started = time.perf_counter()
     if timeout is None:
@@ -531,7 +460,7 @@ def _entries(
         source = re.sub(r"(^|\s)#.*", "", str(line)).strip()
         if not source:
             continue
-        identity, rid = _identify(source)
+        identity, rid = identify(source)
         if identity in first:
             duplicates.append((source, first[identity]))
             continue

@@ -11,7 +11,7 @@ import pandas as pd
 
 from aiimpact import schema
 from aiimpact.detect.detector import Detector
-from aiimpact.git import clone, revisions
+from aiimpact.git import clone, identity, revisions
 from aiimpact.mining import Histories, Miner, MiningReport, one_report
 from aiimpact.outcomes.authorship import Authorship, authorship
 from aiimpact.outcomes.churn import churn_table, window_seconds
@@ -19,7 +19,7 @@ from aiimpact.outcomes.lines import LineHistory
 from aiimpact.outcomes.linking import revert_pairs, szz_links
 from aiimpact.outcomes.szz import find_fixes
 from aiimpact.outcomes.table import outcomes_table
-from aiimpact.store import default_cache_dir, repo_key
+from aiimpact.store import default_cache_dir
 
 
 class Repo:
@@ -68,12 +68,12 @@ class Repo:
         self.renames, self.workers, self.progress = renames, workers, progress
         self.detector, self.batch_size = detector, batch_size
         self.last_report, self._in_call = MiningReport(), False
-        where = clone.locate(os.fspath(path_or_url), self.cache_root, repo_key, update)
+        where = clone.locate(os.fspath(path_or_url), self.cache_root, identity.repo_key, update)
         self.url, self.name, self.identity = where.url, name or where.name, where.identity
         self.git_dir = where.git_dir
         self._repo = clone.open_repo(self.git_dir)
         self._histories = Histories(self.git_dir, self.name)
-        key = repo_key(self.name, self.identity)
+        key = identity.repo_key(self.name, self.identity)
         self.cache_path = self.cache_root / key / f"mine-renames{int(renames)}.duckdb"
 
     def __repr__(self) -> str:

@@ -18,9 +18,7 @@ cannot open, whose schema or identity differs, or whose counts disagree is moved
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -64,12 +62,6 @@ def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     if env:
         return writable_dir(env, "cache dir ($AIIMPACT_CACHE_DIR)")
     return writable_dir(platformdirs.user_cache_dir("aiimpact"), "user cache dir")
-
-
-def repo_key(name: str, identity: str) -> str:
-    """Directory name for a repository: readable name + hash of its identity."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "repo"
-    return f"{slug}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
 def connect(path: Path, what: str) -> duckdb.DuckDBPyConnection:

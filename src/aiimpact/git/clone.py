@@ -10,21 +10,17 @@ opened by :func:`aiimpact.git.safety.open_repository`.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pygit2
 
 from aiimpact.errors import GitCommandError, InputError, NotARepositoryError
+from aiimpact.git.identity import is_url, local_name, name_from
 from aiimpact.git.safety import open_repository, run_network_git
-
-URL = re.compile(r"^([a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.I)
-"""A source that is a URL (a scheme, or scp-like ``user@host:path``), not a local path."""
 
 
 @dataclass(frozen=True)
@@ -50,30 +46,6 @@ def locate(source: str, clone_root: Path, key: Callable[[str, str], str], update
     git_dir = find_git_dir(Path(source))
     identity = os.path.realpath(git_dir)
     return Source(None, local_name(identity), identity, str(git_dir))
-
-
-def is_url(source: str) -> bool:
-    """Whether *source* is a URL to clone rather than a local path."""
-    return bool(URL.match(source))
-
-
-def name_from(s: str) -> str:
-    """``owner/name`` for a URL whose path has two or more parts, else the last part."""
-    if URL.match(s) and not s.startswith("file:"):
-        path = urlsplit(s).path if "://" in s else s.split(":", 1)[1]
-    else:
-        path = s
-    parts = [p for p in path.rstrip("/").split("/") if p]
-    if not parts:
-        return "repo"
-    parts[-1] = parts[-1].removesuffix(".git") or parts[-1]
-    return "/".join(parts[-2:]) if path is not s and len(parts) >= 2 else parts[-1]
-
-
-def local_name(git_dir: str) -> str:
-    """The directory name of a local repository (the work tree's, for a ``.git`` dir)."""
-    path = Path(git_dir)
-    return name_from(str(path.parent) if path.name == ".git" else git_dir)
 
 
 def mirror(url: str, dest_root: Path, update: bool) -> Path:

@@ -204,8 +204,9 @@ def pull_requests(
     """
     from tqdm.auto import tqdm
 
+    from aiimpact.git.identity import repo_key
     from aiimpact.platforms.tables import PullRequestData, tables_from_raw
-    from aiimpact.store import default_cache_dir, repo_key
+    from aiimpact.store import default_cache_dir
 
     repo = _check_repo(repo)
     root = without_userinfo(api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
