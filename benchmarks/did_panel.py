@@ -29,13 +29,28 @@ from scipy.sparse.linalg import norm as sparse_norm
 import aiimpact as ai
 
 # the notebook's outcomes, in its order; the paper reports the static effects of these two
-OUTCOMES = ["commits", "lines_added", "quality_warnings", "duplicated_lines_density",
-            "cognitive_complexity"]  # fmt: skip
+OUTCOMES = [
+    "commits",
+    "lines_added",
+    "quality_warnings",
+    "duplicated_lines_density",
+    "cognitive_complexity",
+]
 PUBLISHED = {"quality_warnings": 30.0, "cognitive_complexity": 41.0}  # percent
 COVARIATES = ["age", "ncloc", "contributors", "stars", "issues"]  # ncloc is not logged there
-LOGGED = ["commits", "lines_added", "quality_warnings", "cognitive_complexity",
-          "duplicated_lines_density", "comment_lines_density", "age", "contributors", "stars",
-          "issues", "issue_comments"]  # fmt: skip
+LOGGED = [
+    "commits",
+    "lines_added",
+    "quality_warnings",
+    "cognitive_complexity",
+    "duplicated_lines_density",
+    "comment_lines_density",
+    "age",
+    "contributors",
+    "stars",
+    "issues",
+    "issue_comments",
+]
 
 
 def prepare(path: str) -> pd.DataFrame:
@@ -82,8 +97,13 @@ def independent(d: pd.DataFrame, outcome: str) -> tuple[float, int]:
     z0, _ = design(e0)
     norm = sparse_norm(z0, axis=0)
     norm[norm == 0] = 1.0
-    fit = lsqr(z0 @ sparse.diags(1 / norm), e0[outcome].to_numpy(), atol=1e-15, btol=1e-15,
-               iter_lim=100_000)  # fmt: skip
+    fit = lsqr(
+        z0 @ sparse.diags(1 / norm),
+        e0[outcome].to_numpy(),
+        atol=1e-15,
+        btol=1e-15,
+        iter_lim=100_000,
+    )
     z1, ok = design(e1)
     tau = (e1[outcome].to_numpy() - z1 @ (fit[0] / norm))[ok]
     return float(tau.mean()), int(ok.sum())
@@ -105,34 +125,49 @@ def main(argv=None) -> int:
     d = prepare(args.panel_csv)
     n_repos = d["repo_name"].nunique()
     cohorts = d.loc[d["event_n"] > 0, "event_n"]
-    print(f"panel: {len(d):,} repository-months, {n_repos:,} repositories; adoption cohorts "
-          f"{cohorts.min()}..{cohorts.max()} ({cohorts.nunique()}) and never-adopters; "
-          f"covariates {', '.join(COVARIATES)}; importing aiimpact.stats took "
-          f"{imported:.1f} s\n")  # fmt: skip
+    print(
+        f"panel: {len(d):,} repository-months, {n_repos:,} repositories; adoption cohorts "
+        f"{cohorts.min()}..{cohorts.max()} ({cohorts.nunique()}) and never-adopters; "
+        f"covariates {', '.join(COVARIATES)}; importing aiimpact.stats took "
+        f"{imported:.1f} s\n"
+    )
     rows, studies = [], {}
     for outcome in args.outcomes:
         start = time.perf_counter()
-        r = ai.did(d, outcome, unit="repo_name", time="month", first_treated="adopted",
-                   controls=COVARIATES, method="imputation")  # fmt: skip
+        r = ai.did(
+            d,
+            outcome,
+            unit="repo_name",
+            time="month",
+            first_treated="adopted",
+            controls=COVARIATES,
+            method="imputation",
+        )
         ours_s = time.perf_counter() - start
         start = time.perf_counter()
         ref, n_ref = independent(d, outcome)
         ref_s = time.perf_counter() - start
         published = PUBLISHED.get(outcome)
-        rows.append({
-            "outcome": outcome,
-            "ai.did": r.estimate, "ai.did %": pct(r.estimate),
-            "95% CI %": f"{pct(r.ci[0]):.1f} to {pct(r.ci[1]):.1f}",
-            "independent": ref, "independent %": pct(ref),
-            "published %": published if published is not None else np.nan,
-            "ai.did - indep.": r.estimate - ref,
-            "ai.did - published": (r.estimate - np.log1p(published / 100)
-                                   if published is not None else np.nan),
-            "treated cells": f"{r.n_treated_obs:,}" + ("" if r.n_treated_obs == n_ref
-                                                       else f" vs {n_ref:,}"),
-            "pre-trend p": r.pretrend.get("p_value", np.nan),
-            "ai.did s": ours_s, "indep. s": ref_s,
-        })  # fmt: skip
+        rows.append(
+            {
+                "outcome": outcome,
+                "ai.did": r.estimate,
+                "ai.did %": pct(r.estimate),
+                "95% CI %": f"{pct(r.ci[0]):.1f} to {pct(r.ci[1]):.1f}",
+                "independent": ref,
+                "independent %": pct(ref),
+                "published %": published if published is not None else np.nan,
+                "ai.did - indep.": r.estimate - ref,
+                "ai.did - published": (
+                    r.estimate - np.log1p(published / 100) if published is not None else np.nan
+                ),
+                "treated cells": f"{r.n_treated_obs:,}"
+                + ("" if r.n_treated_obs == n_ref else f" vs {n_ref:,}"),
+                "pre-trend p": r.pretrend.get("p_value", np.nan),
+                "ai.did s": ours_s,
+                "indep. s": ref_s,
+            }
+        )
         studies[outcome] = r
         print(
             f"{outcome}: {ours_s:.1f} s (ai.did, with event study, pre-trend test and "

@@ -49,8 +49,10 @@ def main() -> int:
             shutil.rmtree(path, ignore_errors=True)
             make_realistic_repo(path, args.commits, seed=i)
         sources.append(str(path))
-    print(f"{args.repos} repositories of {args.commits} commits ready "
-          f"({time.perf_counter() - t0:.0f} s)")  # fmt: skip
+    print(
+        f"{args.repos} repositories of {args.commits} commits ready "
+        f"({time.perf_counter() - t0:.0f} s)"
+    )
 
     one, r1 = run(sources, 1, work / "out1", work / "cache1")
     two, r2 = run(sources, 2, work / "out2", work / "cache2")
@@ -63,8 +65,10 @@ def main() -> int:
     print(f"2 workers: {two:7.1f} s, {commits / two:8.0f} commits/s ({len(r2.failures)} failed)")
     print(f"throughput 2 vs 1 workers: {one / two:.2f}x (target >= 1.8x)")
     print(f"peak memory of the largest worker: {peak:.0f} MiB (target < 1024 MiB)")
-    print(f"rerun of the complete dataset: {rerun:.2f} s, {len(again.skipped)} skipped "
-          f"(target: seconds)")  # fmt: skip
+    print(
+        f"rerun of the complete dataset: {rerun:.2f} s, {len(again.skipped)} skipped "
+        f"(target: seconds)"
+    )
     agree = ai.open_dataset(work / "out1").sql("SELECT count(*) FROM commits").fetchall()[0][0]
     print(f"rows: {commits} commits with 2 workers, {agree} with 1 worker")
     return 0

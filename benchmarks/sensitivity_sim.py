@@ -88,8 +88,14 @@ def dataset(sc: Scenario, seed: int) -> pd.DataFrame:
     frailty = rng.normal(0, 0.3, 100)[author] if sc.cluster else 0.0
     effect = sc.effect if sc.model == "ols" else np.log(sc.effect)
     eta = sc.base + effect * truly + 0.3 * x + frailty
-    table = pd.DataFrame({"ai_assisted": marked, "insertions": size, "deletions": 0,
-                          "author_email": author.astype(str)})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "ai_assisted": marked,
+            "insertions": size,
+            "deletions": 0,
+            "author_email": author.astype(str),
+        }
+    )
     if sc.model == "logit":
         table["y"] = rng.random(sc.n) < expit(eta)
     elif sc.model == "poisson":
@@ -164,8 +170,7 @@ def summarize(sc: Scenario, rows: pd.DataFrame) -> dict:
     p = rows[[f"p {s:g}" for s in SHARES]].to_numpy()
     ratio = p[:, 1:] / p[:, :1]
     true = f"{sc.hidden:g}"
-    out = {"scenario": sc.name, "datasets": len(rows),
-           "outcome rate": rows["events"].mean()}  # fmt: skip
+    out = {"scenario": sc.name, "datasets": len(rows), "outcome rate": rows["events"].mean()}
     for k, s in enumerate(SHARES):
         out[f"width {s:g}"] = float(np.median(widths[:, k]))
     out["width never shrinks"] = f"{int(np.sum(np.all(np.diff(widths, axis=1) >= -1e-12, 1)))}"
@@ -205,24 +210,55 @@ def main() -> int:
             rows = pd.DataFrame(list(pool.map(one, [sc] * args.sims, seeds)))
             summary = summarize(sc, rows)
             summaries.append(summary)
-            print(f"{sc.name}: {args.sims} datasets in {time.perf_counter() - t0:.0f} s",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"{sc.name}: {args.sims} datasets in {time.perf_counter() - t0:.0f} s",
+                file=sys.stderr,
+            )
             shrinks = args.sims - int(summary["width never shrinks"])
-            verdicts.append(f"{sc.name}: width shrank in {shrinks} datasets; coverage at the "
-                            f"true share {summary['coverage true share']:.3f}")  # fmt: skip
+            verdicts.append(
+                f"{sc.name}: width shrank in {shrinks} datasets; coverage at the "
+                f"true share {summary['coverage true share']:.3f}"
+            )
 
     table = pd.DataFrame(summaries)
     print("\n(a) median interval width (log scale for ratios) by assumed share, and datasets")
     print("    in which it never shrinks as the share grows")
-    print(table[["scenario", "datasets", "outcome rate", *[f"width {s:g}" for s in SHARES],
-                 "width never shrinks", "empty rows"]].round(3).to_string(index=False))  # fmt: skip
+    print(
+        table[
+            [
+                "scenario",
+                "datasets",
+                "outcome rate",
+                *[f"width {s:g}" for s in SHARES],
+                "width never shrinks",
+                "empty rows",
+            ]
+        ]
+        .round(3)
+        .to_string(index=False)
+    )
     print("\n(b) coverage of the planted effect by the 95% interval")
-    print(table[["scenario", "coverage true share", "coverage naive"]]
-          .round(3).to_string(index=False))  # fmt: skip
+    print(
+        table[["scenario", "coverage true share", "coverage naive"]].round(3).to_string(index=False)
+    )
     print("\n(c) p-values")
-    print(table[["scenario", "median p 0", "median p true", "min p(s)/p(0)", "p halved",
-                 "rejects 0", "rejects true share", "z capped", "seconds"]]
-          .round(4).to_string(index=False))  # fmt: skip
+    print(
+        table[
+            [
+                "scenario",
+                "median p 0",
+                "median p true",
+                "min p(s)/p(0)",
+                "p halved",
+                "rejects 0",
+                "rejects true share",
+                "z capped",
+                "seconds",
+            ]
+        ]
+        .round(4)
+        .to_string(index=False)
+    )
 
     if args.pba_draws:
         sc = scenarios[0]
@@ -230,9 +266,11 @@ def main() -> int:
         seeds = range(args.seed, args.seed + n)
         rows = pd.DataFrame(list(pool_map(one, sc, seeds, args.pba_draws, args.workers)))
         base, pba = rows["width 0"], rows["pba width"]
-        print(f"\nRecord-level simulation recipe ({args.pba_draws} draws, predictive values "
-              f"from the fitted bias model at the true share {sc.hidden:g}), {sc.name}, "
-              f"{n} datasets:")  # fmt: skip
+        print(
+            f"\nRecord-level simulation recipe ({args.pba_draws} draws, predictive values "
+            f"from the fitted bias model at the true share {sc.hidden:g}), {sc.name}, "
+            f"{n} datasets:"
+        )
         print(
             f"  median width: share 0 {base.median():.3f}; simulation recipe "
             f"{pba.median():.3f}; likelihood (this library) "

@@ -34,15 +34,25 @@ from aiimpact.validation import null_effects, simulate, summarize
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sims", type=int, default=200, help="simulations per scenario")
-    p.add_argument("--commits", type=int, help="feature commits per repository "
-                   "(default 800, or 3,000 with --history real)")  # fmt: skip
+    p.add_argument(
+        "--commits",
+        type=int,
+        help="feature commits per repository (default 800, or 3,000 with --history real)",
+    )
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--only", choices=["effects", "null"], help="run one scenario only")
     p.add_argument("--seed", type=int, default=0, help="first seed (the null adds 100,000)")
-    p.add_argument("--history", choices=["planted", "real"], default="planted",
-                   help="the repositories' shape: planted, or like a real one")  # fmt: skip
-    p.add_argument("--no-confounding", action="store_true",
-                   help="authors' risks neither differ nor drive their AI use")  # fmt: skip
+    p.add_argument(
+        "--history",
+        choices=["planted", "real"],
+        default="planted",
+        help="the repositories' shape: planted, or like a real one",
+    )
+    p.add_argument(
+        "--no-confounding",
+        action="store_true",
+        help="authors' risks neither differ nor drive their AI use",
+    )
     p.add_argument("--save", help="write every simulation's rows to this CSV file")
     args = p.parse_args()
     real = args.history == "real"
@@ -55,48 +65,61 @@ def main() -> int:
     saved = []
     base = replace(Effects(), confounding=not args.no_confounding)
     with ProcessPoolExecutor(args.workers) as pool:
-        scenarios = [("planted effects", base, args.seed),
-                     ("no effect (null)", null_effects(base), args.seed + 100_000)]  # fmt: skip
+        scenarios = [
+            ("planted effects", base, args.seed),
+            ("no effect (null)", null_effects(base), args.seed + 100_000),
+        ]
         for name, effects, seed in scenarios:
             if args.only and not name.startswith({"effects": "planted", "null": "no"}[args.only]):
                 continue
             t0 = time.perf_counter()
-            results = simulate(args.sims, effects, commits, seed=seed, executor=pool,
-                               history=history)  # fmt: skip
+            results = simulate(
+                args.sims, effects, commits, seed=seed, executor=pool, history=history
+            )
             took = time.perf_counter() - t0
             saved.append(results.assign(scenario=name))
             summary = summarize(results)
             mismatched = int((results.groupby("seed")["mismatches"].first() > 0).sum())
             shape = "real-shaped " if real else ""
-            print(f"\n== {name}: {args.sims} {shape}repositories of {commits} feature commits, "
-                  f"{took:.0f} s; mined outcomes differing from the planted ones in "
-                  f"{mismatched} repositories")  # fmt: skip
+            print(
+                f"\n== {name}: {args.sims} {shape}repositories of {commits} feature commits, "
+                f"{took:.0f} s; mined outcomes differing from the planted ones in "
+                f"{mismatched} repositories"
+            )
             print(summary.round(3).to_string(index=False))
             checked = summary[summary["estimator"] == main_estimator]
             if name.startswith("planted"):
                 ok = checked["coverage"].between(0.93, 0.97)
-                verdicts += [f"coverage {main_estimator} {r.outcome}: {r.coverage:.3f} "
-                             f"(MC SE {r.coverage_mc_se:.3f}; "
-                             f"{'within' if k else 'OUTSIDE'} 93-97%)"
-                             for r, k in zip(checked.itertuples(), ok, strict=True)]  # fmt: skip
+                verdicts += [
+                    f"coverage {main_estimator} {r.outcome}: {r.coverage:.3f} "
+                    f"(MC SE {r.coverage_mc_se:.3f}; "
+                    f"{'within' if k else 'OUTSIDE'} 93-97%)"
+                    for r, k in zip(checked.itertuples(), ok, strict=True)
+                ]
             else:
                 ok = checked["rejection"] <= 0.06
-                verdicts += [f"type-I error {main_estimator} {r.outcome}: {r.rejection:.3f} "
-                             f"({'within' if k else 'ABOVE'} 6%)"
-                             for r, k in zip(checked.itertuples(), ok, strict=True)]  # fmt: skip
+                verdicts += [
+                    f"type-I error {main_estimator} {r.outcome}: {r.rejection:.3f} "
+                    f"({'within' if k else 'ABOVE'} 6%)"
+                    for r, k in zip(checked.itertuples(), ok, strict=True)
+                ]
             naive = summary[summary["estimator"] == "naive"].set_index("outcome")
             for r in checked.itertuples():
                 n = naive.loc[r.outcome]
                 biased = abs(n["bias"]) > 3 * n["bias_mc_se"]
-                line = (f"bias {r.outcome}: naive {n['bias']:+.3f} (MC SE {n['bias_mc_se']:.3f}, "
-                        f"coverage {n['coverage']:.3f}), {main_estimator} {r.bias:+.3f} "
-                        f"(MC SE {r.bias_mc_se:.3f})")  # fmt: skip
+                line = (
+                    f"bias {r.outcome}: naive {n['bias']:+.3f} (MC SE {n['bias_mc_se']:.3f}, "
+                    f"coverage {n['coverage']:.3f}), {main_estimator} {r.bias:+.3f} "
+                    f"(MC SE {r.bias_mc_se:.3f})"
+                )
                 print("  " + line)
                 if real and name.startswith("planted"):
-                    verdicts.append(f"naive {r.outcome}: "
-                                    f"{'BIASED' if biased else 'not shown biased'} "
-                                    f"({n['bias']:+.3f}, {abs(n['bias']) / n['bias_mc_se']:.1f} "
-                                    "MC SE from 0)")  # fmt: skip
+                    verdicts.append(
+                        f"naive {r.outcome}: "
+                        f"{'BIASED' if biased else 'not shown biased'} "
+                        f"({n['bias']:+.3f}, {abs(n['bias']) / n['bias_mc_se']:.1f} "
+                        "MC SE from 0)"
+                    )
     if args.save:
         pd.concat(saved).to_csv(args.save, index=False)
     print("\n" + "\n".join(verdicts))

@@ -72,8 +72,10 @@ def mirror_without(src: Path, dest: Path, drop: set[str]) -> None:
     keep = "\n".join(line.split(" ")[0] for line in objects if line and line[:40] not in drop)
     pack = subprocess.run(
         ["git", "-C", str(src), "pack-objects", "--stdout"],
-        input=keep.encode(), capture_output=True, check=True,
-    ).stdout  # fmt: skip
+        input=keep.encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
     git(dest.parent, "init", "-q", "--bare", dest.name)
     git(dest, "index-pack", "--stdin", input=pack)
     git(dest, "update-ref", "refs/heads/main", git(src, "rev-parse", "main").strip())

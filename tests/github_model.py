@@ -74,17 +74,27 @@ def build(recorded: Callable) -> dict[int, dict]:
     )
     pull = copy.deepcopy(items[7458]["pull"])
     merged = next(e["created_at"] for e in timeline if e["event"] == "merged")
-    pull.update(number=2733, title="Jellyfin #2733", draft=False, created_at="2020-04-01T16:00:00Z",
-                merged_at=merged, closed_at=merged, updated_at="2020-05-01T00:00:00Z",
-                merge_commit_sha="c" * 40)  # fmt: skip
+    pull.update(
+        number=2733,
+        title="Jellyfin #2733",
+        draft=False,
+        created_at="2020-04-01T16:00:00Z",
+        merged_at=merged,
+        closed_at=merged,
+        updated_at="2020-05-01T00:00:00Z",
+        merge_commit_sha="c" * 40,
+    )
     pull["user"] = {"login": "gion", "id": 4242, "type": "User"}
     first_review = next(e for e in timeline if e["event"] == "reviewed")
     recorded_comments = recorded("github3py/decoded/pr-235-review-comments.json", 1)[2]
     comments = []
     for i in range(120):
         c = copy.deepcopy(recorded_comments[i % len(recorded_comments)])
-        c.update(pull_request_review_id=first_review["id"], user=first_review["user"],
-                 created_at=f"2020-04-20T22:{i // 60:02d}:{i % 60:02d}Z")  # fmt: skip
+        c.update(
+            pull_request_review_id=first_review["id"],
+            user=first_review["user"],
+            created_at=f"2020-04-20T22:{i // 60:02d}:{i % 60:02d}Z",
+        )
         comments.append(c)
     items[2733] = pull_request(pull, timeline, comments)
 
@@ -162,18 +172,29 @@ class GraphQLModel:
             kind = e["event"]
             if kind == "committed":
                 commit = {k: e[k] for k in ("message", "author", "committer")}
-                timeline.append({"__typename": "PullRequestCommit",
-                                 "commit": {"oid": e["sha"], **commit}})  # fmt: skip
+                timeline.append(
+                    {"__typename": "PullRequestCommit", "commit": {"oid": e["sha"], **commit}}
+                )
             elif kind == "reviewed":
-                timeline.append({
-                    "__typename": "PullRequestReview", "id": f"PRR_{e['id']}",
-                    "state": e["state"].upper(), "submittedAt": e["submitted_at"],
-                    "author": _actor(e["user"]), "commit": {"oid": e["commit_id"]},
-                    "all_comments": comments_of.get(e["id"], []),
-                })  # fmt: skip
+                timeline.append(
+                    {
+                        "__typename": "PullRequestReview",
+                        "id": f"PRR_{e['id']}",
+                        "state": e["state"].upper(),
+                        "submittedAt": e["submitted_at"],
+                        "author": _actor(e["user"]),
+                        "commit": {"oid": e["commit_id"]},
+                        "all_comments": comments_of.get(e["id"], []),
+                    }
+                )
             elif kind == "commented":
-                timeline.append({"__typename": "IssueComment", "author": _actor(e["user"]),
-                                 "createdAt": e["created_at"]})  # fmt: skip
+                timeline.append(
+                    {
+                        "__typename": "IssueComment",
+                        "author": _actor(e["user"]),
+                        "createdAt": e["created_at"],
+                    }
+                )
             elif kind in GRAPHQL_EVENTS:
                 timeline.append({"__typename": GRAPHQL_EVENTS[kind], "createdAt": e["created_at"]})
         state = "MERGED" if pull.get("merged_at") else pull["state"].upper()
@@ -207,8 +228,10 @@ class GraphQLModel:
         if item["__typename"] != "PullRequestReview":
             return item
         out = {k: v for k, v in item.items() if k != "all_comments"}
-        out["comments"] = {"totalCount": len(item["all_comments"]),
-                           **_page(item["all_comments"], 100, None)}  # fmt: skip
+        out["comments"] = {
+            "totalCount": len(item["all_comments"]),
+            **_page(item["all_comments"], 100, None),
+        }
         return out
 
     def __call__(self, path: str, body: dict) -> Reply:
@@ -217,22 +240,35 @@ class GraphQLModel:
         self.operations.append(operation)
         if operation == "PullRequests":
             if f"{variables['owner']}/{variables['name']}" != self.repo:
-                return Reply(200, {"data": {"repository": None}, "errors": [{
-                    "type": "NOT_FOUND", "path": ["repository"],
-                    "message": "Could not resolve to a Repository with the name "
-                               f"'{variables['owner']}/{variables['name']}'.",
-                }]})  # fmt: skip
+                return Reply(
+                    200,
+                    {
+                        "data": {"repository": None},
+                        "errors": [
+                            {
+                                "type": "NOT_FOUND",
+                                "path": ["repository"],
+                                "message": "Could not resolve to a Repository with the name "
+                                f"'{variables['owner']}/{variables['name']}'.",
+                            }
+                        ],
+                    },
+                )
             states = variables.get("states")
             nodes = [self.nodes[r["pull"]["number"]] for r in by_updated(self.items)]
             nodes = [n for n in nodes if states is None or n["state"] in states]
             page = _page(nodes, variables["first"], variables.get("after"))
             page["nodes"] = [
-                {**{k: v for k, v in n.items() if k != "timeline"},
-                 "timelineItems": self._timeline(n, None)}
+                {
+                    **{k: v for k, v in n.items() if k != "timeline"},
+                    "timelineItems": self._timeline(n, None),
+                }
                 for n in page["nodes"]
-            ]  # fmt: skip
-            data = {"rateLimit": {"cost": 1, "remaining": 4999, "resetAt": "2030-01-01T00:00:00Z"},
-                    "repository": {"pullRequests": page}}  # fmt: skip
+            ]
+            data = {
+                "rateLimit": {"cost": 1, "remaining": 4999, "resetAt": "2030-01-01T00:00:00Z"},
+                "repository": {"pullRequests": page},
+            }
         elif operation == "MoreTimeline":
             node = next(n for n in self.nodes.values() if n["id"] == variables["id"])
             data = {"node": {"timelineItems": self._timeline(node, variables["after"])}}
@@ -242,5 +278,8 @@ class GraphQLModel:
             data = {"node": {"comments": {"totalCount": len(review["all_comments"]), **page}}}
         else:
             return Reply(200, {"errors": [{"message": f"unknown operation {operation}"}]})
-        return Reply(200, {"data": data}, {"X-RateLimit-Remaining": "4999",
-                                           "X-RateLimit-Resource": "graphql"})  # fmt: skip
+        return Reply(
+            200,
+            {"data": data},
+            {"X-RateLimit-Remaining": "4999", "X-RateLimit-Resource": "graphql"},
+        )

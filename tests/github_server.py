@@ -127,8 +127,20 @@ class GitHubServer:
             reply = self.on_post(parts.path, body)
         else:
             reply = Reply(404, {"message": "Not Found"})
-        self._answer(h, {}, Reply(reply.status, reply.body, reply.headers, False,
-                                  reply.trickle, reply.filler, reply.length), body)  # fmt: skip
+        self._answer(
+            h,
+            {},
+            Reply(
+                reply.status,
+                reply.body,
+                reply.headers,
+                False,
+                reply.trickle,
+                reply.filler,
+                reply.length,
+            ),
+            body,
+        )
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)

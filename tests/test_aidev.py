@@ -13,8 +13,13 @@ import pytest
 import aiimpact as ai
 
 SAMPLE = Path(__file__).parent / "data" / "aidev"
-TOOL = {"Claude_Code": "claude-code", "Copilot": "copilot", "Cursor": "cursor",
-        "OpenAI_Codex": "codex", "Devin": "devin"}  # fmt: skip
+TOOL = {
+    "Claude_Code": "claude-code",
+    "Copilot": "copilot",
+    "Cursor": "cursor",
+    "OpenAI_Codex": "codex",
+    "Devin": "devin",
+}
 
 
 def _by_hand() -> dict[str, tuple[float, float]]:
@@ -27,10 +32,12 @@ def _by_hand() -> dict[str, tuple[float, float]]:
     for agent, prs in rows.items():
         merged = [r for r in prs if r["merged_at"]]
         hours = [
-            (datetime.fromisoformat(r["merged_at"]) - datetime.fromisoformat(r["created_at"]))
-            .total_seconds() / 3600
+            (
+                datetime.fromisoformat(r["merged_at"]) - datetime.fromisoformat(r["created_at"])
+            ).total_seconds()
+            / 3600
             for r in merged
-        ]  # fmt: skip
+        ]
         out[TOOL[agent]] = (len(merged) / len(prs), statistics.median(hours))
     return out
 

@@ -137,8 +137,10 @@ def test_missing_blobs_are_skipped_counted_and_reported(build, tmp_path):
             assert df.loc[sha, "insertions"] == ins - 50 and df.loc[sha, "deletions"] == dels - 50
         else:
             assert tuple(df.loc[sha, ["files_changed", "insertions", "deletions"]]) == (
-                files, ins, dels,
-            )  # fmt: skip
+                files,
+                ins,
+                dels,
+            )
 
 
 def test_partial_clone_never_fetches_and_reports(build, tmp_path):

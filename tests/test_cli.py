@@ -55,8 +55,16 @@ def test_mine_parquet_csv_json_agree(build, tmp_path):
 def test_since_until_rev_filters(build, tmp_path):
     b = _repo(build)
     out = tmp_path / "w.parquet"
-    done = run("mine", str(b.path), "--since", "2025-03-10", "--until", "2025-03-19T23:59:59",
-               "-o", str(out))  # fmt: skip
+    done = run(
+        "mine",
+        str(b.path),
+        "--since",
+        "2025-03-10",
+        "--until",
+        "2025-03-19T23:59:59",
+        "-o",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     df = pd.read_parquet(out)
     assert len(df) == 10
@@ -101,8 +109,16 @@ def test_signatures_file_and_disable(build, tmp_path):
         'email = "bot@acme.dev"\nmode = "agent"\nsource = "our CI bot"\n'
     )
     out = tmp_path / "s.parquet"
-    done = run("mine", str(b.path), "--signatures", str(extra),
-               "--disable-signature", "claude-code/co-author", "-o", str(out))  # fmt: skip
+    done = run(
+        "mine",
+        str(b.path),
+        "--signatures",
+        str(extra),
+        "--disable-signature",
+        "claude-code/co-author",
+        "-o",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     df = pd.read_parquet(out)
     assert [list(t) for t in df.ai_tools] == [[], ["other"]]

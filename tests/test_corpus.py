@@ -22,10 +22,18 @@ CORPUS = [
 def _run():
     det = ai.Detector()
     return [
-        (c, det.detect(c["message"], c["author_name"], c["author_email"],
-                       c["committer_name"], c["committer_email"]))
+        (
+            c,
+            det.detect(
+                c["message"],
+                c["author_name"],
+                c["author_email"],
+                c["committer_name"],
+                c["committer_email"],
+            ),
+        )
         for c in CORPUS
-    ]  # fmt: skip
+    ]
 
 
 def _pr(tp: int, fp: int, fn: int) -> tuple[float, float]:
@@ -45,8 +53,9 @@ def test_corpus_precision_and_recall(capsys):
     t_fn = sum(len(want - got) for want, got in pairs)
     t_precision, t_recall = _pr(t_tp, t_fp, t_fn)
     modes_right = sum(set(c["modes"]) == set(a.modes) for c, a in results if c["tools"])
-    wrong = [(c["id"], c["tools"], list(a.tools)) for c, a in results
-             if set(c["tools"]) != set(a.tools)]  # fmt: skip
+    wrong = [
+        (c["id"], c["tools"], list(a.tools)) for c, a in results if set(c["tools"]) != set(a.tools)
+    ]
     with capsys.disabled():
         print(
             f"\nAI corpus: {len(results)} commits ({tp + fn} AI-assisted). "

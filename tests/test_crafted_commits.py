@@ -82,22 +82,36 @@ def dated(build):
         p, tree_of(p, feature), [base], b"Add four and five\n", ident(YEAR_10000)
     )
     sha["huge"] = raw_commit(
-        p, tree_of(p, base), [sha["y10000"]],
+        p,
+        tree_of(p, base),
+        [sha["y10000"]],
         f'Revert "Add four and five"\n\nThis reverts commit {sha["y10000"]}.\n'.encode(),
         ident(99999999999999),
-    )  # fmt: skip
+    )
     sha["negative"] = raw_commit(
-        p, tree_of(p, more), [sha["huge"]], b"Add b\n",
-        ident(-100000000000), committer=ident(-5, "-0500"),
-    )  # fmt: skip
+        p,
+        tree_of(p, more),
+        [sha["huge"]],
+        b"Add b\n",
+        ident(-100000000000),
+        committer=ident(-5, "-0500"),
+    )
     sha["offsets"] = raw_commit(
-        p, tree_of(p, fixed), [sha["negative"]], b"Fix b: typo\n",
-        ident(1736200000, "+9999"), committer=ident(1736200000, "-9999"),
-    )  # fmt: skip
+        p,
+        tree_of(p, fixed),
+        [sha["negative"]],
+        b"Fix b: typo\n",
+        ident(1736200000, "+9999"),
+        committer=ident(1736200000, "-9999"),
+    )
     sha["beyond"] = raw_commit(
-        p, tree_of(p, added), [sha["offsets"]], b"Add c\n",
-        ident(1736300000), committer=ident(BEYOND_64_BITS),
-    )  # fmt: skip
+        p,
+        tree_of(p, added),
+        [sha["offsets"]],
+        b"Add c\n",
+        ident(1736300000),
+        committer=ident(BEYOND_64_BITS),
+    )
     sha["top"] = raw_commit(
         p, tree_of(p, again), [sha["beyond"]], b"Fix b again\n", ident(1736400000)
     )
@@ -315,8 +329,10 @@ def hostile(tmp_path, build):
         {f"{ESC}[2Jclear.py": "one\ntwo\n"},
         author=f"Mallory {ESC}[8m <m@x.org>",
     )
-    b.commit(f'Revert "{ESC}[31mred{ESC}[0m feature"\n\nThis reverts commit {first}.\n',
-             {f"{ESC}[2Jclear.py": None})  # fmt: skip
+    b.commit(
+        f'Revert "{ESC}[31mred{ESC}[0m feature"\n\nThis reverts commit {first}.\n',
+        {f"{ESC}[2Jclear.py": None},
+    )
     b.commit(f"fix: {ESC}[1mbold{ESC}[0m crash", {"main.py": "x\n"})
     b.close()
     return b, first
@@ -360,8 +376,14 @@ def test_a_line_that_dies_at_a_time_beyond_64_bits_is_replayed(build):
     b.branch("trees")
     shorter = b.commit("t", {"app.py": "one\n"}, branch="trees")
     b.close()
-    late = raw_commit(b.path, tree_of(b.path, shorter), [base], b"Drop two lines\n",
-                      ident(1736300000), committer=ident(2**63 + 5))  # fmt: skip
+    late = raw_commit(
+        b.path,
+        tree_of(b.path, shorter),
+        [base],
+        b"Drop two lines\n",
+        ident(1736300000),
+        committer=ident(2**63 + 5),
+    )
     git(b.path, "update-ref", "refs/heads/main", late)
     repo = ai.Repo(b.path)
     with pytest.warns(UnrepresentableTimeWarning):

@@ -14,8 +14,18 @@ import pytest
 import aiimpact as ai
 from aiimpact.cli import main
 
-SECTIONS = ["summary", "ai-share", "tools", "outcomes", "models", "sensitivity", "adoption",
-            "pull-requests", "truth", "caveats"]  # fmt: skip
+SECTIONS = [
+    "summary",
+    "ai-share",
+    "tools",
+    "outcomes",
+    "models",
+    "sensitivity",
+    "adoption",
+    "pull-requests",
+    "truth",
+    "caveats",
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +67,10 @@ def test_report_is_self_contained(demo):
 def test_report_renders_in_headless_chromium(demo, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); "
-                    "the report was checked as text only")  # fmt: skip
+        pytest.skip(
+            "Chromium is not installed (Debian: apt-get install chromium); "
+            "the report was checked as text only"
+        )
     page = (demo[0] / "report.html").as_uri()
     flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
     dom = subprocess.run([*flags, "--dump-dom", page], capture_output=True, text=True, timeout=120)
@@ -67,8 +79,12 @@ def test_report_renders_in_headless_chromium(demo, tmp_path):
         assert f'id="{section}"' in dom.stdout, f"section {section} missing in the rendered DOM"
     assert dom.stdout.count("<svg") >= 6
     shot = tmp_path / "report.png"
-    done = subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1200,4000", page],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [*flags, f"--screenshot={shot}", "--window-size=1200,4000", page],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and shot.stat().st_size > 50_000, done.stderr[-2000:]
 
 
@@ -76,12 +92,38 @@ def test_report_command_on_a_repository_with_prs(tmp_path, capsys):
     planted = ai.synth.make_repo(tmp_path / "r", n_commits=300, seed=8)
     planted.prs.to_parquet(tmp_path / "prs.parquet")
     out = tmp_path / "report.html"
-    assert main(["report", str(planted.path), "--prs", str(tmp_path / "prs.parquet"),
-                 "-o", str(out), "--cache-dir", str(tmp_path / "c")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                str(planted.path),
+                "--prs",
+                str(tmp_path / "prs.parquet"),
+                "-o",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
     text = out.read_text()
     for section in [s for s in SECTIONS if s != "truth"]:
         assert f'<section id="{section}">' in text, section
     assert "time_to_merge" in text and "hazard ratio" in text
-    assert main(["report", str(planted.path), "--prs", str(tmp_path / "nope.parquet"),
-                 "-o", str(out), "--cache-dir", str(tmp_path / "c")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                str(planted.path),
+                "--prs",
+                str(tmp_path / "nope.parquet"),
+                "-o",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 2
+    )
     assert "nope.parquet: no such file" in capsys.readouterr().err

@@ -11,37 +11,84 @@ import aiimpact as ai
 JULES = "161369871+google-labs-jules[bot]@users.noreply.github.com"
 CASES = [
     # (message, author, committer, expected tools, expected modes, evidence)
-    ("Add cache\n\nCo-Authored-By: Claude Opus 4.5 <noreply@anthropic.com>",
-     ("Ann", "ann@x.org"), None, {"claude-code"}, {"co-author"}, {"trailer:co-authored-by"}),
-    ("Squash (#12)\n\n* wip\n\nCo-authored-by: Cursor <cursoragent@cursor.com>\n\n---------\n\n"
-     "Co-authored-by: copilot-swe-agent[bot] <198982749+Copilot@users.noreply.github.com>",
-     ("Ann", "ann@x.org"), None, {"cursor", "copilot"}, {"co-author", "agent"},
-     {"trailer:co-authored-by"}),
-    ("feat: x\n\n🤖 Generated with [Claude Code](https://claude.com/claude-code)",
-     ("Ann", "ann@x.org"), None, {"claude-code"}, {"co-author"}, {"footer:generated-with"}),
-    ("Implement it", ("Bob (aider)", "bob@x.org"), None, {"aider"}, {"co-author"},
-     {"author:suffix"}),
-    ("Update ci.yml\n\nCo-authored-by: Copilot <175728472+Copilot@users.noreply.github.com>",
-     ("Ann", "ann@x.org"), None, {"copilot"}, {"suggestion"}, {"trailer:co-authored-by"}),
-    ("Fix\n\nAssisted-by: Claude:claude-3-opus coccinelle", ("Ann", "ann@x.org"), None,
-     {"claude-code"}, {"declared"}, {"trailer:assisted-by"}),
-    ("Fix\n\nAssisted-by: generic LLM chatbot", ("Ann", "ann@x.org"), None,
-     {"other"}, {"declared"}, {"trailer:assisted-by"}),
+    (
+        "Add cache\n\nCo-Authored-By: Claude Opus 4.5 <noreply@anthropic.com>",
+        ("Ann", "ann@x.org"),
+        None,
+        {"claude-code"},
+        {"co-author"},
+        {"trailer:co-authored-by"},
+    ),
+    (
+        "Squash (#12)\n\n* wip\n\nCo-authored-by: Cursor <cursoragent@cursor.com>\n\n---------\n\n"
+        "Co-authored-by: copilot-swe-agent[bot] <198982749+Copilot@users.noreply.github.com>",
+        ("Ann", "ann@x.org"),
+        None,
+        {"cursor", "copilot"},
+        {"co-author", "agent"},
+        {"trailer:co-authored-by"},
+    ),
+    (
+        "feat: x\n\n🤖 Generated with [Claude Code](https://claude.com/claude-code)",
+        ("Ann", "ann@x.org"),
+        None,
+        {"claude-code"},
+        {"co-author"},
+        {"footer:generated-with"},
+    ),
+    (
+        "Implement it",
+        ("Bob (aider)", "bob@x.org"),
+        None,
+        {"aider"},
+        {"co-author"},
+        {"author:suffix"},
+    ),
+    (
+        "Update ci.yml\n\nCo-authored-by: Copilot <175728472+Copilot@users.noreply.github.com>",
+        ("Ann", "ann@x.org"),
+        None,
+        {"copilot"},
+        {"suggestion"},
+        {"trailer:co-authored-by"},
+    ),
+    (
+        "Fix\n\nAssisted-by: Claude:claude-3-opus coccinelle",
+        ("Ann", "ann@x.org"),
+        None,
+        {"claude-code"},
+        {"declared"},
+        {"trailer:assisted-by"},
+    ),
+    (
+        "Fix\n\nAssisted-by: generic LLM chatbot",
+        ("Ann", "ann@x.org"),
+        None,
+        {"other"},
+        {"declared"},
+        {"trailer:assisted-by"},
+    ),
     ("Task", ("google-labs-jules[bot]", JULES), None, {"jules"}, {"agent"}, {"author:bot"}),
-]  # fmt: skip
+]
 
 NEGATIVE = [
     ("add Claude Opus 4.7 model settings", ("Paul", "paul@x.org"), None),
     ("fix copilot typo in docs", ("Ann", "ann@x.org"), None),
     ("Refactor", ("Clément Pit-Claudel", "clement@x.org"), None),
     ("Typo", ("Copilot", "nbjorner@microsoft.com"), None),  # a human's e-mail under a tool name
-    ("Review\n\nCo-authored-by: Claude <81847+claude@users.noreply.github.com>",
-     ("Ann", "ann@x.org"), None),  # GitHub user 'claude' is a human
-    ("Docs\n\n> Co-authored-by: Cursor <cursoragent@cursor.com>\nquoted, not a trailer",
-     ("Ann", "ann@x.org"), None),
+    (
+        "Review\n\nCo-authored-by: Claude <81847+claude@users.noreply.github.com>",
+        ("Ann", "ann@x.org"),
+        None,
+    ),  # GitHub user 'claude' is a human
+    (
+        "Docs\n\n> Co-authored-by: Cursor <cursoragent@cursor.com>\nquoted, not a trailer",
+        ("Ann", "ann@x.org"),
+        None,
+    ),
     ("dirty commit", ("Ann", "ann@x.org"), ("Ann (aider)", "ann@x.org")),  # committer only
     ("Tidy", ("Jo", "12345+jo@users.noreply.github.com"), None),  # noreply domain alone
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("message", "author", "committer", "tools", "modes", "evidence"), CASES)
@@ -81,8 +128,17 @@ def test_repo_uses_the_given_detector(build):
     b.close()
     df = ai.Repo(b.path).commits()
     assert list(df.ai_assisted) == [True, False]
-    det = ai.Detector(extra=[{"id": "acme", "tool": "other", "kind": "author",
-                              "email": "bot@acme.dev", "mode": "agent"}])  # fmt: skip
+    det = ai.Detector(
+        extra=[
+            {
+                "id": "acme",
+                "tool": "other",
+                "kind": "author",
+                "email": "bot@acme.dev",
+                "mode": "agent",
+            }
+        ]
+    )
     df = ai.Repo(b.path, detector=det).commits()
     assert list(df.ai_assisted) == [True, True] and list(df.ai_tools) == [["cursor"], ["other"]]
 
@@ -96,12 +152,18 @@ def test_trailer_keys_any_case_anywhere_in_the_message():
 @pytest.mark.parametrize(
     ("message", "kind"),
     [
-        ('Revert "Add cache"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.'
-         "\n\nCo-Authored-By: Claude <noreply@anthropic.com>", "revert"),
-        ("Add cache\n\nCo-Authored-By: Claude <noreply@anthropic.com>\n"
-         "(cherry picked from commit 0123456789abcdef0123456789abcdef01234567)", "cherry-pick"),
+        (
+            'Revert "Add cache"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.'
+            "\n\nCo-Authored-By: Claude <noreply@anthropic.com>",
+            "revert",
+        ),
+        (
+            "Add cache\n\nCo-Authored-By: Claude <noreply@anthropic.com>\n"
+            "(cherry picked from commit 0123456789abcdef0123456789abcdef01234567)",
+            "cherry-pick",
+        ),
     ],
-)  # fmt: skip
+)
 def test_reverts_and_cherry_picks_carry_the_original_marks(message, kind):
     a = ai.detect(message, "Dana", "dana@example.org", "Dana", "dana@example.org")
     assert a.ai_assisted and a.tools == ("claude-code",)

@@ -21,8 +21,9 @@ matplotlib.use("Agg")
 
 def commits(rows):
     """(unit, ISO time, ai, insertions, reverted) -> a commit table."""
-    df = pd.DataFrame(rows, columns=["repo", "commit_time", "ai_assisted", "insertions",
-                                     "reverted"])  # fmt: skip
+    df = pd.DataFrame(
+        rows, columns=["repo", "commit_time", "ai_assisted", "insertions", "reverted"]
+    )
     df["commit_time"] = pd.to_datetime(df["commit_time"], utc=True)
     df["deletions"] = 1
     df["author_email"] = "a@x.org"
@@ -30,15 +31,17 @@ def commits(rows):
 
 
 def test_panel_by_hand():
-    t = commits([
-        ("alpha", "2025-01-05", False, 10, False),
-        ("alpha", "2025-01-20", False, 5, True),
-        ("alpha", "2025-03-02", True, 40, False),   # February is quiet: a row of zeros
-        ("alpha", "2025-04-11", False, 1, False),
-        ("beta", "2025-02-01", False, 7, False),    # never adopts
-        ("beta", "2025-03-01", False, 3, False),
-        ("gamma", "2025-01-31", True, 2, True),     # adopts at once
-    ])  # fmt: skip
+    t = commits(
+        [
+            ("alpha", "2025-01-05", False, 10, False),
+            ("alpha", "2025-01-20", False, 5, True),
+            ("alpha", "2025-03-02", True, 40, False),  # February is quiet: a row of zeros
+            ("alpha", "2025-04-11", False, 1, False),
+            ("beta", "2025-02-01", False, 7, False),  # never adopts
+            ("beta", "2025-03-01", False, 3, False),
+            ("gamma", "2025-01-31", True, 2, True),  # adopts at once
+        ]
+    )
     p = ai.panel(t, unit="repo").set_index(["unit", "period"])
     jan, feb, mar, apr = (pd.Timestamp(f"2025-{m:02d}-01") for m in (1, 2, 3, 4))
     assert list(p.loc["alpha"].index) == [jan, feb, mar, apr]
@@ -146,11 +149,23 @@ def repo_months(seed, n_units, periods=24):
     ncloc *= rng.lognormal(0, 0.05, len(unit))
     since = month - first[unit]
     effect = np.where(since >= 0, 0.3 + 0.02 * since, 0.0)
-    y = (rng.normal(0, 1, n_units)[unit] + np.cumsum(rng.normal(0, 0.2, periods))[month]
-         + 2e-7 * ncloc + effect + rng.normal(0, 0.5, len(unit)))  # fmt: skip
-    return pd.DataFrame({"repo": [f"r{u}" for u in unit], "month": month, "y": y,
-                         "ncloc": ncloc, "stars": rng.normal(size=len(unit)),
-                         "first": first[unit]})  # fmt: skip
+    y = (
+        rng.normal(0, 1, n_units)[unit]
+        + np.cumsum(rng.normal(0, 0.2, periods))[month]
+        + 2e-7 * ncloc
+        + effect
+        + rng.normal(0, 0.5, len(unit))
+    )
+    return pd.DataFrame(
+        {
+            "repo": [f"r{u}" for u in unit],
+            "month": month,
+            "y": y,
+            "ncloc": ncloc,
+            "stars": rng.normal(size=len(unit)),
+            "first": first[unit],
+        }
+    )
 
 
 def dummies(codes, n):
@@ -166,13 +181,19 @@ def sparse_imputation(p, controls):
     units, months = pd.Index(p0["repo"].unique()), pd.Index(np.sort(p0["month"].unique()))
 
     def design(rows, ui, ti):
-        return sparse.hstack([dummies(ui, len(units)), dummies(ti, len(months))[:, 1:],
-                              sparse.csr_matrix(rows[controls].to_numpy())]).tocsc()  # fmt: skip
+        return sparse.hstack(
+            [
+                dummies(ui, len(units)),
+                dummies(ti, len(months))[:, 1:],
+                sparse.csr_matrix(rows[controls].to_numpy()),
+            ]
+        ).tocsc()
 
     z0 = design(p0, units.get_indexer(p0["repo"]), months.get_indexer(p0["month"]))
     norm = sparse_norm(z0, axis=0)
-    fit = lsqr(z0 @ sparse.diags(1 / norm), p0["y"].to_numpy(), atol=1e-15,
-                             btol=1e-15, iter_lim=50_000)  # fmt: skip
+    fit = lsqr(
+        z0 @ sparse.diags(1 / norm), p0["y"].to_numpy(), atol=1e-15, btol=1e-15, iter_lim=50_000
+    )
     ui, ti = units.get_indexer(p1["repo"]), months.get_indexer(p1["month"])
     ok = (ui >= 0) & (ti >= 0)
     p1 = p1[ok]
@@ -209,8 +230,9 @@ def dense_reference(p, controls):
     treated = (p["month"] >= p["first"]).to_numpy()
     units, months = np.unique(p["repo"], return_inverse=True), np.unique(p["month"])
     ui, ti = units[1], np.searchsorted(months, p["month"])
-    z = np.hstack([np.eye(len(units[0]))[ui], np.eye(len(months))[ti][:, 1:],
-                   p[controls].to_numpy()])  # fmt: skip
+    z = np.hstack(
+        [np.eye(len(units[0]))[ui], np.eye(len(months))[ti][:, 1:], p[controls].to_numpy()]
+    )
     z = z / np.linalg.norm(z[~treated], axis=0)
     z0, z1, y = z[~treated], z[treated], p["y"].to_numpy()
     inv = np.linalg.pinv(z0)

@@ -34,9 +34,11 @@ def _parse(chunks) -> list:
 
 
 @settings(
-    max_examples=60, deadline=None, derandomize=True,
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
-)  # fmt: skip
+)
 @given(cuts=st.lists(st.integers(0, 10**6), max_size=40), renames=st.booleans())
 def test_any_chunking_parses_the_same(build, cuts, renames):
     out, shas = _recorded(build, renames)

@@ -468,8 +468,21 @@ def test_pull_requests_tables_and_cli(server, recorded, tmp_path, monkeypatch, c
     assert set(data.pr_commits.number) <= {7458, 5046, 3114}
     server.clear_log()
     out = tmp_path / "out"
-    assert main(["prs", REPO, "--api-url", server.url, "-o", str(out),
-                 "--cache-dir", str(tmp_path / "c")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prs",
+                REPO,
+                "--api-url",
+                server.url,
+                "-o",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
     assert set(server.statuses()) == {304}, "the second run is served from the ETag cache"
     written = pd.read_parquet(out / "prs.parquet")
     assert sorted(written.number) == [3114, 5046, 7458]
@@ -494,7 +507,9 @@ def test_pull_requests_is_incremental(server, recorded, tmp_path):
     fetched = [r.path for r in server.requests]
     assert len(second.prs) == 3
     assert second.prs.set_index("number").loc[5046, "title"] == "Renamed"
-    assert second.prs.set_index("number").loc[7458, "title"] == first.prs.set_index(
-        "number").loc[7458, "title"]  # fmt: skip
+    assert (
+        second.prs.set_index("number").loc[7458, "title"]
+        == first.prs.set_index("number").loc[7458, "title"]
+    )
     assert any("/pulls/5046" in p for p in fetched)
     assert all("/7458" not in p and "/3114" not in p for p in fetched), fetched

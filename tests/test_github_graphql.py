@@ -73,8 +73,9 @@ def test_graphql_incremental_second_run_is_one_request(server, model, tmp_path):
 
 
 def test_graphql_state_filter_and_page_size(server, model):
-    got = list(fetch_pull_requests(REPO, token=TOKEN, api_url=server.url, api="graphql",
-                                   state="open"))  # fmt: skip
+    got = list(
+        fetch_pull_requests(REPO, token=TOKEN, api_url=server.url, api="graphql", state="open")
+    )
     assert [g["pull"]["number"] for g in got] == [48543]
     asked = [r.body["variables"] for r in server.requests]
     assert asked[0]["states"] == ["OPEN"] and asked[0]["first"] == 25
@@ -102,16 +103,25 @@ def test_graphql_secondary_limit_5xx_and_drop_are_retried(server, model):
         DROP,
     )
     gh = client(server, sleeps)
-    data = gh.graphql("query PullRequests { }",
-                      {"owner": "octo", "name": "model", "first": 2, "after": None})  # fmt: skip
+    data = gh.graphql(
+        "query PullRequests { }", {"owner": "octo", "name": "model", "first": 2, "after": None}
+    )
     assert len(data["repository"]["pullRequests"]["nodes"]) == 2
     assert sleeps[0] == 7 and len(sleeps) == 3 and server.statuses() == [403, 502, 0, 200]
 
 
 def test_graphql_page_that_times_out_is_asked_smaller(server, model):
     server.queue_post(*[Reply(502, {"message": "Server Error"})] * 3)
-    got = list(fetch_pull_requests(REPO, token=TOKEN, api_url=server.url, api="graphql",
-                                   max_retries=2, sleep=lambda s: None))  # fmt: skip
+    got = list(
+        fetch_pull_requests(
+            REPO,
+            token=TOKEN,
+            api_url=server.url,
+            api="graphql",
+            max_retries=2,
+            sleep=lambda s: None,
+        )
+    )
     assert len(got) == 6
     firsts = [r.body["variables"].get("first") for r in server.requests if r.status == 200]
     assert firsts[0] == 12, firsts  # 25 failed three times (two retries), then half
@@ -136,12 +146,29 @@ def test_graphql_not_found_and_errors(server, model):
 
 def test_graphql_partial_errors_are_counted_and_skipped(server, model):
     node = model.nodes[7458]
-    partial = {"data": {"repository": {"pullRequests": {
-        "pageInfo": {"hasNextPage": False, "endCursor": "2"},
-        "nodes": [None, {**{k: v for k, v in node.items() if k != "timeline"},
-                         "timelineItems": model._timeline(node, None)}]}}},
-        "errors": [{"type": "FORBIDDEN", "path": ["repository", "pullRequests", "nodes", 0],
-                    "message": "Resource not accessible"}]}  # fmt: skip
+    partial = {
+        "data": {
+            "repository": {
+                "pullRequests": {
+                    "pageInfo": {"hasNextPage": False, "endCursor": "2"},
+                    "nodes": [
+                        None,
+                        {
+                            **{k: v for k, v in node.items() if k != "timeline"},
+                            "timelineItems": model._timeline(node, None),
+                        },
+                    ],
+                }
+            }
+        },
+        "errors": [
+            {
+                "type": "FORBIDDEN",
+                "path": ["repository", "pullRequests", "nodes", 0],
+                "message": "Resource not accessible",
+            }
+        ],
+    }
     server.queue_post(Reply(200, partial))
     gh = client(server)
     from aiimpact.platforms.github.graphql import walk_graphql
@@ -164,9 +191,28 @@ def test_cli_graphql_flag(server, model, tmp_path, monkeypatch):
 
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     out = tmp_path / "out"
-    assert main(["prs", REPO, "--graphql", "--api-url", server.url, "-o", str(out),
-                 "--cache-dir", str(tmp_path / "c")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prs",
+                REPO,
+                "--graphql",
+                "--api-url",
+                server.url,
+                "-o",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
     assert {r.method for r in server.requests} == {"POST"}
     assert sorted(pd.read_parquet(out / "prs.parquet").number) == [
-        2733, 3114, 5046, 7458, 47550, 48543
-    ]  # fmt: skip
+        2733,
+        3114,
+        5046,
+        7458,
+        47550,
+        48543,
+    ]

@@ -71,8 +71,16 @@ def test_corrupt_store_is_moved_aside(server, recorded, tmp_path, how, name, tab
 
 def test_corrupt_pr_store_cli_recovers(server, recorded, tmp_path, capsys):
     serve_fake_repo(server, recorded)
-    args = ["prs", REPO, "--api-url", server.url, "-o", str(tmp_path / "out"),
-            "--cache-dir", str(tmp_path / "c")]  # fmt: skip
+    args = [
+        "prs",
+        REPO,
+        "--api-url",
+        server.url,
+        "-o",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
     assert main(args) == 0
     corrupt(store_file(tmp_path / "c", "pulls.duckdb"), "header", "pulls")
     capsys.readouterr()
@@ -207,8 +215,16 @@ def test_run_stopped_by_a_far_reset_is_resumable(server, recorded, tmp_path, cap
     expected = serve_fake_repo(server, recorded)
     spent = Reply(403, {"message": "API rate limit exceeded"}, far_reset(time.time()))
     server.add(f"/repos/{REPO}/pulls/5046", spent)
-    args = ["prs", REPO, "--api-url", server.url, "-o", str(tmp_path / "out"),
-            "--cache-dir", str(tmp_path / "c")]  # fmt: skip
+    args = [
+        "prs",
+        REPO,
+        "--api-url",
+        server.url,
+        "-o",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
     assert main(args) == 1
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
@@ -238,7 +254,7 @@ def serve_one_pr(server, **override) -> None:
         "issue_comments": (f"{base}/issues/1/comments?per_page=100", []),
         "timeline": (f"{base}/issues/1/timeline?per_page=100", []),
         "commits": (f"{base}/pulls/1/commits?per_page=100", []),
-    }  # fmt: skip
+    }
     for name, (path, body) in routes.items():
         body = override.get(name, body)
         server.add(path, body if isinstance(body, Reply) else Reply(200, body))
@@ -250,19 +266,31 @@ WRONG_SHAPES = {
     "listing of strings": ({"listing": ["1"]}, "a string where a pull request", "/pulls"),
     "no number": ({"listing": [{"title": "x"}]}, "number is null", "/pulls"),
     "number is text": ({"listing": [{"number": "1"}]}, "number is a string", "/pulls"),
-    "bad updated_at": ({"listing": [{"number": 1, "updated_at": "yesterday"}]},
-                       "'yesterday', not an ISO 8601 time", "/pulls"),
+    "bad updated_at": (
+        {"listing": [{"number": 1, "updated_at": "yesterday"}]},
+        "'yesterday', not an ISO 8601 time",
+        "/pulls",
+    ),
     "pull is a list": ({"pull": [1]}, "a list where a pull request", "/pulls/1"),
-    "user is text": ({"pull": {"number": 1, "user": "octocat"}}, "'user' of a pull request",
-                     "/pulls/1"),
+    "user is text": (
+        {"pull": {"number": 1, "user": "octocat"}},
+        "'user' of a pull request",
+        "/pulls/1",
+    ),
     "reviews is an object": ({"reviews": {"id": 1}}, "an object where a list", "/reviews"),
     "review is a number": ({"reviews": [7]}, "a number where a review", "/reviews"),
-    "commit author is a list": ({"commits": [{"sha": "a", "commit": {"author": []}}]},
-                                "'author' of a commit", "/pulls/1/commits"),
+    "commit author is a list": (
+        {"commits": [{"sha": "a", "commit": {"author": []}}]},
+        "'author' of a commit",
+        "/pulls/1/commits",
+    ),
     "not JSON": ({"pull": Reply(200, b"<html>Sign in</html>")}, "malformed JSON", "/pulls/1"),
-    "nested too deep": ({"timeline": Reply(200, b"[" * 100_000 + b"]" * 100_000)},
-                        "nested too deeply", "/timeline"),
-}  # fmt: skip
+    "nested too deep": (
+        {"timeline": Reply(200, b"[" * 100_000 + b"]" * 100_000)},
+        "nested too deeply",
+        "/timeline",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", WRONG_SHAPES, ids=list(WRONG_SHAPES))
@@ -287,16 +315,45 @@ GRAPHQL_SHAPES = {
     "data is a list": ({"data": []}, "a list where the GraphQL data"),
     "errors is text": ({"data": {}, "errors": "boom"}, "a string where a list of errors"),
     "repository is a list": ({"data": {"repository": []}}, "GraphQL field repository"),
-    "nodes is an object": ({"data": {"repository": {"pullRequests": {"nodes": {}}}}},
-                           "GraphQL field repository.pullRequests.nodes"),
-    "author is text": ({"data": {"repository": {"pullRequests": {"nodes": [
-        {"id": "P", "number": 1, "author": "octocat"}]}}}}, "GraphQL field author"),
-    "timeline is a list": ({"data": {"repository": {"pullRequests": {"nodes": [
-        {"id": "P", "number": 1, "timelineItems": []}]}}}}, "GraphQL field timelineItems"),
-    "cursor never moves": ({"data": {"repository": {"pullRequests": {"nodes": [],
-        "pageInfo": {"hasNextPage": True, "endCursor": None}}}}}, "does not advance"),
+    "nodes is an object": (
+        {"data": {"repository": {"pullRequests": {"nodes": {}}}}},
+        "GraphQL field repository.pullRequests.nodes",
+    ),
+    "author is text": (
+        {
+            "data": {
+                "repository": {
+                    "pullRequests": {"nodes": [{"id": "P", "number": 1, "author": "octocat"}]}
+                }
+            }
+        },
+        "GraphQL field author",
+    ),
+    "timeline is a list": (
+        {
+            "data": {
+                "repository": {
+                    "pullRequests": {"nodes": [{"id": "P", "number": 1, "timelineItems": []}]}
+                }
+            }
+        },
+        "GraphQL field timelineItems",
+    ),
+    "cursor never moves": (
+        {
+            "data": {
+                "repository": {
+                    "pullRequests": {
+                        "nodes": [],
+                        "pageInfo": {"hasNextPage": True, "endCursor": None},
+                    }
+                }
+            }
+        },
+        "does not advance",
+    ),
     "not JSON": (b"<html>", "malformed JSON"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", GRAPHQL_SHAPES, ids=list(GRAPHQL_SHAPES))
@@ -308,8 +365,11 @@ def test_wrong_shape_graphql_answers_are_input_errors(server, case):
 
 
 def test_graphql_cursor_loop_in_a_timeline_is_an_input_error(server):
-    node = {"id": "P", "number": 1, "timelineItems": {
-        "nodes": [], "pageInfo": {"hasNextPage": True, "endCursor": "c1"}}}  # fmt: skip
+    node = {
+        "id": "P",
+        "number": 1,
+        "timelineItems": {"nodes": [], "pageInfo": {"hasNextPage": True, "endCursor": "c1"}},
+    }
     listing = {"data": {"repository": {"pullRequests": {"nodes": [node]}}}}
     again = {"data": {"node": {"timelineItems": node["timelineItems"]}}}  # the same cursor
     server.queue_post(Reply(200, listing), Reply(200, again))
@@ -320,8 +380,16 @@ def test_graphql_cursor_loop_in_a_timeline_is_an_input_error(server):
 
 def test_wrong_shape_through_the_cli_is_exit_2(server, tmp_path, capsys):
     serve_one_pr(server, pull=[1])
-    args = ["prs", "o/r", "--api-url", server.url, "-o", str(tmp_path / "out"),
-            "--cache-dir", str(tmp_path / "c")]  # fmt: skip
+    args = [
+        "prs",
+        "o/r",
+        "--api-url",
+        server.url,
+        "-o",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
     assert main(args) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("aiimpact: error: GitHub answered a list where a pull request")
@@ -341,8 +409,16 @@ def test_redirect_loop_is_a_clear_error(server, tmp_path, capsys, loop):
     with pytest.raises(InputError, match="redirect loop") as err:
         list(fetch_pull_requests("o/r", token=TOKEN, api_url=server.url))
     assert server.url + "/repos/o/r/pulls" in str(err.value)
-    args = ["prs", "o/r", "--api-url", server.url, "-o", str(tmp_path / "out"),
-            "--cache-dir", str(tmp_path / "c")]  # fmt: skip
+    args = [
+        "prs",
+        "o/r",
+        "--api-url",
+        server.url,
+        "-o",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
     assert main(args) == 2
     assert "redirect loop" in capsys.readouterr().err
 
@@ -350,8 +426,10 @@ def test_redirect_loop_is_a_clear_error(server, tmp_path, capsys, loop):
 def test_redirects_are_followed_without_reading_their_bodies(server):
     """A renamed repository answers 301 (followed, with the token); a redirect's body is
     not read (here 300 MB), and a redirect to another origin does not carry the token."""
-    server.add("/repos/old/name", Reply(301, None, {"Location": "/repositories/9"}, etag=False,
-                                        filler=300 * 2**20))  # fmt: skip
+    server.add(
+        "/repos/old/name",
+        Reply(301, None, {"Location": "/repositories/9"}, etag=False, filler=300 * 2**20),
+    )
     server.add("/repositories/9", {"id": 9})
     with client(server) as gh:
         assert gh.get_json("/repos/old/name")[0] == {"id": 9}
@@ -375,8 +453,11 @@ def test_credentials_in_the_api_url_are_never_shown_or_stored(
     server, recorded, tmp_path, monkeypatch, capsys, caplog
 ):
     serve_fake_repo(server, recorded)
-    server.add(f"/repos/{REPO}/pulls/3114", Reply(502, b"bad gateway"), server.routes[
-        (f"/repos/{REPO}/pulls/3114", frozenset())][0])  # fmt: skip
+    server.add(
+        f"/repos/{REPO}/pulls/3114",
+        Reply(502, b"bad gateway"),
+        server.routes[(f"/repos/{REPO}/pulls/3114", frozenset())][0],
+    )
     with_creds = server.url.replace("http://", f"http://robot:{SECRET}@")
     monkeypatch.setenv("GITHUB_API_URL", with_creds)
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
@@ -418,9 +499,27 @@ def test_token_wins_over_credentials_in_the_url(server):
     assert server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
 
 
-BAD_NAMES = ["../..", "..", ".", "o/..", "o/.", "../r", "/r", "o/", "o/r/x", "o r/x", "o/r x",
-             "_o/r", "o~/r", "o/r?x", "o/r#x", "", " / ", "a" * 40 + "/r",
-             "o/" + "r" * 101]  # fmt: skip
+BAD_NAMES = [
+    "../..",
+    "..",
+    ".",
+    "o/..",
+    "o/.",
+    "../r",
+    "/r",
+    "o/",
+    "o/r/x",
+    "o r/x",
+    "o/r x",
+    "_o/r",
+    "o~/r",
+    "o/r?x",
+    "o/r#x",
+    "",
+    " / ",
+    "a" * 40 + "/r",
+    "o/" + "r" * 101,
+]
 
 
 @pytest.mark.parametrize("name", [*BAD_NAMES, "-o/r", None, 7])
@@ -432,8 +531,16 @@ def test_api_rejects_repository_names_that_are_not_owner_name(server, tmp_path, 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
 def test_cli_rejects_repository_names_that_are_not_owner_name(server, tmp_path, capsys, name):
-    args = ["prs", name, "--api-url", server.url, "-o", str(tmp_path / "out"),
-            "--cache-dir", str(tmp_path / "c")]  # fmt: skip
+    args = [
+        "prs",
+        name,
+        "--api-url",
+        server.url,
+        "-o",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("aiimpact: error: repository") and "owner/name" in err

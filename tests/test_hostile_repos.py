@@ -69,8 +69,10 @@ def test_a_rewritten_history_is_detected_and_the_cache_goes_on(build, tmp_path):
     got = commits.set_index("sha")
     for sha, (files, ins, dels) in truth.items():
         assert tuple(got.loc[sha, ["files_changed", "insertions", "deletions"]]) == (
-            files, ins, dels,
-        )  # fmt: skip
+            files,
+            ins,
+            dels,
+        )
     assert len(repo.outcomes()) == 4
     assert len(ai.Repo(b.path, cache_dir=cache).commits()) == 4  # and the next run is quiet
 
@@ -104,11 +106,14 @@ def test_authorship_keeps_files_whose_names_git_quotes(build):
     assert result.total_lines == len(names) + 1
 
 
-@pytest.mark.parametrize("edit, problem", [
-    ("INSERT INTO commits SELECT * FROM commits LIMIT 1", "commits table holds a repeated row"),
-    ("INSERT INTO file_changes SELECT * FROM file_changes LIMIT 1", "file_changes table holds"),
-    ("DROP TABLE file_changes", "no file_changes table"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "edit, problem",
+    [
+        ("INSERT INTO commits SELECT * FROM commits LIMIT 1", "commits table holds a repeated row"),
+        ("INSERT INTO file_changes SELECT * FROM file_changes LIMIT 1", "file_changes table holds"),
+        ("DROP TABLE file_changes", "no file_changes table"),
+    ],
+)
 def test_an_edited_cache_is_not_trusted(build, tmp_path, edit, problem):
     b = build("e")
     for i in range(3):
@@ -141,7 +146,7 @@ def test_revisions_that_name_no_commit_say_what_they_name(build):
         "--literally",
         input=f"tree {tree}\nauthor <x> 1 +0000\ncommitter y <z> nan\n\nm\n".encode(),
     )
-    git(b.path, "update-ref", "refs/heads/bad", bad.strip())  # fmt: skip
+    git(b.path, "update-ref", "refs/heads/bad", bad.strip())
     repo = ai.Repo(b.path)
     with pytest.raises(RevisionError, match=f"names a blob \\({blob}\\), not a commit"):
         repo.commits(blob)
@@ -248,8 +253,16 @@ def test_a_note_whose_blob_is_absent_is_counted_not_dropped_silently(build, tmp_
     b.close()
     ident = ["-c", "user.name=A", "-c", "user.email=a@x"]
     for rev in ("HEAD", "HEAD~1"):
-        git(b.path, *ident, "notes", "--ref=ai", "add", "-m", f"a.txt\n  claude 1\n---\n{{}}{rev}",
-            rev)  # fmt: skip
+        git(
+            b.path,
+            *ident,
+            "notes",
+            "--ref=ai",
+            "add",
+            "-m",
+            f"a.txt\n  claude 1\n---\n{{}}{rev}",
+            rev,
+        )
     lost = git(b.path, "rev-parse", "refs/notes/ai:" + b.shas[0]).strip()
     mirror = tmp_path / "mirror.git"
     mirror_without(b.path, mirror, {lost})

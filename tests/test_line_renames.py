@@ -36,8 +36,18 @@ def _blamed(repo_path, fix: str) -> set[str]:
         m = re.match(r"@@ -(\d+)(?:,(\d+))? ", line)
         if m and path and int(m[2] or 1):
             first, n = int(m[1]), int(m[2] or 1)
-            out = git(repo_path, "blame", "-w", "-M", "-C", "--porcelain",
-                      f"-L{first},{first + n - 1}", f"{fix}^", "--", path)  # fmt: skip
+            out = git(
+                repo_path,
+                "blame",
+                "-w",
+                "-M",
+                "-C",
+                "--porcelain",
+                f"-L{first},{first + n - 1}",
+                f"{fix}^",
+                "--",
+                path,
+            )
             names |= set(re.findall(r"^([0-9a-f]{40}) \d+ \d+", out, re.M))
     return names
 
@@ -110,11 +120,27 @@ def test_the_patch_parser_on_recorded_git_log_text(build):
     b = build("recorded", start=START, step=timedelta(days=1))
     first = b.commit("Add", {"a.c": A_C, "tab\there.txt": "x\n", "gone.txt": "bye\n"})
     b.commit("Move", {"a.c": None, "src/my file.c": A_C})
-    last = b.commit("Edit and delete", {"src/my file.c": A_C.replace("return 0;", "return 2;"),
-                                        "tab\there.txt": "y\n", "gone.txt": None})  # fmt: skip
+    last = b.commit(
+        "Edit and delete",
+        {
+            "src/my file.c": A_C.replace("return 0;", "return 2;"),
+            "tab\there.txt": "y\n",
+            "gone.txt": None,
+        },
+    )
     b.close()
-    text = git(b.path, "log", "-p", "-U0", "-M", "--diff-merges=first-parent", "--topo-order",
-               "--reverse", "--format=%x00%H %P%x00%ct", "HEAD")  # fmt: skip
+    text = git(
+        b.path,
+        "log",
+        "-p",
+        "-U0",
+        "-M",
+        "--diff-merges=first-parent",
+        "--topo-order",
+        "--reverse",
+        "--format=%x00%H %P%x00%ct",
+        "HEAD",
+    )
     assert "+++ b/src/my file.c\t" in text and '"b/tab\\there.txt"' in text
     patches = list(parse_patches(line + b"\n" for line in text.encode().split(b"\n")))
     assert [p.sha for p in patches][::2] == [first, last]
@@ -124,5 +150,9 @@ def test_the_patch_parser_on_recorded_git_log_text(build):
     assert set(edit.files) == {"src/my file.c", "tab\there.txt", "gone.txt"}
     (hunk,) = edit.files["src/my file.c"]
     assert (hunk.old_start, hunk.old_len, hunk.removed, hunk.added) == (
-        3, 1, [b"        return 0;"], [b"        return 2;"])  # fmt: skip
+        3,
+        1,
+        [b"        return 0;"],
+        [b"        return 2;"],
+    )
     assert edit.files["gone.txt"][0].removed == [b"bye"] and edit.parents == [move.sha]

@@ -42,8 +42,12 @@ def sources(tmp_path_factory):
 
 
 def expected_commits(path: str) -> int:
-    out = subprocess.run(["git", "-C", path, "rev-list", "--count", "HEAD"],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        ["git", "-C", path, "rev-list", "--count", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(out.stdout)
 
 
@@ -61,24 +65,35 @@ def test_local_pool_and_dask_cluster_agree_and_resume(sources, tmp_path):
     distributed = pytest.importorskip("distributed")
     local = tmp_path / "local"
     with ProcessPoolExecutor(2) as pool:
-        first = ai.mine_many(sources, executor=pool, out=local, cache_dir=tmp_path / "c1",
-                             timeout=8, progress=False)  # fmt: skip
+        first = ai.mine_many(
+            sources, executor=pool, out=local, cache_dir=tmp_path / "c1", timeout=8, progress=False
+        )
     assert len(first.mined) == 18 and len(first.failures) == 2, first.failures.to_string()
     reasons = first.failures.set_index("id")["reason"]
     assert "timed out after 8 s" in reasons[repo_id(sources[19])]
     assert "timed out" not in reasons[repo_id(sources[18])]
     assert (local / "_failures.parquet").exists()
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:  # fmt: skip
-        on_dask = ai.mine_many(sources, executor=client, out=tmp_path / "dask",
-                               cache_dir=tmp_path / "c2", timeout=8, progress=False)  # fmt: skip
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask = ai.mine_many(
+            sources,
+            executor=client,
+            out=tmp_path / "dask",
+            cache_dir=tmp_path / "c2",
+            timeout=8,
+            progress=False,
+        )
     assert sorted(on_dask.mined) == sorted(first.mined)
     assert sorted(on_dask.failures.id) == sorted(first.failures.id)
     a = pd.read_parquet(local / "commits").sort_values(["repo", "sha"], ignore_index=True)
-    b = pd.read_parquet(tmp_path / "dask" / "commits").sort_values(["repo", "sha"],
-                                                                    ignore_index=True)  # fmt: skip
+    b = pd.read_parquet(tmp_path / "dask" / "commits").sort_values(
+        ["repo", "sha"], ignore_index=True
+    )
     pd.testing.assert_frame_equal(a.drop(columns="repo"), b.drop(columns="repo"))
     assert list(a.repo.astype(str)) == list(b.repo.astype(str))
     counts = a.groupby(a.repo.astype(str)).size()
@@ -86,8 +101,9 @@ def test_local_pool_and_dask_cluster_agree_and_resume(sources, tmp_path):
         assert counts[repo_id(path)] == expected_commits(path)
 
     # a rerun skips every complete repository and retries only the failures
-    again = ai.mine_many(sources[:18] + sources[18:19], out=local, cache_dir=tmp_path / "c1",
-                         progress=False)  # fmt: skip
+    again = ai.mine_many(
+        sources[:18] + sources[18:19], out=local, cache_dir=tmp_path / "c1", progress=False
+    )
     assert len(again.skipped) == 18 and again.mined == []
     assert list(again.failures.id) == [repo_id(sources[18])]
 
@@ -96,11 +112,14 @@ def test_killed_run_resumes_without_remining(sources, tmp_path):
     out = tmp_path / "out"
     listing = tmp_path / "repos.txt"
     listing.write_text("\n".join(["# ten repositories", *sources[:10]]))
-    code = ("import sys, aiimpact as ai; from concurrent.futures import ProcessPoolExecutor;"
-            "ai.mine_many(open(sys.argv[1]).read().split(chr(10)), out=sys.argv[2],"
-            " executor=ProcessPoolExecutor(1), cache_dir=sys.argv[3], progress=False)")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", code, str(listing), str(out),
-                             str(tmp_path / "c")])  # fmt: skip
+    code = (
+        "import sys, aiimpact as ai; from concurrent.futures import ProcessPoolExecutor;"
+        "ai.mine_many(open(sys.argv[1]).read().split(chr(10)), out=sys.argv[2],"
+        " executor=ProcessPoolExecutor(1), cache_dir=sys.argv[3], progress=False)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(listing), str(out), str(tmp_path / "c")]
+    )
     done = out / "_done"
     import time
 
@@ -113,8 +132,22 @@ def test_killed_run_resumes_without_remining(sources, tmp_path):
     assert 3 <= len(finished) < 10, finished
     from aiimpact.cli import main
 
-    assert main(["mine-many", str(listing), "-o", str(out), "--workers", "2",
-                 "--cache-dir", str(tmp_path / "c"), "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "mine-many",
+                str(listing),
+                "-o",
+                str(out),
+                "--workers",
+                "2",
+                "--cache-dir",
+                str(tmp_path / "c"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     result_done = {p.stem for p in done.glob("*.json")}
     assert len(result_done) == 10
     ds = ai.open_dataset(out)
@@ -154,8 +187,13 @@ def test_dataset_on_an_fsspec_url(sources):
 
     url = "memory://aiimpact-test/dataset"
     with ThreadPoolExecutor(2) as pool:
-        result = ai.mine_many(sources[:3] + sources[18:19], executor=pool, out=url,
-                              tables=("commits",), progress=False)  # fmt: skip
+        result = ai.mine_many(
+            sources[:3] + sources[18:19],
+            executor=pool,
+            out=url,
+            tables=("commits",),
+            progress=False,
+        )
     assert len(result.mined) == 3 and list(result.failures.id) == [repo_id(sources[18])]
     ds = ai.open_dataset(url)
     assert ds.tables == ["commits"] and len(ds.repos) == 3
@@ -173,10 +211,24 @@ def test_worker_processes_leave_no_temporary_directories(sources, tmp_path):
     listing = tmp_path / "repos.txt"
     listing.write_text("\n".join(sources[:3]))
     done = subprocess.run(
-        [sys.executable, "-m", "aiimpact", "mine-many", str(listing), "-o", str(tmp_path / "o"),
-         "--workers", "2", "--cache-dir", str(tmp_path / "c"), "--no-progress"],
-        capture_output=True, text=True, env={**os.environ, "TMPDIR": str(scratch)},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "aiimpact",
+            "mine-many",
+            str(listing),
+            "-o",
+            str(tmp_path / "o"),
+            "--workers",
+            "2",
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
     assert done.returncode == 0, done.stderr
     assert len(list((tmp_path / "o" / "_done").glob("*.json"))) == 3
     assert sorted(p.name for p in scratch.iterdir()) == []

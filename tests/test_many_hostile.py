@@ -26,15 +26,18 @@ from aiimpact.git.identity import repo_id, repo_identity
 
 
 def count(path) -> int:
-    out = subprocess.run(["git", "-C", str(path), "rev-list", "--count", "HEAD"],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        ["git", "-C", str(path), "rev-list", "--count", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(out.stdout)
 
 
 def mine(sources, out, **kw) -> ai.parallel.ManyResult:
     with ThreadPoolExecutor(2) as pool:
-        return ai.mine_many([str(s) for s in sources], executor=pool, out=out, progress=False,
-                            **kw)  # fmt: skip
+        return ai.mine_many([str(s) for s in sources], executor=pool, out=out, progress=False, **kw)
 
 
 def partitions(out: Path) -> dict[str, int]:
@@ -60,8 +63,13 @@ def test_ids_are_stable_readable_and_apart(same_name, tmp_path):
     assert repo_identity(f"{a}/") == os.path.realpath(a / ".git")
     assert repo_id(str(a)) != repo_id(str(b))
     assert repo_id(str(a)).startswith("proj-") and repo_id(str(b)).startswith("proj-")
-    urls = ["https://github.com/o/r", "https://github.com/o/r.git/", "git@github.com:o/r.git",
-            "ssh://git@GitHub.com/o/r", "https://user:secret@github.com/o/r"]  # fmt: skip
+    urls = [
+        "https://github.com/o/r",
+        "https://github.com/o/r.git/",
+        "git@github.com:o/r.git",
+        "ssh://git@GitHub.com/o/r",
+        "https://user:secret@github.com/o/r",
+    ]
     assert {repo_identity(u) for u in urls} == {"github.com/o/r"}
     assert {repo_id(u) for u in urls} == {repo_id(urls[0])}
     assert repo_id(urls[0]).startswith("o__r-")
@@ -117,9 +125,16 @@ def test_a_marker_of_another_repository_is_not_trusted(same_name, tmp_path):
 
 @pytest.mark.parametrize(
     "options",
-    [{"timeout": -1}, {"timeout": 0}, {"timeout": float("nan")}, {"timeout": "10"},
-     {"workers": 0}, {"workers": -2}, {"workers": 1.5}],
-)  # fmt: skip
+    [
+        {"timeout": -1},
+        {"timeout": 0},
+        {"timeout": float("nan")},
+        {"timeout": "10"},
+        {"workers": 0},
+        {"workers": -2},
+        {"workers": 1.5},
+    ],
+)
 def test_bad_timeout_and_workers_are_input_errors(options, tmp_path):
     with pytest.raises(InputError, match=r"(timeout|workers) must be"):
         ai.mine_many(["some/repo"], out=tmp_path / "out", progress=False, **options)
@@ -131,8 +146,9 @@ def test_workers_with_an_executor_is_an_input_error(tmp_path):
         ai.mine_many(["some/repo"], executor=pool, workers=2, out=tmp_path / "out")
 
 
-@pytest.mark.parametrize("option", [["--timeout", "-5"], ["--timeout", "0"], ["--workers", "0"],
-                                    ["--workers", "-1"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "option", [["--timeout", "-5"], ["--timeout", "0"], ["--workers", "0"], ["--workers", "-1"]]
+)
 def test_cli_rejects_bad_timeout_and_workers(option, tmp_path, capsys):
     listing = tmp_path / "repos.txt"
     listing.write_text("some/repo\n")
@@ -146,19 +162,45 @@ def test_cli_workers_and_scheduler_exclude_each_other(tmp_path, capsys):
     listing = tmp_path / "repos.txt"
     listing.write_text("some/repo\n")
     with pytest.raises(SystemExit) as exit_:
-        main(["mine-many", str(listing), "-o", str(tmp_path / "out"), "--workers", "2",
-              "--scheduler", "tcp://127.0.0.1:1"])  # fmt: skip
+        main(
+            [
+                "mine-many",
+                str(listing),
+                "-o",
+                str(tmp_path / "out"),
+                "--workers",
+                "2",
+                "--scheduler",
+                "tcp://127.0.0.1:1",
+            ]
+        )
     assert exit_.value.code == 2 and "not allowed with" in capsys.readouterr().err
 
 
 def test_cli_list_file_comments(same_name, tmp_path, capsys):
     a, b = same_name
     listing = tmp_path / "repos.txt"
-    listing.write_text(f"# header\n{a}   # the first proj\n\n   \n  # indented comment\n"
-                       f"{b}\t# the other one\n{a}/ # again, with a slash\n")  # fmt: skip
+    listing.write_text(
+        f"# header\n{a}   # the first proj\n\n   \n  # indented comment\n"
+        f"{b}\t# the other one\n{a}/ # again, with a slash\n"
+    )
     out = tmp_path / "out"
-    assert main(["mine-many", str(listing), "-o", str(out), "--workers", "1", "--no-progress",
-                 "--tables", "commits"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "mine-many",
+                str(listing),
+                "-o",
+                str(out),
+                "--workers",
+                "1",
+                "--no-progress",
+                "--tables",
+                "commits",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "2 repositories mined" in err and "0 failed" in err and "failed:" not in err
     assert f"duplicate: {a}/ is the same repository as {a}; mined once" in err
@@ -241,8 +283,20 @@ def test_killed_parent_takes_its_workers_along(slow_sources, tmp_path, pool, tim
     listing = tmp_path / "repos.txt"
     listing.write_text("\n".join(sources))
     out, log = tmp_path / "out", tmp_path / "stderr.txt"
-    argv = [sys.executable, "-m", "aiimpact", "mine-many", str(listing), "-o", str(out),
-            "--workers", "2", "--cache-dir", str(tmp_path / "cache"), "--no-progress"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "aiimpact",
+        "mine-many",
+        str(listing),
+        "-o",
+        str(out),
+        "--workers",
+        "2",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--no-progress",
+    ]
     argv += ["--timeout", str(timeout)] if timeout else []
     if pool == "caller's":  # a ProcessPoolExecutor made by the caller, as in test_many.py
         code = (

@@ -74,8 +74,9 @@ def test_github_revert_button_reverts(build):
     b.branch("feature")
     b.commit("Work on export", {"e.py": _body("e", 3)}, branch="feature")
     mp = b.commit("Merge pull request #20 from octo/feature\n\nExport", merge=["feature"])
-    r2 = b.commit('Revert "Merge pull request #20 from octo/feature"\n\nReverts octo/demo#20',
-                  {"e.py": None})  # fmt: skip
+    r2 = b.commit(
+        'Revert "Merge pull request #20 from octo/feature"\n\nReverts octo/demo#20', {"e.py": None}
+    )
     r3 = b.commit('Revert "Add list" (#22)', {"l.py": None})  # no body: matched by subject
     b.commit("Docs\n\nReverts octo/demo#99", {"d.md": "d\n"})  # PR 99 is not in history
     b.close()
@@ -212,8 +213,9 @@ def test_cli_reverts_and_szz_json(build):
     b.close()
 
     def run(*args):
-        done = subprocess.run([sys.executable, "-m", "aiimpact", *args, "--json"],
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "aiimpact", *args, "--json"], capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
@@ -232,9 +234,11 @@ def test_szz_variants_and_add_only_fixes(build):
     new = b.commit("Add b", {"b.py": "gamma_value = 3\ndelta_value = 4\nomega_value = 5\n"})
     fix = b.commit(
         "Fix both",
-        {"a.py": "alpha_value = 10\nbeta_value = 2\n", "b.py": "gamma_value = 30\n"
-         "delta_value = 40\nomega_value = 5\n"},
-    )  # fmt: skip
+        {
+            "a.py": "alpha_value = 10\nbeta_value = 2\n",
+            "b.py": "gamma_value = 30\ndelta_value = 40\nomega_value = 5\n",
+        },
+    )
     guard = b.commit(
         "Fix missing guard",
         {"b.py": "gamma_value = 30\nif ready:\ndelta_value = 40\nomega_value = 5\n"},
@@ -281,20 +285,34 @@ def test_authorship_agrees_with_git_blame(build, tmp_path):
     for path in ("a.py", "c.py"):
         out = git(b.path, "blame", "--porcelain", "-M100", "-C100", f"{start}..HEAD", "--", path)
         heads = re.findall(r"^([0-9a-f]{40}) \d+ (\d+)", out, re.M)
-        boundary = set(re.findall(r"^([0-9a-f]{40}) [^\n]*\n(?:[^\t][^\n]*\n)*?boundary$",
-                                  out, re.M))  # fmt: skip
+        boundary = set(
+            re.findall(r"^([0-9a-f]{40}) [^\n]*\n(?:[^\t][^\n]*\n)*?boundary$", out, re.M)
+        )
         expected = {(int(n), sha) for sha, n in heads if sha not in boundary}
-        ours = {(n, sha) for p_, n, sha in result.lines[["path", "line", "sha"]].itertuples(
-            index=False) if p_ == path}  # fmt: skip
+        ours = {
+            (n, sha)
+            for p_, n, sha in result.lines[["path", "line", "sha"]].itertuples(index=False)
+            if p_ == path
+        }
         assert ours == expected, path
     assert result.total_lines == 2 + 5  # 4 base lines are boundary; 2 human + 5 moved
     assert result.ai_lines == 5 and result.ai_share == pytest.approx(5 / 7)
     assert set(result.lines.sha) <= {human, agent, moved}
     assert list(result.by_tool.itertuples(index=False)) == [("cursor", 5)]
     done = subprocess.run(
-        [sys.executable, "-m", "aiimpact", "authorship", str(b.path), "--range",
-         f"{start}..HEAD", "--json"], capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "aiimpact",
+            "authorship",
+            str(b.path),
+            "--range",
+            f"{start}..HEAD",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     doc = json.loads(done.stdout)
     assert (doc["total_lines"], doc["ai_lines"], doc["by_tool"]) == (7, 5, {"cursor": 5})
     assert doc["by_file"]["c.py"] == {"total_lines": 5, "ai_lines": 5}

@@ -26,8 +26,9 @@ def history(build):
     """3,000 commits with long messages: a cache of several hundred KB."""
     b = build("big")
     for i in range(3000):
-        b.commit(f"commit number {i} " + "with a longer message " * 8,
-                 {f"f{i % 50}.txt": f"{i}\n" * 20})  # fmt: skip
+        b.commit(
+            f"commit number {i} " + "with a longer message " * 8, {f"f{i % 50}.txt": f"{i}\n" * 20}
+        )
     b.close()
     return b.path
 
@@ -154,8 +155,9 @@ def test_prs_checks_its_output_directory_before_any_request(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     env = {**os.environ, "GITHUB_TOKEN": "t"}
-    done = _cli("prs", "owner/name", "--api-url", "http://127.0.0.1:9", "-o",
-                str(blocker / "prs"), env=env)  # fmt: skip
+    done = _cli(
+        "prs", "owner/name", "--api-url", "http://127.0.0.1:9", "-o", str(blocker / "prs"), env=env
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"aiimpact: error: output directory {blocker / 'prs'} cannot be created: "

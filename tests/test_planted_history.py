@@ -93,8 +93,15 @@ def test_mined_outcomes_equal_the_planted_ones(real):
 def test_default_shape_unchanged_by_the_new_options(tmp_path):
     a = make_repo(tmp_path / "a", n_commits=120, seed=9)
     b = make_repo(tmp_path / "b", n_commits=120, seed=9, pull_requests=False)
-    heads = [subprocess.run(["git", "-C", str(p.path), "rev-parse", "HEAD"], check=True,
-                            capture_output=True, text=True).stdout for p in (a, b)]  # fmt: skip
+    heads = [
+        subprocess.run(
+            ["git", "-C", str(p.path), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for p in (a, b)
+    ]
     assert heads[0] == heads[1]
     assert len(a.prs) == 120 and b.prs.empty
     same = a.truth.drop(columns=["merged", "merge_hours"])
@@ -108,8 +115,11 @@ def test_one_history_simulation_end_to_end():
     shape = RealHistory(years=3.0, revert_intercept=-2.6, fix_intercept=-2.0)
     results = simulate(1, n_commits=1000, seed=3, history=shape)
     assert (results["mismatches"] == 0).all()
-    assert set(results["outcome"]) == {"reverted_within_90d", "fix_inducing_within_90d",
-                                       "churn_rate_14d"}  # fmt: skip
+    assert set(results["outcome"]) == {
+        "reverted_within_90d",
+        "fix_inducing_within_90d",
+        "churn_rate_14d",
+    }
     for outcome, rows in results.groupby("outcome"):
         assert {"study", "naive"} <= set(rows["estimator"]), outcome
     ok = results[results["error"].isna()]

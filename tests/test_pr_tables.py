@@ -62,15 +62,23 @@ def test_rounds_are_reviews_between_pushes():
 
 def test_drafts_open_prs_and_deleted_accounts():
     item = _item("jquery-5046")
-    item["pull"] = {**item["pull"], "draft": True, "state": "open", "merged_at": None,
-                    "closed_at": None, "user": None}  # fmt: skip
+    item["pull"] = {
+        **item["pull"],
+        "draft": True,
+        "state": "open",
+        "merged_at": None,
+        "closed_at": None,
+        "user": None,
+    }
     r = _row_from(item)
     assert pd.isna(r.ready_at) and pd.isna(r.time_to_merge) and r.is_open
     assert pd.isna(r.author_login) and not r.author_is_bot  # NA, as in a longer table
     assert r.observed_at >= pd.Timestamp("2022-06-28T10:39:02Z")  # censored, not dropped
     ready = _item("okhttp-7458")
-    ready["timeline"] = [{"event": "ready_for_review", "created_at": "2022-10-01T00:00:00Z"},
-                         *ready["timeline"]]  # fmt: skip
+    ready["timeline"] = [
+        {"event": "ready_for_review", "created_at": "2022-10-01T00:00:00Z"},
+        *ready["timeline"],
+    ]
     assert _row_from(ready).ready_at == pd.Timestamp("2022-10-01T00:00:00Z")
 
 
@@ -104,8 +112,11 @@ def test_empty_tables_are_typed_as_full_ones():
 
 def test_pr_level_ai_tags():
     item = _item("okhttp-7458")
-    item["pull"] = {**item["pull"], "user": {"login": "Copilot", "id": 198982749, "type": "Bot"},
-                    "head": {"ref": "copilot/fix-timeouts"}}  # fmt: skip
+    item["pull"] = {
+        **item["pull"],
+        "user": {"login": "Copilot", "id": 198982749, "type": "Bot"},
+        "head": {"ref": "copilot/fix-timeouts"},
+    }
     item["commits"] = [
         {
             "sha": "a" * 40,

@@ -128,8 +128,9 @@ def _era_start(fig) -> float:
 
 def test_a_14_year_axis_is_yearly_with_at_most_12_labels_and_the_ai_era_shaded(tmp_path):
     first_ai = datetime(2025, 3, 1, tzinfo=UTC)
-    commits = _history(tmp_path / "z3-like", datetime(2012, 3, 26, tzinfo=UTC),
-                       timedelta(days=20), 255, first_ai)  # fmt: skip
+    commits = _history(
+        tmp_path / "z3-like", datetime(2012, 3, 26, tzinfo=UTC), timedelta(days=20), 255, first_ai
+    )
     assert commits["commit_time"].min().year == 2012 and commits["commit_time"].max().year == 2026
     ai_times = commits.loc[commits["ai_assisted"].astype(bool), "commit_time"]
     assert ai_times.min() >= first_ai
@@ -150,8 +151,9 @@ def test_a_14_year_axis_is_yearly_with_at_most_12_labels_and_the_ai_era_shaded(t
 
 def test_a_two_month_axis_gets_week_ticks(tmp_path):
     start = datetime(2025, 12, 1, 9, tzinfo=UTC)
-    commits = _history(tmp_path / "short", start, timedelta(hours=20), 72,
-                       datetime(2026, 1, 10, tzinfo=UTC))  # fmt: skip
+    commits = _history(
+        tmp_path / "short", start, timedelta(hours=20), 72, datetime(2026, 1, 10, tzinfo=UTC)
+    )
     weekly = share_by_period(commits)  # two months: a bar per week, not two bars
     assert weekly.index.freqstr == "W-SUN" and 8 <= len(weekly) <= 10
     assert weekly["commits"].sum() == len(commits)
@@ -179,7 +181,8 @@ def test_a_two_month_axis_gets_week_ticks(tmp_path):
 def test_ticks_follow_the_span_within_the_label_budget(start, end, unit, most):
     assert figures.time_ticks(start, end)[0] == unit
     idx = pd.period_range(start, end, freq="D" if unit == "day" else "M")[:-1]
-    frame = pd.DataFrame({"commits": 5, "ai_commits": 0, "ai_share": 0.0,
-                          "ai_line_share": 0.0}, index=idx)  # fmt: skip
+    frame = pd.DataFrame(
+        {"commits": 5, "ai_commits": 0, "ai_share": 0.0, "ai_line_share": 0.0}, index=idx
+    )
     labels, overlap = _labels(figures.share_over_time_figure(frame))
     assert 2 <= len(labels) <= most and not overlap, labels

@@ -36,10 +36,22 @@ from aiimpact.git.safety import SAFE_CONFIG, SUBCOMMAND_FLAGS
 SRC = Path(ai.__file__).parent
 
 HOOKS = [
-    "pre-commit", "post-commit", "post-checkout", "post-merge", "pre-push", "post-rewrite",
-    "reference-transaction", "pre-auto-gc", "post-index-change", "fsmonitor-watchman",
-    "pre-receive", "post-update", "push-to-checkout", "update", "commit-msg",
-]  # fmt: skip
+    "pre-commit",
+    "post-commit",
+    "post-checkout",
+    "post-merge",
+    "pre-push",
+    "post-rewrite",
+    "reference-transaction",
+    "pre-auto-gc",
+    "post-index-change",
+    "fsmonitor-watchman",
+    "pre-receive",
+    "post-update",
+    "push-to-checkout",
+    "update",
+    "commit-msg",
+]
 ATTRIBUTES = "* diff=evil filter=evil merge=evil\n*.txt diff=inc filter=inc\n"
 PGP_SIG = "-----BEGIN PGP SIGNATURE-----\n\n iQEzBAABCAAdFiEE\n -----END PGP SIGNATURE-----"
 SSH_SIG = "-----BEGIN SSH SIGNATURE-----\n U1NIU0lHAAAAAQ==\n -----END SSH SIGNATURE-----"
@@ -64,8 +76,9 @@ def _sign(repo: Path, signatures: dict[int, str]) -> None:
         if i in signatures:
             lines.append("gpgsig " + signatures[i].replace("\n", "\n "))
         text = "\n".join(lines) + "\n\n" + body
-        new[sha] = git(repo, "hash-object", "-t", "commit", "-w", "--stdin",
-                       input=text.encode()).strip()  # fmt: skip
+        new[sha] = git(
+            repo, "hash-object", "-t", "commit", "-w", "--stdin", input=text.encode()
+        ).strip()
     git(repo, "update-ref", "refs/heads/main", new[shas[-1]])
 
 
@@ -86,11 +99,23 @@ def plant(build, tmp_path) -> tuple[Path, Path]:
     git(repo, "checkout", "-q", "-f", "main")  # a real work tree and index, before planting
     tree = git(repo, "rev-parse", "main^{tree}").strip()
     crafted = f"tree {tree}\nauthor A <a@x> 1 +0000\ncommitter B <b@x> nan +0000\n\nm\n"
-    sha = git(repo, "hash-object", "-t", "commit", "-w", "--stdin", "--literally",
-              input=crafted.encode())  # fmt: skip
+    sha = git(
+        repo, "hash-object", "-t", "commit", "-w", "--stdin", "--literally", input=crafted.encode()
+    )
     git(repo, "update-ref", "refs/heads/crafted", sha.strip())  # libgit2 refuses its time
-    git(repo, "-c", "user.name=A", "-c", "user.email=a@x", "notes", "--ref=ai", "add", "-m",
-        "a.txt\n  claude 1-2\n---\n{}", "HEAD")  # fmt: skip
+    git(
+        repo,
+        "-c",
+        "user.name=A",
+        "-c",
+        "user.email=a@x",
+        "notes",
+        "--ref=ai",
+        "add",
+        "-m",
+        "a.txt\n  claude 1-2\n---\n{}",
+        "HEAD",
+    )
     bin_ = tmp_path / "payloads"
     bin_.mkdir()
     hooks = repo / ".git" / "hooks"

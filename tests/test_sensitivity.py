@@ -124,8 +124,9 @@ def test_linear_model_is_regression_calibration():
     size = rng.integers(1, 200, n)
     g = rng.integers(0, 30, n).astype(str)
     y = 0.5 * truly + 0.2 * np.log1p(size) + rng.normal(0, 1, n)
-    table = pd.DataFrame({"ai_assisted": marked, "y": y, "insertions": size, "deletions": 0,
-                          "author_email": g})  # fmt: skip
+    table = pd.DataFrame(
+        {"ai_assisted": marked, "y": y, "insertions": size, "deletions": 0, "author_email": g}
+    )
     for kw in ({}, {"cluster": "author_email"}):
         r = compare(table, "y", controls=["log_size"], model="ols", **kw)
         s = r.sensitivity([0.0, 0.2, 0.5])

@@ -52,9 +52,23 @@ def test_example_matches_and_near_miss_does_not(entry):
 def test_catalogue_covers_every_tool_with_a_verified_mark():
     tools = {e["tool"] for e in ENTRIES}
     verified = {
-        "claude-code", "copilot", "cursor", "aider", "codex", "devin", "jules", "gemini",
-        "amazon-q", "openhands", "roo", "cline", "windsurf", "amp", "sweep", "other",
-    }  # fmt: skip
+        "claude-code",
+        "copilot",
+        "cursor",
+        "aider",
+        "codex",
+        "devin",
+        "jules",
+        "gemini",
+        "amazon-q",
+        "openhands",
+        "roo",
+        "cline",
+        "windsurf",
+        "amp",
+        "sweep",
+        "other",
+    }
     assert verified <= tools
     kinds = {e["kind"] for e in ENTRIES}
     assert {"trailer", "footer", "subject", "author", "note", "pr_author", "branch", "pr_body"} <= (

@@ -23,8 +23,9 @@ matplotlib.use("Agg")
 T0 = pd.Timestamp("2025-01-01", tz="UTC")
 
 
-def commits_table(n=4000, seed=0, odds_ratio=2.0, rate_ratio=1.5, hazard_ratio=0.7,
-                  confounded=True, n_authors=20):  # fmt: skip
+def commits_table(
+    n=4000, seed=0, odds_ratio=2.0, rate_ratio=1.5, hazard_ratio=0.7, confounded=True, n_authors=20
+):
     """Commits with planted effects; AI use and size rise with the author's baseline risk."""
     rng = np.random.default_rng(seed)
     u = rng.normal(0, 0.7, n_authors)
@@ -40,18 +41,20 @@ def commits_table(n=4000, seed=0, odds_ratio=2.0, rate_ratio=1.5, hazard_ratio=0
     fixes = rng.negative_binomial(2, 2 / (2 + mu))
     time = T0 + pd.to_timedelta(rng.integers(0, 300 * 24, n), unit="h")
     t_event = rng.exponential(500 / (hazard_ratio**ai_ * np.exp(0.3 * risk)))
-    return pd.DataFrame({
-        "sha": [f"{i:040x}" for i in range(n)],
-        "ai_assisted": ai_,
-        "author_email": [f"dev{a}@x.org" for a in author],
-        "insertions": lines.astype(int),
-        "deletions": 0,
-        "commit_time": time,
-        "reverted": reverted,
-        "n_fixes_induced": fixes,
-        "time_to_revert": np.where(reverted, t_event, np.nan),
-        "churn_rate_14d": np.exp(rng.normal(-2, 1, n) + 0.3 * ai_),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "sha": [f"{i:040x}" for i in range(n)],
+            "ai_assisted": ai_,
+            "author_email": [f"dev{a}@x.org" for a in author],
+            "insertions": lines.astype(int),
+            "deletions": 0,
+            "commit_time": time,
+            "reverted": reverted,
+            "n_fixes_induced": fixes,
+            "time_to_revert": np.where(reverted, t_event, np.nan),
+            "churn_rate_14d": np.exp(rng.normal(-2, 1, n) + 0.3 * ai_),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +68,10 @@ def test_logit_recovers_planted_odds_ratio_and_naive_is_biased(table):
     assert adjusted.kind == "logit" and adjusted.scale == "odds ratio"
     assert adjusted.ci[0] < 2.0 < adjusted.ci[1], adjusted  # the planted odds ratio
     assert naive.estimate > adjusted.ci[1], "confounding must bias the naive estimate up"
-    assert adjusted.n == {"treated": int(table.ai_assisted.sum()),
-                          "control": int((~table.ai_assisted).sum())}  # fmt: skip
+    assert adjusted.n == {
+        "treated": int(table.ai_assisted.sum()),
+        "control": int((~table.ai_assisted).sum()),
+    }
     raw = adjusted.groups.set_index("group")
     assert raw.loc["treated", "events"] == int(table.reverted[table.ai_assisted].sum())
     assert raw.loc["treated", "low"] < raw.loc["treated", "value"] < raw.loc["treated", "high"]
@@ -87,8 +92,9 @@ def test_counts_use_negative_binomial_when_overdispersed(table):
 def test_cox_with_censoring_recovers_hazard_ratio(table):
     with warnings.catch_warnings():  # revert odds and timing both differ: not quite PH
         warnings.simplefilter("ignore", StatsWarning)
-        r = compare(table, "time_to_revert", controls=["log_size", "author_email"],
-                    cluster="author_email")  # fmt: skip
+        r = compare(
+            table, "time_to_revert", controls=["log_size", "author_email"], cluster="author_email"
+        )
     assert r.kind == "cox" and r.scale == "hazard ratio"
     # hazard of the revert: odds and timing effects combine, but the reverted ones are
     # those whose clock we see; the censoring columns must come out as the commit's age
@@ -115,15 +121,18 @@ def test_cox_cluster_errors_with_rows_censored_before_any_event():
 
 
 def test_pr_durations_are_censored_at_close_or_observation():
-    prs = pd.DataFrame({
-        "ai_assisted": [True, False, True, False],
-        "ready_at": pd.to_datetime(["2025-01-01T00:00Z"] * 4),
-        "merged_at": pd.to_datetime(["2025-01-01T05:00Z", None, None, "2025-01-02T00:00Z"]),
-        "closed_at": pd.to_datetime(["2025-01-01T05:00Z", "2025-01-01T10:00Z", None,
-                                     "2025-01-02T00:00Z"]),
-        "observed_at": pd.to_datetime(["2025-02-01T00:00Z"] * 4),
-        "time_to_merge": [5.0, None, None, 24.0],
-    })  # fmt: skip
+    prs = pd.DataFrame(
+        {
+            "ai_assisted": [True, False, True, False],
+            "ready_at": pd.to_datetime(["2025-01-01T00:00Z"] * 4),
+            "merged_at": pd.to_datetime(["2025-01-01T05:00Z", None, None, "2025-01-02T00:00Z"]),
+            "closed_at": pd.to_datetime(
+                ["2025-01-01T05:00Z", "2025-01-01T10:00Z", None, "2025-01-02T00:00Z"]
+            ),
+            "observed_at": pd.to_datetime(["2025-02-01T00:00Z"] * 4),
+            "time_to_merge": [5.0, None, None, 24.0],
+        }
+    )
     duration, event = survival(prs, "time_to_merge")
     assert list(event) == [True, False, False, True]
     assert list(duration) == [5.0, 10.0, 31 * 24.0, 24.0]  # closed unmerged; still open
@@ -188,8 +197,9 @@ def test_result_views(table):
 
 def test_compare_many_reports_failures_and_adjusts_p_values(table):
     with pytest.warns(StatsWarning, match="hazard ratio changes over time"):  # not PH here
-        many = compare_many(table, ["reverted", "n_fixes_induced", "time_to_revert", "gone"],
-                            controls=["log_size"])  # fmt: skip
+        many = compare_many(
+            table, ["reverted", "n_fixes_induced", "time_to_revert", "gone"], controls=["log_size"]
+        )
     out = many.table()
     assert list(out.outcome) == ["reverted", "n_fixes_induced", "time_to_revert"]
     assert (out.p_holm >= out.p_value).all() and (out.q_bh >= out.p_value).all()
@@ -223,8 +233,9 @@ def test_sensitivity_recovers_effect_hidden_by_unmarked_ai_use():
 
 
 def test_planted_repository_through_the_whole_pipeline(tmp_path):
-    planted = ai.synth.make_repo(tmp_path / "r", n_commits=300, seed=5,
-                                 effects={"revert_odds_ratio": 2.0})  # fmt: skip
+    planted = ai.synth.make_repo(
+        tmp_path / "r", n_commits=300, seed=5, effects={"revert_odds_ratio": 2.0}
+    )
     out = ai.Repo(planted.path, cache_dir=tmp_path / "c", progress=False).outcomes()
     features = planted.features(out)
     m = features.merge(planted.truth, on="sha", suffixes=("", "_planted"))
@@ -252,7 +263,6 @@ def test_validation_fast_version():
     results = simulate(2, n_commits=250, seed=11)
     assert (results["mismatches"] == 0).all(), "mined outcomes differ from the planted ones"
     summary = summarize(results)
-    assert set(summary.outcome) == {"reverted", "fix_inducing", "churn_rate_14d",
-                                    "time_to_merge"}  # fmt: skip
+    assert set(summary.outcome) == {"reverted", "fix_inducing", "churn_rate_14d", "time_to_merge"}
     assert (summary.sims + summary.failed == 2).all()
     assert summary.coverage.between(0, 1).all()

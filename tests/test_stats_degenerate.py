@@ -21,8 +21,16 @@ from aiimpact.report.study import build_report
 from aiimpact.stats import StatsWarning, compare, compare_many
 
 CLAUDE = "Co-Authored-By: Claude Sonnet 4.5 <noreply@anthropic.com>"
-SECTIONS = ["summary", "ai-share", "tools", "outcomes", "models", "sensitivity", "adoption",
-            "caveats"]  # fmt: skip
+SECTIONS = [
+    "summary",
+    "ai-share",
+    "tools",
+    "outcomes",
+    "models",
+    "sensitivity",
+    "adoption",
+    "caveats",
+]
 
 
 def _history(build, name: str, marked) -> ai.Repo:
@@ -52,8 +60,7 @@ def planted(mined) -> pd.DataFrame:
 
 def _report(path, tmp_path, *options: str) -> tuple[int, str]:
     out = tmp_path / "report.html"
-    code = main(["report", str(path), "-o", str(out), "--cache-dir", str(tmp_path / "c"),
-                 *options])  # fmt: skip
+    code = main(["report", str(path), "-o", str(out), "--cache-dir", str(tmp_path / "c"), *options])
     return code, out.read_text() if code == 0 else ""
 
 
@@ -161,8 +168,10 @@ def test_all_missing_columns_are_named(planted):
         compare(planted.assign(size=np.nan), "reverted", controls=["size"])
     with pytest.raises(InputError, match="cluster 'team' is missing in every row"):
         compare(planted.assign(team=pd.NA), "reverted", cluster="team")
-    half = planted.assign(size=np.where(planted.index % 2, 1.0, np.nan),
-                          other=np.where(planted.index % 2, np.nan, 1.0))  # fmt: skip
+    half = planted.assign(
+        size=np.where(planted.index % 2, 1.0, np.nan),
+        other=np.where(planted.index % 2, np.nan, 1.0),
+    )
     with pytest.raises(InputError, match=r"no row has all of .*control 'size', control 'other'"):
         compare(half, "reverted", controls=["size", "other"])
 
@@ -176,8 +185,10 @@ def test_rows_left_out_are_counted_by_column(planted):
         warnings.simplefilter("ignore", StatsWarning)
         r = compare(holes, "reverted", controls=["size"])
     assert r.dropped == 15 and sum(r.n.values()) == len(planted) - 15
-    assert ("15 rows with missing values were left out (10 without outcome 'reverted', "
-            "10 without control 'size')") in r.notes  # fmt: skip
+    assert (
+        "15 rows with missing values were left out (10 without outcome 'reverted', "
+        "10 without control 'size')"
+    ) in r.notes
 
 
 def test_infinite_values_are_refused_by_name(planted):
@@ -193,8 +204,11 @@ def test_infinite_values_are_refused_by_name(planted):
 
 def test_text_outcomes_are_refused_by_name(planted):
     text = planted.assign(level=np.where(planted["reverted"], "bad", "good"))
-    with pytest.raises(InputError, match=r"outcome 'level' is text \(e.g. '(bad|good)'\), not "
-                       "numeric or boolean"):  # fmt: skip
+    with pytest.raises(
+        InputError,
+        match=r"outcome 'level' is text \(e.g. '(bad|good)'\), not "
+        "numeric or boolean",
+    ):
         compare(text, "level")
     with pytest.raises(InputError, match="outcome 'level' is text"):
         compare(text, "level", model="ols")
@@ -223,15 +237,18 @@ def test_did_names_bad_columns_and_counts_left_out_rows(planted):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = ai.did(p, "reverted")
-    assert f"{quiet} rows with missing values were left out ({quiet} without outcome " \
-           "'reverted')" in r.notes  # fmt: skip
+    assert (
+        f"{quiet} rows with missing values were left out ({quiet} without outcome "
+        "'reverted')" in r.notes
+    )
 
 
 def test_wilson_bounds_are_exact_with_no_events_or_all_events():
     from aiimpact.stats.compare import raw_groups
 
-    table = pd.DataFrame({"ai_assisted": [True] * 152 + [False] * 40,
-                          "reverted": [False] * 152 + [True] * 40})  # fmt: skip
+    table = pd.DataFrame(
+        {"ai_assisted": [True] * 152 + [False] * 40, "reverted": [False] * 152 + [True] * 40}
+    )
     g = raw_groups(table, "reverted", model="logit").set_index("group")
     assert g.loc["treated", "low"] == 0.0 and 0.02 < g.loc["treated", "high"] < 0.03
     assert g.loc["control", "high"] == 1.0 and g.loc["control", "low"] < 1.0

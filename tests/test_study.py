@@ -23,13 +23,20 @@ def long_history(tmp_path_factory):
     root = tmp_path_factory.mktemp("long")
     b = ai.synth.RepoBuilder(root / "r", start=START, step=timedelta(days=7))
     for i in range(470):
-        b.commit(f"work {i}", {f"m{i % 7}.py": f"v{i}\n" * (1 + i % 5)},
-                 author=f"Dev {i % 30} <dev{i % 30}@x.org>")  # fmt: skip
+        b.commit(
+            f"work {i}",
+            {f"m{i % 7}.py": f"v{i}\n" * (1 + i % 5)},
+            author=f"Dev {i % 30} <dev{i % 30}@x.org>",
+        )
     when = AI_FROM
     for i in range(104):
         trailer = "\n\nCo-authored-by: Claude <noreply@anthropic.com>" if i % 3 == 0 else ""
-        b.commit(f"feature {i}{trailer}", {f"m{i % 7}.py": f"w{i}\n" * (2 + i % 4)},
-                 author=f"Dev {i % 30} <dev{i % 30}@x.org>", date=when)  # fmt: skip
+        b.commit(
+            f"feature {i}{trailer}",
+            {f"m{i % 7}.py": f"w{i}\n" * (2 + i % 4)},
+            author=f"Dev {i % 30} <dev{i % 30}@x.org>",
+            date=when,
+        )
         when += timedelta(days=3, hours=12)
     b.close()
     return ai.Repo(b.path, cache_dir=root / "c", progress=False).outcomes()
@@ -48,8 +55,7 @@ def test_the_default_window_is_the_ai_era(long_history):
 
 
 def test_every_outcome_tried_has_an_estimate_or_a_reason(long_history):
-    s = ai.study(long_history, commit_outcomes={**COMMIT_OUTCOMES,
-                                                "not_a_column": "auto"})  # fmt: skip
+    s = ai.study(long_history, commit_outcomes={**COMMIT_OUTCOMES, "not_a_column": "auto"})
     t = s.table()
     assert list(t["outcome"]) == [*COMMIT_OUTCOMES, "not_a_column"]
     estimated = t["reason"].isna()
@@ -83,10 +89,16 @@ def test_windowed_outcomes_never_keep_young_commits_that_had_the_event(build):
     first = b.commit("Add a", {"a.txt": "1\n"}, date=datetime(2025, 1, 1, tzinfo=UTC))
     old = b.commit("Add b", {"b.txt": "1\n"}, date=datetime(2025, 1, 2, tzinfo=UTC))
     young = b.commit("Add c", {"c.txt": "1\n"}, date=datetime(2025, 6, 1, tzinfo=UTC))
-    b.commit(f"Revert \"Add c\"\n\nThis reverts commit {young}.", {"c.txt": None},
-             date=datetime(2025, 6, 2, tzinfo=UTC))  # fmt: skip
-    b.commit(f"Revert \"Add b\"\n\nThis reverts commit {old}.", {"b.txt": None},
-             date=datetime(2025, 6, 3, tzinfo=UTC))  # fmt: skip
+    b.commit(
+        f'Revert "Add c"\n\nThis reverts commit {young}.',
+        {"c.txt": None},
+        date=datetime(2025, 6, 2, tzinfo=UTC),
+    )
+    b.commit(
+        f'Revert "Add b"\n\nThis reverts commit {old}.',
+        {"b.txt": None},
+        date=datetime(2025, 6, 3, tzinfo=UTC),
+    )
     b.close()
     t = ai.Repo(b.path).outcomes().set_index("sha")
     assert t.loc[young, "reverted"]  # reverted, but 2 days before the newest commit:
@@ -120,16 +132,22 @@ def test_an_outcome_the_author_effects_cannot_fit_is_refitted_and_says_so():
     for a in range(30):
         for k in range(40):
             marked = bool(rng.random() < 0.4)
-            rows.append({
-                "sha": f"{a:02d}{k:04d}", "author_email": f"d{a}@x.org", "ai_assisted": marked,
-                "commit_time": t0 + pd.Timedelta(hours=7 * (a * 40 + k)),
-                "log_size": float(rng.normal(3, 1)), "log_author_experience": np.log1p(k),
-                "is_merge": False,
-                # authors 0-11: the outcome is the mark; the others all or none (they vary not)
-                "fix_inducing_within_90d": marked if a < 12 else a % 2 == 0,
-            })  # fmt: skip
-    s = ai.study(pd.DataFrame(rows), commit_outcomes={"fix_inducing_within_90d": "logit"},
-                 since="all")  # fmt: skip
+            rows.append(
+                {
+                    "sha": f"{a:02d}{k:04d}",
+                    "author_email": f"d{a}@x.org",
+                    "ai_assisted": marked,
+                    "commit_time": t0 + pd.Timedelta(hours=7 * (a * 40 + k)),
+                    "log_size": float(rng.normal(3, 1)),
+                    "log_author_experience": np.log1p(k),
+                    "is_merge": False,
+                    # authors 0-11: the outcome is the mark; the others all or none (they vary not)
+                    "fix_inducing_within_90d": marked if a < 12 else a % 2 == 0,
+                }
+            )
+    s = ai.study(
+        pd.DataFrame(rows), commit_outcomes={"fix_inducing_within_90d": "logit"}, since="all"
+    )
     row = s.table().iloc[0]
     assert pd.isna(row["reason"]) and np.isfinite(row["estimate"])
     assert "log_author_experience" in row["adjusted_for"]

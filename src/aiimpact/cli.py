@@ -153,8 +153,12 @@ def _cmd_mine(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_EFFECTS = {"revert_odds_ratio": 2.0, "fix_odds_ratio": 1.5, "churn_difference": 0.05,
-                "merge_hazard_ratio": 0.7}  # fmt: skip
+DEMO_EFFECTS = {
+    "revert_odds_ratio": 2.0,
+    "fix_odds_ratio": 1.5,
+    "churn_difference": 0.05,
+    "merge_hazard_ratio": 0.7,
+}
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -165,8 +169,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out = writable_dir(args.output, "output directory")
     with tempfile.TemporaryDirectory(prefix="aiimpact-demo-") as tmp:
         print("building the demo repository (planted effects) ...", file=sys.stderr)
-        planted = make_repo(Path(tmp) / "demo-service", n_commits=800, effects=DEMO_EFFECTS,
-                            seed=args.seed, days=365)  # fmt: skip
+        planted = make_repo(
+            Path(tmp) / "demo-service",
+            n_commits=800,
+            effects=DEMO_EFFECTS,
+            seed=args.seed,
+            days=365,
+        )
         repo = Repo(planted.path, cache_dir=Path(tmp) / "cache", progress=False)
         print("mining it and computing outcomes ...", file=sys.stderr)
         features = planted.features(repo.outcomes())
@@ -175,10 +184,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 table.to_parquet(part, index=False)
         # every planted revert and fix comes within 90 days: their odds ratios are those of
         # the 90-day windowed outcomes
-        truth = {"reverted_within_90d": DEMO_EFFECTS["revert_odds_ratio"],
-                 "fix_inducing_within_90d": DEMO_EFFECTS["fix_odds_ratio"],
-                 "churn_rate_14d": DEMO_EFFECTS["churn_difference"],
-                 "time_to_merge": DEMO_EFFECTS["merge_hazard_ratio"]}  # fmt: skip
+        truth = {
+            "reverted_within_90d": DEMO_EFFECTS["revert_odds_ratio"],
+            "fix_inducing_within_90d": DEMO_EFFECTS["fix_odds_ratio"],
+            "churn_rate_14d": DEMO_EFFECTS["churn_difference"],
+            "time_to_merge": DEMO_EFFECTS["merge_hazard_ratio"],
+        }
         note = (
             "<p>A synthetic repository with planted effects: 800 feature commits over a year "
             "by 12 developers who adopt AI tools at different times; what happened to each "
@@ -186,8 +197,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "revert, fix and churn commits themselves are left out of the tables.</p>"
         )
         print("fitting the models and writing the report ...", file=sys.stderr)
-        report = write_report(features, out / "report.html", "aiimpact demo: demo-service",
-                              prs=planted.prs, truth=truth, note=note)  # fmt: skip
+        report = write_report(
+            features,
+            out / "report.html",
+            "aiimpact demo: demo-service",
+            prs=planted.prs,
+            truth=truth,
+            note=note,
+        )
     ai = features["ai_assisted"].fillna(False).astype(bool)
     print(
         f"mined {len(features)} feature commits, {int(ai.sum())} AI-assisted "
@@ -215,10 +232,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise InputError(f"--prs {path} is not a readable Parquet file: {exc}") from None
     outcomes = repo.outcomes(args.rev)
     controls = args.controls.split(",") if args.controls else None
-    report = write_report(outcomes, args.output, f"aiimpact report: {repo.name}", prs=prs,
-                          controls=controls, cluster=args.cluster or "auto",
-                          since=args.since, until=args.until,
-                          data_notes=mining_notes(repo.last_report))  # fmt: skip
+    report = write_report(
+        outcomes,
+        args.output,
+        f"aiimpact report: {repo.name}",
+        prs=prs,
+        controls=controls,
+        cluster=args.cluster or "auto",
+        since=args.since,
+        until=args.until,
+        data_notes=mining_notes(repo.last_report),
+    )
     print(f"{len(outcomes)} commits; wrote {report}", file=sys.stderr)
     absent = nothing_to_compare(outcomes[~outcomes["is_merge"].astype(bool)])
     if absent:
@@ -243,20 +267,31 @@ def _cmd_mine_many(args: argparse.Namespace) -> int:
         executor = Client(args.scheduler)
     tables = [t.strip() for t in args.tables.split(",") if t.strip()]
     try:
-        result = mine_many(sources, executor=executor, out=args.output, tables=tables,
-                           cache_dir=args.cache_dir, timeout=args.timeout, workers=args.workers,
-                           progress=False if args.no_progress else None)  # fmt: skip
+        result = mine_many(
+            sources,
+            executor=executor,
+            out=args.output,
+            tables=tables,
+            cache_dir=args.cache_dir,
+            timeout=args.timeout,
+            workers=args.workers,
+            progress=False if args.no_progress else None,
+        )
     finally:
         if executor is not None:
             executor.close()
     for source, same_as in result.duplicates:
-        print(f"duplicate: {source} is the same repository as {same_as}; mined once",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"duplicate: {source} is the same repository as {same_as}; mined once", file=sys.stderr
+        )
     out = result.out
     failures = out / FAILURES if isinstance(out, Path) else f"{out.rstrip('/')}/{FAILURES}"
-    print(f"{len(result.mined)} repositories mined, {len(result.skipped)} already complete, "
-          f"{len(result.failures)} failed ({failures}); rows "
-          f"{result.rows}; {result.seconds:.1f} s", file=sys.stderr)  # fmt: skip
+    print(
+        f"{len(result.mined)} repositories mined, {len(result.skipped)} already complete, "
+        f"{len(result.failures)} failed ({failures}); rows "
+        f"{result.rows}; {result.seconds:.1f} s",
+        file=sys.stderr,
+    )
     for row in result.failures.itertuples():
         print(f"failed: {row.id} ({row.source}): {row.reason}", file=sys.stderr)
     return 0
@@ -282,16 +317,25 @@ def _cmd_reverts(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 160):
             print(_show(df.drop(columns=["repo"])))
     counts = df["kind"].value_counts().to_dict()
-    print(_show(f"{repo.name}: {len(df)} reverts {counts}; "
-                f"{repo.last_report.unresolved_reverts} declared targets not in the history"),
-          file=sys.stderr)  # fmt: skip
+    print(
+        _show(
+            f"{repo.name}: {len(df)} reverts {counts}; "
+            f"{repo.last_report.unresolved_reverts} declared targets not in the history"
+        ),
+        file=sys.stderr,
+    )
     return 0
 
 
 def _cmd_szz(args: argparse.Namespace) -> int:
     repo = _repo_from(args)
-    links = repo.szz(fixes=args.fix or None, rev=args.rev, variant=args.variant,
-                     use_trailers=not args.no_trailers, context=not args.no_context)  # fmt: skip
+    links = repo.szz(
+        fixes=args.fix or None,
+        rev=args.rev,
+        variant=args.variant,
+        use_trailers=not args.no_trailers,
+        context=not args.no_context,
+    )
     fixes = args.fix and [repo.resolve(f) for f in args.fix]
     result: dict[str, list[str]] = {f: [] for f in (fixes or [])}
     for fix, inducing in zip(links["fix_sha"], links["inducing_sha"], strict=True):
@@ -301,8 +345,13 @@ def _cmd_szz(args: argparse.Namespace) -> int:
     else:
         for fix, inducing in result.items():
             print(_show(f"{fix} {' '.join(inducing) or '(ghost: nothing to blame)'}"))
-    print(_show(f"{repo.name}: {len(result)} fixes, {len(links)} links, "
-                f"{len(repo.last_report.ghost_fixes)} ghost fixes"), file=sys.stderr)  # fmt: skip
+    print(
+        _show(
+            f"{repo.name}: {len(result)} fixes, {len(links)} links, "
+            f"{len(repo.last_report.ghost_fixes)} ghost fixes"
+        ),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -343,8 +392,11 @@ def _cmd_prs(args: argparse.Namespace) -> int:
         with atomic_output(out / f"{name}.parquet") as tmp:
             getattr(data, name).to_parquet(tmp, index=False)
     ai_share = data.prs["ai_assisted"].mean() if len(data.prs) else float("nan")
-    print(f"{args.repo}: {len(data.prs)} pull requests ({ai_share:.1%} AI-assisted), "
-          f"{len(data.reviews)} reviews -> {out}", file=sys.stderr)  # fmt: skip
+    print(
+        f"{args.repo}: {len(data.prs)} pull requests ({ai_share:.1%} AI-assisted), "
+        f"{len(data.reviews)} reviews -> {out}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -430,8 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--cache-dir", help="cache root (default: $AIIMPACT_CACHE_DIR)")
     rp.set_defaults(func=_cmd_report)
 
-    r = repo_command("reverts", "reverts: declared in messages, exact or partial in content",
-                     _cmd_reverts)  # fmt: skip
+    r = repo_command(
+        "reverts", "reverts: declared in messages, exact or partial in content", _cmd_reverts
+    )
     r.add_argument("--rev", default="HEAD")
     r.add_argument("--window", default="30D", help="how far back a partial revert may reach")
 
@@ -455,8 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--cache-dir")
     g.set_defaults(func=_cmd_prs)
 
-    a = repo_command("authorship", "AI share of the lines written in a range A..B",
-                     _cmd_authorship)  # fmt: skip
+    a = repo_command("authorship", "AI share of the lines written in a range A..B", _cmd_authorship)
     a.add_argument("--range", required=True, help="A..B")
     a.add_argument("--paths-from", help="file with one path per line")
     return p

@@ -58,8 +58,11 @@ class Dataset:
                 raise InputError(f"dataset {t.local} does not exist (write it with mine_many)")
             folders = [f for f in sorted(t.local.iterdir()) if f.is_dir()]
             tables = [f for f in folders if not f.name.startswith(("_", "."))]
-            return [(f.name, str(f / "repo=*" / "*.parquet")) for f in tables
-                    if any(f.glob("repo=*/*.parquet"))]  # fmt: skip
+            return [
+                (f.name, str(f / "repo=*" / "*.parquet"))
+                for f in tables
+                if any(f.glob("repo=*/*.parquet"))
+            ]
         if not t.fs.exists(t.root):
             raise InputError(f"dataset {t.url} does not exist (write it with mine_many)")
         protocol = t.fs.protocol if isinstance(t.fs.protocol, str) else t.fs.protocol[0]

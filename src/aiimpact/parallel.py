@@ -84,9 +84,13 @@ def mine_one(
     if timeout is None:
         return _mine_here(source, out, tuple(tables), cache_dir, rid, identity, started)
     args = json.dumps([source, out, list(tables), cache_dir, rid, identity, os.getpid()])
-    proc = subprocess.Popen([sys.executable, "-m", "aiimpact.parallel", args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aiimpact.parallel", args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -116,8 +120,14 @@ def _mine_here(source, out, tables, cache_dir, rid, identity, started) -> dict:
         return _failed(source, rid, f"{type(exc).__name__}: {exc}", started)
     if _orphaned():  # the run was killed: no marker, its rerun mines this repository again
         return _failed(source, rid, "the process that started this worker is gone", started)
-    result = {"id": rid, "source": source, "status": "done", "reason": None, "rows": rows,
-              "seconds": round(time.perf_counter() - started, 3)}  # fmt: skip
+    result = {
+        "id": rid,
+        "source": source,
+        "status": "done",
+        "reason": None,
+        "rows": rows,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
     marker = {**result, "identity": identity, "finished_at": _now()}
     target.write_bytes(f"{DONE}/{rid}.json", json.dumps(marker).encode())
     return result
@@ -274,8 +284,14 @@ class Target:
 
 
 def _failed(source, rid, reason, started) -> dict:
-    return {"id": rid, "source": source, "status": "failed", "reason": reason, "rows": {},
-            "seconds": round(time.perf_counter() - started, 3)}  # fmt: skip
+    return {
+        "id": rid,
+        "source": source,
+        "status": "failed",
+        "reason": reason,
+        "rows": {},
+        "seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 def _now() -> str:
@@ -311,9 +327,11 @@ class ManyResult:
 
     def __repr__(self) -> str:
         twice = f", {len(self.duplicates)} duplicates left out" if self.duplicates else ""
-        return (f"ManyResult({self.out}: {len(self.mined)} mined, {len(self.skipped)} already "
-                f"complete, {len(self.failures)} failed{twice}, rows {self.rows}, "
-                f"{self.seconds:.1f} s)")  # fmt: skip
+        return (
+            f"ManyResult({self.out}: {len(self.mined)} mined, {len(self.skipped)} already "
+            f"complete, {len(self.failures)} failed{twice}, rows {self.rows}, "
+            f"{self.seconds:.1f} s)"
+        )
 
 
 def mine_many(
@@ -405,16 +423,23 @@ def mine_many(
     if executor is None:
         context = multiprocessing.get_context()
         parent = None if context.get_start_method() == "forkserver" else os.getpid()
-        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
-                                   mp_context=context, initializer=_pool_worker,
-                                   initargs=(parent,))  # fmt: skip
+        pool = ProcessPoolExecutor(
+            max_workers=workers or os.cpu_count() or 1,
+            mp_context=context,
+            initializer=_pool_worker,
+            initargs=(parent,),
+        )
     elif hasattr(executor, "get_executor"):  # a dask.distributed.Client
         pool = executor.get_executor()
     else:
         pool = executor
     cache = str(cache_dir) if cache_dir is not None else None
-    bar = tqdm(total=len(todo), unit="repo", desc="repositories", disable=progress is False
-               or (progress is None and not sys.stderr.isatty()))  # fmt: skip
+    bar = tqdm(
+        total=len(todo),
+        unit="repo",
+        desc="repositories",
+        disable=progress is False or (progress is None and not sys.stderr.isatty()),
+    )
     try:
         futures = {}
         for rid, identity, src in todo:
@@ -431,8 +456,15 @@ def mine_many(
                 for table, n in r["rows"].items():
                     result.rows[table] = result.rows.get(table, 0) + n
             else:
-                failures.append({"id": rid, "source": src, "reason": r["reason"],
-                                 "seconds": r["seconds"], "failed_at": _now()})  # fmt: skip
+                failures.append(
+                    {
+                        "id": rid,
+                        "source": src,
+                        "reason": r["reason"],
+                        "seconds": r["seconds"],
+                        "failed_at": _now(),
+                    }
+                )
                 _write_failures(target, failures)
             bar.update(1)
             bar.set_postfix(commits=result.rows.get("commits", 0), failed=len(failures))
@@ -441,8 +473,9 @@ def mine_many(
         if own:
             pool.shutdown(cancel_futures=True)
     _write_failures(target, failures)
-    result.failures = pd.DataFrame(failures, columns=["id", "source", "reason", "seconds",
-                                                      "failed_at"])  # fmt: skip
+    result.failures = pd.DataFrame(
+        failures, columns=["id", "source", "reason", "seconds", "failed_at"]
+    )
     result.seconds = time.perf_counter() - started
     return result
 

@@ -75,8 +75,13 @@ def simulate_once(seed: int, effects: Effects | dict, n_commits: int = 800) -> l
     for outcome, (table, model, parameter, author) in TARGETS.items():
         truth = getattr(effects, parameter)
         for estimator, controls in (("adjusted", ["log_size", author]), ("naive", [])):
-            row = {"seed": seed, "outcome": outcome, "estimator": estimator, "truth": truth,
-                   "mismatches": mismatches}  # fmt: skip
+            row = {
+                "seed": seed,
+                "outcome": outcome,
+                "estimator": estimator,
+                "truth": truth,
+                "mismatches": mismatches,
+            }
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -84,8 +89,17 @@ def simulate_once(seed: int, effects: Effects | dict, n_commits: int = 800) -> l
             except InputError as exc:
                 rows.append({**row, "error": str(exc)})
                 continue
-            rows.append({**row, "estimate": r.estimate, "ci_low": r.ci[0], "ci_high": r.ci[1],
-                         "p_value": r.p_value, "ratio": r.is_ratio, "error": None})  # fmt: skip
+            rows.append(
+                {
+                    **row,
+                    "estimate": r.estimate,
+                    "ci_low": r.ci[0],
+                    "ci_high": r.ci[1],
+                    "p_value": r.p_value,
+                    "ratio": r.is_ratio,
+                    "error": None,
+                }
+            )
     return rows
 
 
@@ -117,8 +131,14 @@ def simulate_history_once(
     effects = Effects(**effects) if isinstance(effects, dict) else effects
     shape = RealHistory(**history) if isinstance(history, dict) else (history or RealHistory())
     with tempfile.TemporaryDirectory(prefix="aiimpact-sim-") as tmp:
-        planted = make_repo(f"{tmp}/repo", n_commits=n_commits, effects=effects, seed=seed,
-                            history=shape, pull_requests=False)  # fmt: skip
+        planted = make_repo(
+            f"{tmp}/repo",
+            n_commits=n_commits,
+            effects=effects,
+            seed=seed,
+            history=shape,
+            pull_requests=False,
+        )
         repo = Repo(planted.path, cache_dir=f"{tmp}/cache", progress=False)
         commits = planted.features(repo.outcomes())
     mismatches = history_mismatches(commits, planted.truth)
@@ -128,22 +148,40 @@ def simulate_history_once(
     table = s.table().set_index("outcome")
     rows = []
     for outcome, (model, parameter) in HISTORY_TARGETS.items():
-        row = {"seed": seed, "outcome": outcome, "truth": getattr(effects, parameter),
-               "mismatches": mismatches}  # fmt: skip
+        row = {
+            "seed": seed,
+            "outcome": outcome,
+            "truth": getattr(effects, parameter),
+            "mismatches": mismatches,
+        }
         r = table.loc[outcome]
         if pd.isna(r["reason"]):
-            rows.append({**row, "estimator": "study", "estimate": r["estimate"],
-                         "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                         "p_value": r["p_value"], "ratio": r["scale"] != "difference in means",
-                         "adjusted_for": r["adjusted_for"], "error": None})  # fmt: skip
+            rows.append(
+                {
+                    **row,
+                    "estimator": "study",
+                    "estimate": r["estimate"],
+                    "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"],
+                    "p_value": r["p_value"],
+                    "ratio": r["scale"] != "difference in means",
+                    "adjusted_for": r["adjusted_for"],
+                    "error": None,
+                }
+            )
         else:
             rows.append({**row, "estimator": "study", "error": str(r["reason"])})
         fits: list[tuple[str, pd.DataFrame, list[str], str | None]] = [("naive", commits, [], None)]
         if model == "logit" and "author_email" in s.design.controls:
             fits.append(("study_author_fe", s.commits, s.design.controls, s.design.cluster))
         for estimator, data, controls, cluster in fits:
-            rows.append({**row, **_fit_row(compare, data, outcome, controls, cluster, model),
-                         "estimator": estimator})  # fmt: skip
+            rows.append(
+                {
+                    **row,
+                    **_fit_row(compare, data, outcome, controls, cluster, model),
+                    "estimator": estimator,
+                }
+            )
     return rows
 
 
@@ -154,9 +192,15 @@ def _fit_row(compare, data, outcome, controls, cluster, model) -> dict:
             r = compare(data, outcome, controls=controls, cluster=cluster, model=model)
     except InputError as exc:
         return {"error": str(exc)}
-    return {"estimate": r.estimate, "ci_low": r.ci[0], "ci_high": r.ci[1],
-            "p_value": r.p_value, "ratio": r.is_ratio, "adjusted_for": ", ".join(controls),
-            "error": None}  # fmt: skip
+    return {
+        "estimate": r.estimate,
+        "ci_low": r.ci[0],
+        "ci_high": r.ci[1],
+        "p_value": r.p_value,
+        "ratio": r.is_ratio,
+        "adjusted_for": ", ".join(controls),
+        "error": None,
+    }
 
 
 def history_mismatches(commits: pd.DataFrame, truth: pd.DataFrame) -> int:
@@ -245,5 +289,10 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
 def null_effects(effects: Effects | None = None) -> Effects:
     """*effects* (default :class:`Effects`) with every planted effect set to none."""
     base = effects or Effects()
-    return replace(base, revert_odds_ratio=1.0, fix_odds_ratio=1.0, churn_difference=0.0,
-                   merge_hazard_ratio=1.0)  # fmt: skip
+    return replace(
+        base,
+        revert_odds_ratio=1.0,
+        fix_odds_ratio=1.0,
+        churn_difference=0.0,
+        merge_hazard_ratio=1.0,
+    )

@@ -26,9 +26,14 @@ def _match(entry: dict) -> str:
     key = entry.get("key")
     if key:
         parts.append("key " + ", ".join(f"`{k}`" for k in ([key] if isinstance(key, str) else key)))
-    for field, label in (("email", "e-mail"), ("email_regex", "e-mail ~"),
-                         ("name_regex", "name ~"), ("pattern", "text ~"),
-                         ("login_regex", "login ~"), ("ref", "ref")):  # fmt: skip
+    for field, label in (
+        ("email", "e-mail"),
+        ("email_regex", "e-mail ~"),
+        ("name_regex", "name ~"),
+        ("pattern", "text ~"),
+        ("login_regex", "login ~"),
+        ("ref", "ref"),
+    ):
         if entry.get(field):
             parts.append(f"{label} `{entry[field]}`")
     bot = entry.get("github_bot")
@@ -58,8 +63,13 @@ def markdown() -> str:
         rows = [e for e in entries if e["kind"] == kind]
         if not rows:
             continue
-        out += ["", f"## {title}", "", "| id | tool | match | mode | confidence | source |",
-                "|---|---|---|---|---|---|"]  # fmt: skip
+        out += [
+            "",
+            f"## {title}",
+            "",
+            "| id | tool | match | mode | confidence | source |",
+            "|---|---|---|---|---|---|",
+        ]
         for e in rows:
             source = e.get("source", "").replace("|", "\\|")
             out.append(

@@ -35,10 +35,27 @@ import pandas as pd
 from aiimpact import schema
 
 TOOLS = (
-    "claude-code", "copilot", "cursor", "aider", "codex", "devin", "jules", "gemini",
-    "amazon-q", "openhands", "windsurf", "cline", "roo", "amp", "goose", "junie", "zed",
-    "tabnine", "sweep", "other",
-)  # fmt: skip
+    "claude-code",
+    "copilot",
+    "cursor",
+    "aider",
+    "codex",
+    "devin",
+    "jules",
+    "gemini",
+    "amazon-q",
+    "openhands",
+    "windsurf",
+    "cline",
+    "roo",
+    "amp",
+    "goose",
+    "junie",
+    "zed",
+    "tabnine",
+    "sweep",
+    "other",
+)
 MODES = ("agent", "co-author", "suggestion", "declared")
 COMMIT_KINDS = ("trailer", "footer", "subject", "author", "committer")
 PR_KINDS = ("pr_author", "branch", "pr_body")
@@ -60,10 +77,26 @@ _GITHUB_NOREPLY = re.compile(r"^(\d+)\+([^@\s]+)@users\.noreply\.github\.com$")
 _REVERT = re.compile(r"^This reverts commit ([0-9a-f]{7,64})\b", re.M)
 _CHERRY = re.compile(r"^\(cherry picked from commit ([0-9a-f]{7,64})\)", re.M)
 _FIELDS = {
-    "id", "tool", "kind", "mode", "confidence", "key", "email", "email_regex", "name_regex",
-    "github_bot", "pattern", "login_regex", "fallback", "evidence", "source", "ref",
-    "example", "near_miss", "value_tools",
-}  # fmt: skip
+    "id",
+    "tool",
+    "kind",
+    "mode",
+    "confidence",
+    "key",
+    "email",
+    "email_regex",
+    "name_regex",
+    "github_bot",
+    "pattern",
+    "login_regex",
+    "fallback",
+    "evidence",
+    "source",
+    "ref",
+    "example",
+    "near_miss",
+    "value_tools",
+}
 _FENCED = re.compile(r"^[ \t]*```.*?^[ \t]*```[^\n]*$", re.M | re.S)
 
 

@@ -26,11 +26,23 @@ from aiimpact.git.safety import GitStream, run_git
 NOTES_REF = "refs/notes/ai"
 LEGACY_PREFIX = "refs/ai/authorship/"
 _AGENT_TOOLS = {
-    "claude": "claude-code", "claude-code": "claude-code", "cursor": "cursor",
-    "copilot": "copilot", "codex": "codex", "gemini": "gemini", "windsurf": "windsurf",
-    "amp": "amp", "cline": "cline", "aider": "aider", "devin": "devin", "jules": "jules",
-    "junie": "junie", "zed": "zed", "goose": "goose", "roo": "roo",
-}  # fmt: skip
+    "claude": "claude-code",
+    "claude-code": "claude-code",
+    "cursor": "cursor",
+    "copilot": "copilot",
+    "codex": "codex",
+    "gemini": "gemini",
+    "windsurf": "windsurf",
+    "amp": "amp",
+    "cline": "cline",
+    "aider": "aider",
+    "devin": "devin",
+    "jules": "jules",
+    "junie": "junie",
+    "zed": "zed",
+    "goose": "goose",
+    "roo": "roo",
+}
 _RANGE = re.compile(rb"(\d+)(?:-(\d+))?")
 _AGENT = re.compile(rb'"agent_id"\s*:\s*\{[^{}]*?"tool"\s*:\s*"([^"]*)"')
 _OPENING_KEY = re.compile(rb'"([^"]+)"\s*:\s*\{\s*$')

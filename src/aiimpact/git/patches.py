@@ -46,13 +46,21 @@ def stream_patches(git_dir: str, rev: str, exclude: Collection[str] = ()) -> Ite
     Paths in *exclude* are left out of every diff (git then never reads their blobs).
     """
     args = [
-        "log", "-p", "-U0", "-M", "--diff-merges=first-parent", "--topo-order",
-        "--reverse", "--format=%x00%H %P%x00%ct",
+        "log",
+        "-p",
+        "-U0",
+        "-M",
+        "--diff-merges=first-parent",
+        "--topo-order",
+        "--reverse",
+        "--format=%x00%H %P%x00%ct",
         # with a pathspec, git would drop the commits that touch only excluded files (and
         # rewrite their children's parents): every commit is kept, with its real parents
-        *(["--full-history", "--sparse"] if exclude else []), rev, "--",
+        *(["--full-history", "--sparse"] if exclude else []),
+        rev,
+        "--",
         *(f":(exclude,literal){path}" for path in sorted(exclude)),
-    ]  # fmt: skip
+    ]
     yield from parse_patches(GitStream(git_dir, args, literal_pathspecs=not exclude).lines())
 
 

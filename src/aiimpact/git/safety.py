@@ -420,6 +420,12 @@ def is_missing_object_error(err: str) -> bool:
     text = err.lower()
     return any(
         s in text
-        for s in ("unable to read", "bad object", "missing", "could not read", "not a valid",
-                  "promisor")
-    )  # fmt: skip
+        for s in (
+            "unable to read",
+            "bad object",
+            "missing",
+            "could not read",
+            "not a valid",
+            "promisor",
+        )
+    )

@@ -110,9 +110,11 @@ def authorship(
     by_tool = pd.DataFrame(sorted(tools.items(), key=lambda kv: -kv[1]), columns=["tool", "lines"])
     authors = lines.assign(author=lines["sha"].map(meta["author_name"]))
     by_author = (
-        authors.groupby("author").agg(lines=("sha", "size"), ai_lines=("ai", "sum"))
-        .sort_values("lines", ascending=False).reset_index()
-    )  # fmt: skip
+        authors.groupby("author")
+        .agg(lines=("sha", "size"), ai_lines=("ai", "sum"))
+        .sort_values("lines", ascending=False)
+        .reset_index()
+    )
     total, ai_n = len(lines), int(lines["ai"].sum())
     return Authorship(
         rev_range,

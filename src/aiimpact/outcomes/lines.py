@@ -165,8 +165,9 @@ class LineHistory:
 
     def _apply(self, ci, p: Patch, state, text, other) -> None:
         if p.renames:  # a renamed file keeps its lines; its hunks are against the old file
-            moved = {new: (state.pop(old, None), text.pop(old, None))
-                     for new, old in p.renames.items()}  # fmt: skip
+            moved = {
+                new: (state.pop(old, None), text.pop(old, None)) for new, old in p.renames.items()
+            }
             for new, (ids, lines) in moved.items():
                 if ids is not None:
                     state[new], text[new] = ids, lines

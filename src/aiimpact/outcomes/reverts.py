@@ -143,9 +143,11 @@ def message_reverts(commits: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     rows, unresolved = [], 0
     may_revert = commits["message"].str.contains(r"revert", case=False, regex=False)
     for sha, message, when in zip(
-        commits["sha"][may_revert], commits["message"][may_revert],
-        commits["commit_time"][may_revert], strict=True,
-    ):  # fmt: skip
+        commits["sha"][may_revert],
+        commits["message"][may_revert],
+        commits["commit_time"][may_revert],
+        strict=True,
+    ):
         targets, evidence, missing = _targets(index, sha, message, when)
         unresolved += missing
         rows += [(sha, t, "message", 1.0, evidence) for t in targets]

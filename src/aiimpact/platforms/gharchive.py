@@ -104,14 +104,18 @@ def load_gharchive(
                 pr["review_comments"][comment.get("id")] = comment
     by_repo: dict[str, list[dict]] = {}
     for (repo, _n), pr in sorted(state.items()):
-        by_repo.setdefault(repo, []).append({
-            "pull": pr["pull"],
-            "reviews": sorted(pr["reviews"].values(), key=lambda r: r.get("submitted_at") or ""),
-            "review_comments": list(pr["review_comments"].values()),
-            "issue_comments": [],
-            "timeline": sorted(pr["timeline"], key=lambda e: e["created_at"]),
-            "commits": [],
-        })  # fmt: skip
+        by_repo.setdefault(repo, []).append(
+            {
+                "pull": pr["pull"],
+                "reviews": sorted(
+                    pr["reviews"].values(), key=lambda r: r.get("submitted_at") or ""
+                ),
+                "review_comments": list(pr["review_comments"].values()),
+                "issue_comments": [],
+                "timeline": sorted(pr["timeline"], key=lambda e: e["created_at"]),
+                "commits": [],
+            }
+        )
     tables = [tables_from_raw(repo, items) for repo, items in by_repo.items()]
     prs, reviews, commits = (
         pd.concat([t[i] for t in tables], ignore_index=True) if tables else empty

@@ -148,16 +148,24 @@ def share_over_time_figure(periods: pd.DataFrame):
     width = [(e - s).days * 0.85 for s, e in zip(starts, ends, strict=True)]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 4.2), sharex=True)
     ai = t["ai_commits"].fillna(0)
-    top.bar(starts, t["commits"].fillna(0), width=width, align="edge", color=GREY,
-            label="all commits")  # fmt: skip
+    top.bar(
+        starts, t["commits"].fillna(0), width=width, align="edge", color=GREY, label="all commits"
+    )
     top.bar(starts, ai, width=width, align="edge", color=PURPLE, label="AI-assisted (marked)")
     top.set_ylabel("commits")
     few = len(t) <= MARKER_MAX  # else lines alone: markers would merge into a band
     mid = starts + (ends - starts) / 2
-    bottom.plot(mid, t["ai_share"], color=PURPLE, marker="o" if few else None, ms=3,
-                label="of commits")  # fmt: skip
-    bottom.plot(mid, t["ai_line_share"], color=GREEN, marker="s" if few else None, ms=3,
-                label="of lines added")  # fmt: skip
+    bottom.plot(
+        mid, t["ai_share"], color=PURPLE, marker="o" if few else None, ms=3, label="of commits"
+    )
+    bottom.plot(
+        mid,
+        t["ai_line_share"],
+        color=GREEN,
+        marker="s" if few else None,
+        ms=3,
+        label="of lines added",
+    )
     bottom.set_ylabel("AI share")
     bottom.set_ylim(0, 1)
     time_axis(bottom, starts[0], ends[-1])
@@ -169,8 +177,14 @@ def share_over_time_figure(periods: pd.DataFrame):
         ax.spines[["top", "right"]].set_visible(False)
         handles, labels = ax.get_legend_handles_labels()
         order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("AI era"))
-        ax.legend([handles[i] for i in order], [labels[i] for i in order], frameon=False,
-                  fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # fmt: skip
+        ax.legend(
+            [handles[i] for i in order],
+            [labels[i] for i in order],
+            frameon=False,
+            fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
     return fig
 
 
@@ -178,8 +192,13 @@ def _when(period: pd.Period) -> str:
     """A period for people, at its own precision: ``2019``, ``Mar 2025``, ``10 Jan 2026``."""
     start = period.start_time
     days = (period.end_time - start) / pd.Timedelta(days=1)
-    return f"{start:%Y}" if days > 300 else f"{start:%b %Y}" if days > 27 else (
-        f"{start.day} {start:%b %Y}")  # fmt: skip
+    return (
+        f"{start:%Y}"
+        if days > 300
+        else f"{start:%b %Y}"
+        if days > 27
+        else (f"{start.day} {start:%b %Y}")
+    )
 
 
 def _ai_era(axes, first: pd.Period, end: pd.Timestamp) -> None:
@@ -187,18 +206,32 @@ def _ai_era(axes, first: pd.Period, end: pd.Timestamp) -> None:
     one) and label it above the top one."""
     start, when = first.start_time.to_pydatetime(), _when(first)
     for i, ax in enumerate(axes):
-        span = ax.axvspan(start, end.to_pydatetime(), color=ERA, zorder=0, lw=0,
-                          label=f"AI era (from {when})" if i == 0 else None)  # fmt: skip
+        span = ax.axvspan(
+            start,
+            end.to_pydatetime(),
+            color=ERA,
+            zorder=0,
+            lw=0,
+            label=f"AI era (from {when})" if i == 0 else None,
+        )
         span.set_gid("ai-era" if i == 0 else f"ai-era-{i}")
         ax.axvline(start, color=PURPLE, lw=0.8, ls=":", zorder=1)
     top = axes[0]
     lo, hi = top.get_xlim()
     at = (mdates.date2num(start) - lo) / (hi - lo)
     right = at > 0.6  # near the right edge: the label ends at the era's start, pointing in
-    top.annotate(f"AI era from {when} \u2192" if right else f"AI era from {when}",
-                 xy=(at, 1.0), xycoords="axes fraction", xytext=(-2 if right else 2, 2),
-                 textcoords="offset points", ha="right" if right else "left", va="bottom",
-                 fontsize=8, color=PURPLE, gid="ai-era-label")  # fmt: skip
+    top.annotate(
+        f"AI era from {when} \u2192" if right else f"AI era from {when}",
+        xy=(at, 1.0),
+        xycoords="axes fraction",
+        xytext=(-2 if right else 2, 2),
+        textcoords="offset points",
+        ha="right" if right else "left",
+        va="bottom",
+        fontsize=8,
+        color=PURPLE,
+        gid="ai-era-label",
+    )
 
 
 def forest(results, truth: dict | None = None) -> str:

@@ -54,8 +54,11 @@ def share_by_period(commits: pd.DataFrame, freq: str | None = None) -> pd.DataFr
         span = when.max() - when.min() if len(when) else pd.Timedelta(0)
         freq = "W-SUN" if span < pd.Timedelta(days=120) else "M"
     ai = commits["ai_assisted"].fillna(False).astype(bool)
-    g = commits.assign(period=when.dt.to_period(freq), ai=ai.astype(int),
-                       ai_lines=commits["insertions"].where(ai, 0))  # fmt: skip
+    g = commits.assign(
+        period=when.dt.to_period(freq),
+        ai=ai.astype(int),
+        ai_lines=commits["insertions"].where(ai, 0),
+    )
     out = g.groupby("period").agg(
         commits=("sha", "size"),
         ai_commits=("ai", "sum"),
@@ -193,14 +196,23 @@ def _raw(raw: dict[str, pd.DataFrame], anchor: str, heading: str) -> str:
     rows = []
     for outcome, groups in raw.items():
         for g in groups.to_dict("records"):
-            rows.append({"outcome": outcome, "group": "AI-assisted" if g["group"] == "treated"
-                         else "other", "n": g["n"], "events": g.get("events"),
-                         "statistic": g["statistic"], "value": _value(g),
-                         "95% CI": _interval(g)})  # fmt: skip
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "group": "AI-assisted" if g["group"] == "treated" else "other",
+                    "n": g["n"],
+                    "events": g.get("events"),
+                    "statistic": g["statistic"],
+                    "value": _value(g),
+                    "95% CI": _interval(g),
+                }
+            )
     table = pd.DataFrame(rows).to_html(index=False, float_format=_f, na_rep="") if rows else ""
-    return (f'<section id="{anchor}"><h2>{heading}</h2><p>Shares with Wilson intervals, '
-            "means with t intervals, durations as Kaplan-Meier medians (censoring-aware; NA "
-            f"when fewer than half had the event).</p>{table}</section>")  # fmt: skip
+    return (
+        f'<section id="{anchor}"><h2>{heading}</h2><p>Shares with Wilson intervals, '
+        "means with t intervals, durations as Kaplan-Meier medians (censoring-aware; NA "
+        f"when fewer than half had the event).</p>{table}</section>"
+    )
 
 
 def _value(g: dict) -> str:
@@ -248,10 +260,12 @@ def _models(s, level, truth, anchor, heading) -> str:
     shown = shown.astype(object).where(shown.notna(), "")
     warn = "".join(
         f"<li><b>{html.escape(r.outcome)}</b>: {html.escape(m)}</li>"
-        for r in models.results for m in r.warnings + r.notes
-    )  # fmt: skip
-    tests = "".join(f"<li><b>{html.escape(r.outcome)}</b>: {html.escape(r.test)}</li>"
-                    for r in models.results)  # fmt: skip
+        for r in models.results
+        for m in r.warnings + r.notes
+    )
+    tests = "".join(
+        f"<li><b>{html.escape(r.outcome)}</b>: {html.escape(r.test)}</li>" for r in models.results
+    )
     forest = ""
     if models.results:
         forest = f"""{figures.forest(models.results, truth)}
@@ -284,8 +298,9 @@ def _sensitivity(models, absent) -> str:
         method = table.attrs.get("method", "")
         shown = table.drop(columns="scale").to_html(index=False, float_format=_f)
         figure = figures.sensitivity(table, r.outcome)
-        parts.append(f"<h3>{html.escape(r.outcome)}</h3>{shown}{figure}"
-                     f"<p class='caveat'>{method}</p>")  # fmt: skip
+        parts.append(
+            f"<h3>{html.escape(r.outcome)}</h3>{shown}{figure}<p class='caveat'>{method}</p>"
+        )
     body = "".join(parts) or f"<p>{SKIPPED if absent else 'No binary outcome to analyse.'}</p>"
     return f"""<section id="sensitivity"><h2>If some "unassisted" changes used AI unseen</h2>
 <p>AI use that leaves no mark is counted as unassisted, which pulls differences toward
@@ -303,8 +318,10 @@ def _adoption(commits, absent) -> str:
     first = p.groupby("unit").agg(first=("first_treated", "first"), start=("period", "min"))
     with_pre = first[first["first"].notna() & (first["first"] > first["start"])]
     if len(with_pre) < 2 or p["unit"].nunique() < 3:
-        return (head + "<p>Skipped: no clear adoption dates (fewer than two authors started "
-                "using AI after a period without it).</p></section>")  # fmt: skip
+        return (
+            head + "<p>Skipped: no clear adoption dates (fewer than two authors started "
+            "using AI after a period without it).</p></section>"
+        )
     parts = []
     for outcome in ("lines", "commits"):
         try:
@@ -313,12 +330,15 @@ def _adoption(commits, absent) -> str:
             parts.append(f"<p>{outcome}: {html.escape(str(exc))}</p>")
             continue
         caveats = "".join(f"<li>{html.escape(m)}</li>" for m in r.warnings + r.notes)
-        parts.append(f"<h3>{outcome} per author-month</h3><p>{html.escape(r.describe())}</p>"
-                     f"{figures.event_study(r)}<ul class='caveat'>{caveats}</ul>")  # fmt: skip
-    return (head + "<p>Each author counts as treated from the first month with an AI-marked "
-            "commit. Imputation estimator of Borusyak, Jaravel and Spiess (2024), with two-way "
-            "fixed effects beside it; leads are the pre-trend test.</p>" + "".join(parts)
-            + "</section>")  # fmt: skip
+        parts.append(
+            f"<h3>{outcome} per author-month</h3><p>{html.escape(r.describe())}</p>"
+            f"{figures.event_study(r)}<ul class='caveat'>{caveats}</ul>"
+        )
+    return (
+        head + "<p>Each author counts as treated from the first month with an AI-marked "
+        "commit. Imputation estimator of Borusyak, Jaravel and Spiess (2024), with two-way "
+        "fixed effects beside it; leads are the pre-trend test.</p>" + "".join(parts) + "</section>"
+    )
 
 
 def _prs(s, truth) -> str:
@@ -378,8 +398,11 @@ def _caveats(s, data_notes=()) -> str:
     ]
     if models.results:
         items.append(models.multiple_comparisons_note)
-    return ('<section id="caveats"><h2>Caveats</h2><ul class="caveat">'
-            + "".join(f"<li>{c}</li>" for c in items) + "</ul></section>")  # fmt: skip
+    return (
+        '<section id="caveats"><h2>Caveats</h2><ul class="caveat">'
+        + "".join(f"<li>{c}</li>" for c in items)
+        + "</ul></section>"
+    )
 
 
 def _page(title: str, body: str) -> str:

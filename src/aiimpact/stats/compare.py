@@ -142,8 +142,11 @@ def compare(
     before = len(data)
     data = _drop_uninformative(data, rhs, labels, kind, notes)
     left_out = before - len(data)
-    after = (f" after leaving out {left_out} rows of fixed-effect levels whose outcome never "
-             "varies") if left_out else ""  # fmt: skip
+    after = (
+        (f" after leaving out {left_out} rows of fixed-effect levels whose outcome never varies")
+        if left_out
+        else ""
+    )
     n = _group_sizes(data, treatment, outcome, after)
     events = _check_events(data, kind, outcome, found)
     n_clusters = None
@@ -273,8 +276,19 @@ def _materialise(source, names: set) -> pd.DataFrame:
     """Load from a lazy dataset (``ai.open_dataset``) only the columns the model can use."""
     if not hasattr(source, "columns_of"):
         return source.to_pandas()
-    needed = names | set(TIME_COLUMNS) | {"insertions", "deletions", "additions", "is_merge",
-                                          "observed_at", "closed_at", "ready_at"}  # fmt: skip
+    needed = (
+        names
+        | set(TIME_COLUMNS)
+        | {
+            "insertions",
+            "deletions",
+            "additions",
+            "is_merge",
+            "observed_at",
+            "closed_at",
+            "ready_at",
+        }
+    )
     for outcome in names:
         if outcome in DURATIONS:
             needed |= {m for m in DURATIONS[outcome] if m}
@@ -311,10 +325,14 @@ def _prepare(table, outcome, treatment, controls, cluster, kind):
     if cluster is not None:
         data["g"] = pd.factorize(table[cluster].astype("string"), use_na_sentinel=True)[0]
         data.loc[data["g"] < 0, "g"] = np.nan
-    names = {"t": f"treatment {treatment!r}", "y": f"outcome {outcome!r}",
-             "dur": f"outcome {outcome!r}", "event": f"outcome {outcome!r}",
-             "g": f"cluster {cluster!r}",
-             **{key: f"control {name!r}" for key, name in labels.items()}}  # fmt: skip
+    names = {
+        "t": f"treatment {treatment!r}",
+        "y": f"outcome {outcome!r}",
+        "dur": f"outcome {outcome!r}",
+        "event": f"outcome {outcome!r}",
+        "g": f"cluster {cluster!r}",
+        **{key: f"control {name!r}" for key, name in labels.items()},
+    }
     missing = check_values(data, names)
     data = data.dropna().reset_index(drop=True)
     if data.empty and not missing:
@@ -372,9 +390,11 @@ def _drop_uninformative(data, rhs, labels, kind, notes) -> pd.DataFrame:
     for key, levels in gone.items():  # one line per fixed effect, however many levels
         if levels:
             shown = ", ".join(str(v) for v in levels[:3]) + (", ..." if len(levels) > 3 else "")
-            notes.append(f"{rows[key]} rows in {len(levels)} level(s) of {labels[key]} left "
-                         f"out ({shown}): the outcome never varies within them, so they "
-                         "carry no information")  # fmt: skip
+            notes.append(
+                f"{rows[key]} rows in {len(levels)} level(s) of {labels[key]} left "
+                f"out ({shown}): the outcome never varies within them, so they "
+                "carry no information"
+            )
     return data
 
 

@@ -88,13 +88,24 @@ class DidResult:
 
     def table(self) -> pd.DataFrame:
         """One tidy row with both estimators."""
-        return pd.DataFrame([{
-            "outcome": self.outcome, "method": self.method, "estimate": self.estimate,
-            "ci_low": self.ci[0], "ci_high": self.ci[1], "p_value": self.p_value,
-            "test": self.test, "twfe": self.twfe["estimate"],
-            "pretrend_p": self.pretrend.get("p_value"), "units": self.n_units,
-            "treated_units": self.n_treated_units, "treated_cells": self.n_treated_obs,
-        }])  # fmt: skip
+        return pd.DataFrame(
+            [
+                {
+                    "outcome": self.outcome,
+                    "method": self.method,
+                    "estimate": self.estimate,
+                    "ci_low": self.ci[0],
+                    "ci_high": self.ci[1],
+                    "p_value": self.p_value,
+                    "test": self.test,
+                    "twfe": self.twfe["estimate"],
+                    "pretrend_p": self.pretrend.get("p_value"),
+                    "units": self.n_units,
+                    "treated_units": self.n_treated_units,
+                    "treated_cells": self.n_treated_obs,
+                }
+            ]
+        )
 
     def plot(self, ax=None):
         """Event-study plot: effect by periods since adoption, with 95% CIs."""
@@ -104,12 +115,21 @@ class DidResult:
             _, ax = plt.subplots(figsize=(7, 3.5))
         es = self.event_study
         lead = es["rel_period"] < 0
-        for mask, colour, label in ((lead, "#7f7f7f", "pre-adoption (leads)"),
-                                    (~lead, "#1f77b4", "after adoption")):  # fmt: skip
+        for mask, colour, label in (
+            (lead, "#7f7f7f", "pre-adoption (leads)"),
+            (~lead, "#1f77b4", "after adoption"),
+        ):
             part = es[mask]
             yerr = [part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]]
-            ax.errorbar(part["rel_period"], part["estimate"], yerr=yerr, fmt="o",
-                        color=colour, capsize=3, label=label)  # fmt: skip
+            ax.errorbar(
+                part["rel_period"],
+                part["estimate"],
+                yerr=yerr,
+                fmt="o",
+                color=colour,
+                capsize=3,
+                label=label,
+            )
         ax.axhline(0, color="#999", lw=1)
         ax.axvline(-0.5, color="#999", ls="--", lw=1)
         ax.set_xlabel("periods since adoption")
@@ -129,17 +149,21 @@ class DidResult:
         lines = [f"Adoption effect on {self.outcome!r} ({self.method})", "  " + self.describe()]
         if self.pretrend:
             pt = self.pretrend
-            lines.append(f"  pre-trend: {pt['test']}: statistic {pt['statistic']:.3g}, "
-                         f"df {pt['df']}, p {p_text(pt['p_value'])}")  # fmt: skip
+            lines.append(
+                f"  pre-trend: {pt['test']}: statistic {pt['statistic']:.3g}, "
+                f"df {pt['df']}, p {p_text(pt['p_value'])}"
+            )
         lines += [f"  note: {m}" for m in self.notes]
         lines += [f"  warning: {m}" for m in self.warnings]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         items = "".join(f"<li>{html.escape(m)}</li>" for m in self.warnings + self.notes)
-        return (f"<div>{html.escape(self.describe())}"
-                f"{self.event_study.to_html(index=False, float_format='{:.4g}'.format)}"
-                f"<ul>{items}</ul></div>")  # fmt: skip
+        return (
+            f"<div>{html.escape(self.describe())}"
+            f"{self.event_study.to_html(index=False, float_format='{:.4g}'.format)}"
+            f"<ul>{items}</ul></div>"
+        )
 
 
 def did(
@@ -235,8 +259,10 @@ def did(
     if "not_estimable" in pre:
         notes.append(pre.pop("not_estimable"))
     if np.isnan(twfe["estimate"]):
-        notes.append("TWFE is not identified: treatment is collinear with the unit and period "
-                     "effects (e.g. every unit adopts in the same period)")  # fmt: skip
+        notes.append(
+            "TWFE is not identified: treatment is collinear with the unit and period "
+            "effects (e.g. every unit adopts in the same period)"
+        )
     if pre.get("p_value", 1.0) < 0.05:
         warnings_.append(
             f"pre-trends: the outcome already moved before adoption ({pre['test']}, p = "
@@ -246,34 +272,55 @@ def did(
         est, se = imp["estimate"], imp["se"]
         ci = (est - Z95 * se, est + Z95 * se)
         p = float(2 * sps.norm.sf(abs(est / se))) if se > 0 else float("nan")
-        test = (f"Wald z-test, imputation estimator (Borusyak, Jaravel and Spiess 2024), "
-                f"conservative variance clustered by unit ({n_units} clusters)")  # fmt: skip
+        test = (
+            f"Wald z-test, imputation estimator (Borusyak, Jaravel and Spiess 2024), "
+            f"conservative variance clustered by unit ({n_units} clusters)"
+        )
     else:
         est, se, ci, p = twfe["estimate"], twfe["se"], twfe["ci"], twfe["p_value"]
         test = f"t-test, two-way fixed effects OLS, errors clustered by unit ({n_units} clusters)"
     tau_frame = d.loc[tau.index, ["unit", "period", "rel"]].assign(tau=tau.to_numpy())
     return DidResult(
-        outcome=outcome, method=method, estimate=float(est), ci=(float(ci[0]), float(ci[1])),
-        se=float(se), p_value=p, test=test, event_study=es, pretrend=pre, twfe=twfe,
-        n_units=n_units, n_treated_units=int(treated_units), n_never_treated=int(never),
-        n_obs=len(d), n_treated_obs=len(tau), warnings=warnings_, notes=notes,
+        outcome=outcome,
+        method=method,
+        estimate=float(est),
+        ci=(float(ci[0]), float(ci[1])),
+        se=float(se),
+        p_value=p,
+        test=test,
+        event_study=es,
+        pretrend=pre,
+        twfe=twfe,
+        n_units=n_units,
+        n_treated_units=int(treated_units),
+        n_never_treated=int(never),
+        n_obs=len(d),
+        n_treated_obs=len(tau),
+        warnings=warnings_,
+        notes=notes,
         tau=tau_frame.rename(columns={"unit": unit, "period": time}),
-    )  # fmt: skip
+    )
 
 
 def _frame(panel, outcome, unit, time, first_treated, controls):
     """The estimation frame (complete rows only) and the missing values of each column,
     by name; a column missing everywhere or holding infinite values is refused."""
-    d = pd.DataFrame({
-        "unit": panel[unit].to_numpy(),
-        "period": panel[time].to_numpy(),
-        "y": pd.to_numeric(panel[outcome], errors="coerce").astype(float).to_numpy(),
-        "first": panel[first_treated].to_numpy(),
-    })  # fmt: skip
+    d = pd.DataFrame(
+        {
+            "unit": panel[unit].to_numpy(),
+            "period": panel[time].to_numpy(),
+            "y": pd.to_numeric(panel[outcome], errors="coerce").astype(float).to_numpy(),
+            "first": panel[first_treated].to_numpy(),
+        }
+    )
     for i, c in enumerate(controls):
         d[f"x{i}"] = pd.to_numeric(panel[c], errors="coerce").astype(float).to_numpy()
-    names = {"unit": f"unit {unit!r}", "period": f"time {time!r}", "y": f"outcome {outcome!r}",
-             **{f"x{i}": f"control {c!r}" for i, c in enumerate(controls)}}  # fmt: skip
+    names = {
+        "unit": f"unit {unit!r}",
+        "period": f"time {time!r}",
+        "y": f"outcome {outcome!r}",
+        **{f"x{i}": f"control {c!r}" for i, c in enumerate(controls)},
+    }
     missing = check_values(d[list(names)], names)
     d = d.dropna(subset=list(names))
     periods = np.sort(pd.unique(d["period"]))
@@ -364,8 +411,9 @@ class _FixedEffectsLS:
 
 def _sums(codes: np.ndarray, m: np.ndarray, n_groups: int) -> np.ndarray:
     """Column sums of the rows of *m* by group (*codes* in ``0..n_groups - 1``)."""
-    one = sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
-                        shape=(n_groups, len(codes)))  # fmt: skip
+    one = sp.csr_matrix(
+        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_groups, len(codes))
+    )
     return np.asarray(one @ m)
 
 
@@ -395,11 +443,17 @@ def _imputation(d: pd.DataFrame, controls) -> dict:
     # untreated periods has its fixed effect fitted to them, shrinking their residuals
     scale = 1 / np.sqrt(np.clip(1 - fit.leverage, 1e-3, None))
     cells = d.loc[tau.index, ["u", "rel"]]
-    state = {"fit": fit, "ai1": ai1, "big1": big1, "resid0": fit.resid * scale,
-             "u0": d0["u"].to_numpy(), "u1": cells["u"].to_numpy(),
-             "rel1": pd.factorize(cells["rel"])[0],
-             "rel_u1": cells.groupby(["rel", "u"], sort=False).ngroup().to_numpy(),
-             "n_units": int(d["u"].max()) + 1}  # fmt: skip
+    state = {
+        "fit": fit,
+        "ai1": ai1,
+        "big1": big1,
+        "resid0": fit.resid * scale,
+        "u0": d0["u"].to_numpy(),
+        "u1": cells["u"].to_numpy(),
+        "rel1": pd.factorize(cells["rel"])[0],
+        "rel_u1": cells.groupby(["rel", "u"], sort=False).ngroup().to_numpy(),
+        "n_units": int(d["u"].max()) + 1,
+    }
     w = np.full(len(tau), 1 / len(tau)) if len(tau) else np.array([])
     est, se = _weighted(tau, state, w)
     return {"estimate": est, "se": se, "tau": tau, "dropped": dropped, **state}
@@ -439,8 +493,15 @@ def _lags(d: pd.DataFrame, tau: pd.Series, s: dict, max_lag) -> pd.DataFrame:
         w = (rel == k).to_numpy().astype(float)
         w /= w.sum()
         est, se = _weighted(tau, s, w)
-        rows.append({"rel_period": int(k), "estimate": est, "ci_low": est - Z95 * se,
-                     "ci_high": est + Z95 * se, "n": int((rel == k).sum())})  # fmt: skip
+        rows.append(
+            {
+                "rel_period": int(k),
+                "estimate": est,
+                "ci_low": est - Z95 * se,
+                "ci_high": est + Z95 * se,
+                "n": int((rel == k).sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -448,8 +509,9 @@ def _clustered(frame: pd.DataFrame, columns: list[str], tested: int) -> dict:
     """OLS of ``y`` on unit and period fixed effects and *columns*, errors clustered by unit
     (as statsmodels' ``cov_type="cluster"``); estimates of the first *tested* columns."""
     a, b = _absorb(frame)
-    fit = _FixedEffectsLS(frame[a].to_numpy(), frame[b].to_numpy(), _xs(frame, columns),
-                          frame["y"].to_numpy())  # fmt: skip
+    fit = _FixedEffectsLS(
+        frame[a].to_numpy(), frame[b].to_numpy(), _xs(frame, columns), frame["y"].to_numpy()
+    )
     cov, identified = fit.cluster_cov(frame["u"].to_numpy(), range(tested))
     j = len(fit.b_levels) - 1 + np.arange(tested)
     return {"params": fit.coef[j], "cov": cov, "identified": identified}
@@ -470,13 +532,23 @@ def _pretrend(d: pd.DataFrame, controls, leads: int) -> dict:
         return {"leads": empty}
     fit = _clustered(u, [*names, *[f"x{i}" for i in range(len(controls))]], len(names))
     if not fit["identified"].all():
-        return {"leads": empty, "not_estimable": "the leads are collinear with the fixed "
-                "effects (too few periods before adoption): no pre-trend test"}  # fmt: skip
+        return {
+            "leads": empty,
+            "not_estimable": "the leads are collinear with the fixed "
+            "effects (too few periods before adoption): no pre-trend test",
+        }
     b, cov = fit["params"], fit["cov"]
     se = np.sqrt(np.diag(cov))
-    rows = [{"rel_period": -int(n[4:]), "estimate": float(b[i]),
-             "ci_low": float(b[i] - Z95 * se[i]), "ci_high": float(b[i] + Z95 * se[i]),
-             "n": int(u[n].sum())} for i, n in enumerate(names)]  # fmt: skip
+    rows = [
+        {
+            "rel_period": -int(n[4:]),
+            "estimate": float(b[i]),
+            "ci_low": float(b[i] - Z95 * se[i]),
+            "ci_high": float(b[i] + Z95 * se[i]),
+            "n": int(u[n].sum()),
+        }
+        for i, n in enumerate(names)
+    ]
     statistic = float(b @ np.linalg.pinv(cov) @ b)
     return {
         "leads": pd.DataFrame(rows).sort_values("rel_period", ignore_index=True),

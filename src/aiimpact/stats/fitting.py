@@ -63,8 +63,9 @@ class Fitter:
     def refit(self, base, data: pd.DataFrame):
         """Fit *base*'s model again with ``t`` (and ``w``) from *data*, reusing its design
         matrix instead of the formula (the sensitivity analysis refits many times)."""
-        exog = pd.DataFrame(np.array(base.model.exog, dtype=float),
-                            columns=list(base.model.exog_names))  # fmt: skip
+        exog = pd.DataFrame(
+            np.array(base.model.exog, dtype=float), columns=list(base.model.exog_names)
+        )
         exog["t"] = data["t"].to_numpy()
         endog = np.asarray(base.model.endog, dtype=float)
         return self._checked(lambda: self._estimate(endog, exog, data))

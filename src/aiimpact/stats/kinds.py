@@ -16,8 +16,16 @@ from aiimpact.errors import InputError
 
 MODELS = ("logit", "count", "poisson", "negbin", "cox", "log-ols", "ols")
 
-BINARY = {"reverted", "reverted_within_30d", "partially_reverted", "fix_inducing", "is_fix",
-          "merged", "is_open", "ai_assisted"}  # fmt: skip
+BINARY = {
+    "reverted",
+    "reverted_within_30d",
+    "partially_reverted",
+    "fix_inducing",
+    "is_fix",
+    "merged",
+    "is_open",
+    "ai_assisted",
+}
 COUNTS = {"n_fixes_induced", "review_rounds", "reviews", "comments", "files_changed"}
 # pandas.api.types.infer_dtype answers a model can take (numbers and booleans)
 NUMERIC = {"boolean", "integer", "floating", "mixed-integer-float", "decimal", "empty"}

@@ -44,8 +44,12 @@ def compare_many(
     if isinstance(outcomes, str) or not outcomes:
         raise InputError("outcomes= must be a non-empty list of column names")
     if isinstance(table, pd.DataFrame):
-        check_design(table, kwargs.get("treatment", "ai_assisted"), kwargs.get("controls", ()),
-                     kwargs.get("cluster"))  # fmt: skip
+        check_design(
+            table,
+            kwargs.get("treatment", "ai_assisted"),
+            kwargs.get("controls", ()),
+            kwargs.get("cluster"),
+        )
     results, failed = [], {}
     models = outcomes if isinstance(outcomes, Mapping) else {}
     show = progress if progress is not None else len(outcomes) > FITS_MIN

@@ -73,11 +73,13 @@ def panel(
     if freq not in FREQS:
         raise InputError(f"freq={freq!r} is not one of {', '.join(FREQS)}")
     when = pd.to_datetime(table[time], utc=True).dt.tz_localize(None)
-    df = pd.DataFrame({
-        "unit": table[unit].astype("string"),
-        "period": when.dt.to_period(FREQS[freq]).dt.start_time,
-        "ai": table[treatment].astype("boolean").fillna(False).astype(int),
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "unit": table[unit].astype("string"),
+            "period": when.dt.to_period(FREQS[freq]).dt.start_time,
+            "ai": table[treatment].astype("boolean").fillna(False).astype(int),
+        }
+    )
     size_cols = [c for c in ("insertions", "deletions", "additions") if c in table.columns]
     for c in size_cols:
         df[c] = pd.to_numeric(table[c], errors="coerce").fillna(0)
@@ -129,8 +131,11 @@ def _fill(out: pd.DataFrame, freq: str) -> pd.DataFrame:
         full["unit"] = unit
         pieces.append(full)
     out = pd.concat(pieces, ignore_index=True)
-    counts = [c for c in ("commits", "ai_commits", "insertions", "deletions", "lines",
-                          "authors") if c in out]  # fmt: skip
+    counts = [
+        c
+        for c in ("commits", "ai_commits", "insertions", "deletions", "lines", "authors")
+        if c in out
+    ]
     out[counts] = out[counts].fillna(0).astype(int)
     return out[["unit", "period", *[c for c in out.columns if c not in ("unit", "period")]]]
 

@@ -41,8 +41,13 @@ def group_summary(data: pd.DataFrame, kind: str) -> pd.DataFrame:
             low, high = proportion_confint(k, len(g), method="wilson")
             # exactly 0 (1) with no events (all events), not rounding noise such as 1.7e-18
             low, high = (0.0 if k == 0 else low), (1.0 if k == len(g) else high)
-            row |= {"events": k, "statistic": "share", "value": k / len(g), "low": low,
-                    "high": high}  # fmt: skip
+            row |= {
+                "events": k,
+                "statistic": "share",
+                "value": k / len(g),
+                "low": low,
+                "high": high,
+            }
         elif kind == "cox":
             row["events"] = int(g["event"].sum())
             km = sm.SurvfuncRight(g["dur"].to_numpy(), g["event"].to_numpy())
@@ -53,14 +58,23 @@ def group_summary(data: pd.DataFrame, kind: str) -> pd.DataFrame:
                     low, high = km.quantile_ci(0.5)
                 except (ValueError, IndexError, ZeroDivisionError):
                     low, high = np.nan, np.nan
-            row |= {"statistic": "median (Kaplan-Meier)", "value": median,
-                    "low": float(low), "high": float(high)}  # fmt: skip
+            row |= {
+                "statistic": "median (Kaplan-Meier)",
+                "value": median,
+                "low": float(low),
+                "high": float(high),
+            }
         else:
             y = g["y"].to_numpy(dtype=float)
             sem = sps.sem(y) if len(y) > 1 else np.nan
             half = sem * sps.t.ppf(0.975, len(y) - 1) if len(y) > 1 else np.nan
-            row |= {"statistic": "mean", "value": y.mean(), "low": y.mean() - half,
-                    "high": y.mean() + half, "median": float(np.median(y))}  # fmt: skip
+            row |= {
+                "statistic": "mean",
+                "value": y.mean(),
+                "low": y.mean() - half,
+                "high": y.mean() + half,
+                "median": float(np.median(y)),
+            }
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -168,9 +182,12 @@ class Comparison:
         return pd.DataFrame([row])
 
     def sensitivity(
-        self, unlabeled_share: Sequence[float] = (0.0, 0.1, 0.2, 0.4), draws: int = 20,
-        burn_in: int = 5, seed: int = 0,
-    ) -> pd.DataFrame:  # fmt: skip
+        self,
+        unlabeled_share: Sequence[float] = (0.0, 0.1, 0.2, 0.4),
+        draws: int = 20,
+        burn_in: int = 5,
+        seed: int = 0,
+    ) -> pd.DataFrame:
         """Re-estimate assuming a share of the "unassisted" rows were in fact AI-assisted.
 
         See :func:`aiimpact.stats.sensitivity.misclassification`.

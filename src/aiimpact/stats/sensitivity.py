@@ -127,8 +127,9 @@ def misclassification(
     for s in sorted(set(shares)):
         if s == 0:  # the original fit, with its own interval (t or z, clustered or not)
             lo, hi = comparison.ci
-            rows[s] = _result(s, comparison.estimate, lo, hi, comparison.p_value, 0.0,
-                              comparison.se, comparison)  # fmt: skip
+            rows[s] = _result(
+                s, comparison.estimate, lo, hi, comparison.p_value, 0.0, comparison.se, comparison
+            )
             continue
         if se_zero is None:  # this computation at s = 0, for the ratio
             at_zero = model.solve(0.0, model.start.copy())
@@ -147,8 +148,7 @@ def misclassification(
                 StatsWarning,
                 stacklevel=3,
             )
-            rows[s] = _result(s, np.nan, np.nan, np.nan, np.nan, s * unassisted, np.nan,
-                              comparison)  # fmt: skip
+            rows[s] = _result(s, np.nan, np.nan, np.nan, np.nan, s * unassisted, np.nan, comparison)
             continue
         beta, se_s = found
         done = s
@@ -183,9 +183,17 @@ def _result(s, estimate, low, high, p, moved, se, comparison) -> dict:
         width = float(np.log(high) - np.log(low)) if low > 0 else np.nan
     else:
         width = float(high - low)
-    return {"unlabeled_share": s, "estimate": float(estimate), "ci_low": float(low),
-            "ci_high": float(high), "p_value": float(p), "reclassified": float(moved),
-            "scale": comparison.scale, "se": float(se), "width": width}  # fmt: skip
+    return {
+        "unlabeled_share": s,
+        "estimate": float(estimate),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p_value": float(p),
+        "reclassified": float(moved),
+        "scale": comparison.scale,
+        "se": float(se),
+        "width": width,
+    }
 
 
 class _Model:

@@ -55,14 +55,32 @@ COMMIT_OUTCOMES: dict[str, str] = {  # outcome -> model ("auto" unless a rate re
     "days_to_first_fix": "auto",
     "churn_rate_14d": "ols",
 }
-PR_OUTCOMES: dict[str, str] = {"merged": "logit", "time_to_merge": "auto",
-                               "time_to_first_review": "auto", "review_rounds": "auto"}  # fmt: skip
+PR_OUTCOMES: dict[str, str] = {
+    "merged": "logit",
+    "time_to_merge": "auto",
+    "time_to_first_review": "auto",
+    "review_rounds": "auto",
+}
 MAX_AUTHOR_EFFECTS = 100
 LEAD = pd.Timedelta(days=183)
 TABLE_COLUMNS = [
-    "level", "outcome", "model", "scale", "estimate", "ci_low", "ci_high", "p_value",
-    "p_holm", "test", "n_ai", "n_other", "events_ai", "events_other", "adjusted_for", "reason",
-]  # fmt: skip
+    "level",
+    "outcome",
+    "model",
+    "scale",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_holm",
+    "test",
+    "n_ai",
+    "n_other",
+    "events_ai",
+    "events_other",
+    "adjusted_for",
+    "reason",
+]
 
 
 @dataclass
@@ -98,8 +116,10 @@ class Design:
         span = f"{day(self.since)} to {day(self.until)}"
         errors = f"errors clustered by {self.cluster}" if self.cluster else "model-based errors"
         size = "Size adjusted by log_size; " if "log_size" in self.controls else ""
-        return (f"Study window {span} ({self.window_rule}). {self.time_adjustment}. "
-                f"{self.author_adjustment}. {size}{errors}.")  # fmt: skip
+        return (
+            f"Study window {span} ({self.window_rule}). {self.time_adjustment}. "
+            f"{self.author_adjustment}. {size}{errors}."
+        )
 
 
 @dataclass(repr=False)
@@ -157,12 +177,26 @@ class Study:
         ):
             fitted = results.table().set_index("outcome") if results.results else None
             for outcome, model in tried.items():
-                row = dict.fromkeys(TABLE_COLUMNS, pd.NA) | {"level": level, "outcome": outcome,
-                                                             "model": model}  # fmt: skip
+                row = dict.fromkeys(TABLE_COLUMNS, pd.NA) | {
+                    "level": level,
+                    "outcome": outcome,
+                    "model": model,
+                }
                 if fitted is not None and outcome in fitted.index:
                     r = fitted.loc[outcome]
-                    row |= {k: r[k] for k in ("model", "scale", "estimate", "ci_low", "ci_high",
-                                              "p_value", "p_holm", "test")}  # fmt: skip
+                    row |= {
+                        k: r[k]
+                        for k in (
+                            "model",
+                            "scale",
+                            "estimate",
+                            "ci_low",
+                            "ci_high",
+                            "p_value",
+                            "p_holm",
+                            "test",
+                        )
+                    }
                     row |= {
                         "n_ai": r["n_treated"],
                         "n_other": r["n_control"],
@@ -189,15 +223,19 @@ class Study:
     def describe(self) -> str:
         """The design, what was left out, and each outcome's result or reason, as text."""
         gone = ", ".join(f"{n} {why}" for why, n in self.left_out.items() if n)
-        lines = [self.design.describe(), f"{len(self.commits)} commits compared"
-                 + (f"; left out: {gone}" if gone else "") + "."]  # fmt: skip
+        lines = [
+            self.design.describe(),
+            f"{len(self.commits)} commits compared" + (f"; left out: {gone}" if gone else "") + ".",
+        ]
         if self.absent:
             lines.append(self.absent)
         for r in self.table().itertuples():
             if pd.isna(r.reason):
-                lines.append(f"{r.level} {r.outcome}: {r.scale} {_fmt(r.estimate)} "
-                             f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}], p={_fmt(r.p_value)} "
-                             f"({r.test})")  # fmt: skip
+                lines.append(
+                    f"{r.level} {r.outcome}: {r.scale} {_fmt(r.estimate)} "
+                    f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}], p={_fmt(r.p_value)} "
+                    f"({r.test})"
+                )
             else:
                 lines.append(f"{r.level} {r.outcome}: not estimated: {r.reason}")
         return "\n".join(lines)
@@ -206,8 +244,9 @@ class Study:
         return self.describe()
 
     def _repr_html_(self) -> str:
-        body = self.table().drop(columns=["test"]).to_html(index=False, float_format=_fmt,
-                                                          na_rep="")  # fmt: skip
+        body = (
+            self.table().drop(columns=["test"]).to_html(index=False, float_format=_fmt, na_rep="")
+        )
         return f"<div><p>{html.escape(self.design.describe())}</p>{body}</div>"
 
 
@@ -265,8 +304,9 @@ def study(
     table, left_out_window = _in_window(table, "commit_time", *window)
     left_out |= left_out_window
     if table.empty:
-        raise InputError(f"no commit falls in the study window {day(window[0])} to "
-                         f"{day(window[1])}")  # fmt: skip
+        raise InputError(
+            f"no commit falls in the study window {day(window[0])} to {day(window[1])}"
+        )
     table, design = _design(table, "commit_time", "author_email", window, rule, controls, cluster)
     absent = nothing_to_compare(table, "commits")
     tried = dict(commit_outcomes or COMMIT_OUTCOMES)
@@ -302,11 +342,12 @@ def _window(
         return (times.min(), until_ts or times.max()), "no AI-marked commit: the whole history"
     start = first - lead
     if start <= times.min():
-        rule = (f"the first AI-marked change ({day(first)}) comes within {lead.days} days of "
-                "the first commit: the whole history")  # fmt: skip
+        rule = (
+            f"the first AI-marked change ({day(first)}) comes within {lead.days} days of "
+            "the first commit: the whole history"
+        )
         return (times.min(), until_ts or times.max()), rule
-    rule = (f"the AI era: from {lead.days} days before the first AI-marked change "
-            f"({day(first)})")  # fmt: skip
+    rule = f"the AI era: from {lead.days} days before the first AI-marked change ({day(first)})"
     return (start, until_ts or times.max()), rule
 
 
@@ -316,8 +357,11 @@ def _in_window(
     t = table[time_col]
     before, after, unknown = t < since, t > until, t.isna()
     kept = table[~(before | after | unknown)].reset_index(drop=True)
-    return kept, {"before the window": int(before.sum()), "after the window": int(after.sum()),
-                  "with an unknown time": int(unknown.sum())}  # fmt: skip
+    return kept, {
+        "before the window": int(before.sum()),
+        "after the window": int(after.sum()),
+        "with an unknown time": int(unknown.sum()),
+    }
 
 
 def _design(
@@ -350,19 +394,27 @@ def _design(
         experience = ["log_author_experience"] if "log_author_experience" in table else []
         if 1 < authors <= MAX_AUTHOR_EFFECTS:
             who = [author_col]
-            author_text = (f"Author fixed effects ({authors} authors; those whose outcome "
-                           "never varies fall out of its model; with fewer than "
-                           f"{MIN_CLUSTERS} left, the author's prior commits, log, "
-                           "instead)")  # fmt: skip
+            author_text = (
+                f"Author fixed effects ({authors} authors; those whose outcome "
+                "never varies fall out of its model; with fewer than "
+                f"{MIN_CLUSTERS} left, the author's prior commits, log, "
+                "instead)"
+            )
         else:
             who = experience
-            author_text = (f"{authors} authors: adjusted for the author's prior commits (log) "
-                           "instead of one fixed effect each" if who else
-                           f"{authors} authors: no author adjustment")  # fmt: skip
+            author_text = (
+                f"{authors} authors: adjusted for the author's prior commits (log) "
+                "instead of one fixed effect each"
+                if who
+                else f"{authors} authors: no author adjustment"
+            )
         chosen = [*size, *names, *who]
-        time_text = (f"Time adjusted by a smooth trend (orthogonal polynomial of degree "
-                     f"{len(names)} in commit time)" if names else "No time adjustment (one "
-                     "instant)")  # fmt: skip
+        time_text = (
+            f"Time adjusted by a smooth trend (orthogonal polynomial of degree "
+            f"{len(names)} in commit time)"
+            if names
+            else "No time adjustment (one instant)"
+        )
     if cluster == "auto":
         cluster = author_col if authors >= 10 else None
     check_design(table, "ai_assisted", chosen, cluster)
@@ -389,13 +441,17 @@ def nothing_to_compare(table: pd.DataFrame, what: str = "commits") -> str | None
     """
     ai = table["ai_assisted"].fillna(False).astype(bool)
     if not ai.any():
-        return (f"No AI-assisted {what} found: none of the {len(table)} {what} carries an AI "
-                "mark, so there is nothing to compare. The absence of a mark is not evidence "
-                "of human authorship: tools can be configured to leave none, and hooks can "
-                "strip them.")  # fmt: skip
+        return (
+            f"No AI-assisted {what} found: none of the {len(table)} {what} carries an AI "
+            "mark, so there is nothing to compare. The absence of a mark is not evidence "
+            "of human authorship: tools can be configured to leave none, and hooks can "
+            "strip them."
+        )
     if ai.all():
-        return (f"Every one of the {len(table)} {what} carries an AI mark: there are no "
-                f"unmarked {what} to compare them with.")  # fmt: skip
+        return (
+            f"Every one of the {len(table)} {what} carries an AI mark: there are no "
+            f"unmarked {what} to compare them with."
+        )
     return None
 
 
@@ -416,16 +472,28 @@ def _fit(
             results, failed = [], dict(missing)
             for outcome, model in present.items():
                 controls = _controls(table, outcome, design)
-                one = compare_many(table, {outcome: model}, controls=controls,
-                                   cluster=design.cluster, progress=False)  # fmt: skip
+                one = compare_many(
+                    table,
+                    {outcome: model},
+                    controls=controls,
+                    cluster=design.cluster,
+                    progress=False,
+                )
                 fallback = _without_author_effects(table, controls)
                 if outcome in one.failed and fallback != controls:
                     why = one.failed[outcome]
-                    one = compare_many(table, {outcome: model}, controls=fallback,
-                                       cluster=design.cluster, progress=False)  # fmt: skip
+                    one = compare_many(
+                        table,
+                        {outcome: model},
+                        controls=fallback,
+                        cluster=design.cluster,
+                        progress=False,
+                    )
                     for r in one.results:
-                        r.notes.append(f"with author fixed effects: {why}; refitted with the "
-                                       "author's prior commits instead")  # fmt: skip
+                        r.notes.append(
+                            f"with author fixed effects: {why}; refitted with the "
+                            "author's prior commits instead"
+                        )
                 results += one.results
                 failed.update(one.failed)
             fitted = {r.outcome: r.groups for r in results}

@@ -197,8 +197,9 @@ def make_repo(
     modules = _modules(shape.modules) if shape else MODULES
     rng = np.random.default_rng(seed)
     authors = _authors(rng, n_authors, effects.confounding, shape)
-    start = (datetime(2021, 1, 4, 9, 0, tzinfo=UTC) if shape else
-             datetime(2025, 1, 6, 9, 0, tzinfo=UTC))  # fmt: skip
+    start = (
+        datetime(2021, 1, 4, 9, 0, tzinfo=UTC) if shape else datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+    )
     b = RepoBuilder(path, start=start, step=timedelta(minutes=10))
     files: dict[str, list[list]] = {m: [[f"# {m} module\n", None, None]] for m in modules}
     b.commit("Initial import", _render(files), author="Ops <ops@example.com>", date=start)
@@ -283,17 +284,19 @@ def _authors(rng, n: int, confounding: bool, shape: RealHistory | None = None) -
         u = float(rng.normal(0, 0.6))  # baseline risk of the author's changes
         # AI propensity rises with u under confounding; adoption is staggered; 1 in 6 never
         lean = 1 / (1 + math.exp(-2.5 * u)) if confounding else 0.5
-        out.append({
-            "ident": f"Dev {a:02d} <dev{a:02d}@example.com>",
-            "email": f"dev{a:02d}@example.com",
-            "login": f"dev{a:02d}",
-            "u": u,
-            "v": float(rng.normal(0, 0.4)),
-            "churn": float(np.clip(0.08 + 0.04 * u, 0.01, 0.5)),
-            "adopt": float(rng.uniform(*adoption)) if a % 6 != 5 else 2.0,
-            "p_ai": 0.25 + 0.6 * lean,
-            "tool": MARKS[a % len(MARKS)],
-        })  # fmt: skip
+        out.append(
+            {
+                "ident": f"Dev {a:02d} <dev{a:02d}@example.com>",
+                "email": f"dev{a:02d}@example.com",
+                "login": f"dev{a:02d}",
+                "u": u,
+                "v": float(rng.normal(0, 0.4)),
+                "churn": float(np.clip(0.08 + 0.04 * u, 0.01, 0.5)),
+                "adopt": float(rng.uniform(*adoption)) if a % 6 != 5 else 2.0,
+                "p_ai": 0.25 + 0.6 * lean,
+                "tool": MARKS[a % len(MARKS)],
+            }
+        )
     return out
 
 
@@ -302,13 +305,17 @@ def _feature(
 ) -> dict:
     a = authors[int(rng.integers(len(authors)))]
     ai = i / n >= a["adopt"] and rng.random() < a["p_ai"]
-    body = max(3, round(float(rng.lognormal(math.log(10), 0.6)) * (effects.ai_size_factor
-                                                                    if ai else 1.0)))  # fmt: skip
+    body = max(
+        3, round(float(rng.lognormal(math.log(10), 0.6)) * (effects.ai_size_factor if ai else 1.0))
+    )
     module = modules[int(rng.integers(len(modules)))]
     fn = f"{module}_{i}"
     sha_slot = object()  # the owner until the sha is known
-    lines = [f"def {fn}(x):\n", *[f"    y{j} = x + {j}  # {fn}\n" for j in range(body)],
-             f"    return x  # {fn}\n"]  # fmt: skip
+    lines = [
+        f"def {fn}(x):\n",
+        *[f"    y{j} = x + {j}  # {fn}\n" for j in range(body)],
+        f"    return x  # {fn}\n",
+    ]
     block = [[text, sha_slot, i] for text in lines]
     files[module].extend(block)
     tool, mark = a["tool"]
@@ -323,8 +330,9 @@ def _feature(
     u = a["u"] if effects.confounding else 0.0
     trend = shape.trend * (i / max(n - 1, 1) - 0.5) if shape else 0.0
     revert0, fix0 = (shape.revert_intercept, shape.fix_intercept) if shape else (-2.2, -1.9)
-    p_revert = _expit(revert0 + trend + math.log(effects.revert_odds_ratio) * ai
-                      + 0.5 * centred + u)  # fmt: skip
+    p_revert = _expit(
+        revert0 + trend + math.log(effects.revert_odds_ratio) * ai + 0.5 * centred + u
+    )
     p_fix = _expit(fix0 + trend + math.log(effects.fix_odds_ratio) * ai + 0.4 * centred + u)
     p_churn = float(np.clip(a["churn"] + effects.churn_difference * ai, 0.0, 1.0))
     churn_lines = int(rng.binomial(added, p_churn))
@@ -399,20 +407,38 @@ def _pull_request(row, authors, effects: Effects, end: datetime, rng) -> dict:
     )
     return {
         "pull": {
-            "number": row["number"], "title": f"Add {row['module']}_{row['i']}", "body": "",
+            "number": row["number"],
+            "title": f"Add {row['module']}_{row['i']}",
+            "body": "",
             "user": {"login": a["login"], "id": 1000 + authors.index(a), "type": "User"},
-            "state": "closed", "draft": False, "created_at": created.strftime(iso),
-            "updated_at": done.strftime(iso), "closed_at": done.strftime(iso),
+            "state": "closed",
+            "draft": False,
+            "created_at": created.strftime(iso),
+            "updated_at": done.strftime(iso),
+            "closed_at": done.strftime(iso),
             "merged_at": done.strftime(iso) if merged else None,
-            "head": {"ref": f"feature/{row['i']}"}, "merge_commit_sha": row["sha"],
-            "additions": row["lines_added"], "deletions": 0, "changed_files": 1,
+            "head": {"ref": f"feature/{row['i']}"},
+            "merge_commit_sha": row["sha"],
+            "additions": row["lines_added"],
+            "deletions": 0,
+            "changed_files": 1,
         },
-        "commits": [{"sha": row["sha"], "commit": {"message": message,
-                     "author": {"name": a["ident"].split(" <")[0], "email": a["email"]},
-                     "committer": {"name": "GitHub", "email": "noreply@github.com"}}}],
-        "reviews": [], "review_comments": [], "issue_comments": [], "timeline": [],
+        "commits": [
+            {
+                "sha": row["sha"],
+                "commit": {
+                    "message": message,
+                    "author": {"name": a["ident"].split(" <")[0], "email": a["email"]},
+                    "committer": {"name": "GitHub", "email": "noreply@github.com"},
+                },
+            }
+        ],
+        "reviews": [],
+        "review_comments": [],
+        "issue_comments": [],
+        "timeline": [],
         "fetched_at": end.strftime(iso),
-    }  # fmt: skip
+    }
 
 
 def _expit(x: float) -> float:

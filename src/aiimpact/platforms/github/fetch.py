@@ -219,9 +219,15 @@ def pull_requests(
     started = datetime.now(UTC)
     try:
         cutoff = since if since is not None else raw.watermark()
-        items = fetch_pull_requests(repo, token=token, api_url=api_url, api=api,
-                                    cache_path=folder / "github.duckdb", since=cutoff,
-                                    **client_options)  # fmt: skip
+        items = fetch_pull_requests(
+            repo,
+            token=token,
+            api_url=api_url,
+            api=api,
+            cache_path=folder / "github.duckdb",
+            since=cutoff,
+            **client_options,
+        )
         bar = tqdm(items, unit="PR", desc=f"pull requests of {repo}", disable=progress is False)
         for item in bar:
             raw.put(item)

@@ -145,8 +145,14 @@ def walk_graphql(
     cursors: set[str] = set()
     first = max(1, int(page_size))
     while True:
-        variables = {"owner": owner, "name": name, "first": first, "after": after,
-                     "states": _STATES[state], "types": ITEM_TYPES}  # fmt: skip
+        variables = {
+            "owner": owner,
+            "name": name,
+            "first": first,
+            "after": after,
+            "states": _STATES[state],
+            "types": ITEM_TYPES,
+        }
         try:
             data = client.graphql(PULL_REQUESTS_QUERY, variables)
         except GitHubAPIError as exc:
@@ -202,12 +208,18 @@ def _next_cursor(page: Mapping, seen: set[str], field: str) -> str | None:
 def _complete(client: GitHubClient, node: Mapping) -> dict:
     """The pull-request node with every timeline item and review comment fetched."""
     more = {"id": node.get("id"), "types": ITEM_TYPES}
-    items = _all_nodes(client, _field(node, "timelineItems", dict), MORE_TIMELINE_QUERY, more,
-                       "timelineItems")  # fmt: skip
+    items = _all_nodes(
+        client, _field(node, "timelineItems", dict), MORE_TIMELINE_QUERY, more, "timelineItems"
+    )
     for i, item in enumerate(items):
         if isinstance(item, Mapping) and item.get("__typename") == "PullRequestReview":
-            comments = _all_nodes(client, _field(item, "comments", dict), MORE_COMMENTS_QUERY,
-                                  {"id": item.get("id")}, "comments")  # fmt: skip
+            comments = _all_nodes(
+                client,
+                _field(item, "comments", dict),
+                MORE_COMMENTS_QUERY,
+                {"id": item.get("id")},
+                "comments",
+            )
             items[i] = {**item, "comments": {"nodes": comments}}
     return {**node, "timelineItems": {"nodes": items}}
 
@@ -277,8 +289,14 @@ def to_raw(node: Mapping) -> dict[str, Any]:
         "changed_files": node.get("changedFiles"),
         "merge_commit_sha": _field(node, "mergeCommit", dict).get("oid"),
     }
-    raw: dict[str, Any] = {"pull": pull, "reviews": [], "review_comments": [],
-                           "issue_comments": [], "timeline": [], "commits": []}  # fmt: skip
+    raw: dict[str, Any] = {
+        "pull": pull,
+        "reviews": [],
+        "review_comments": [],
+        "issue_comments": [],
+        "timeline": [],
+        "commits": [],
+    }
     for item in _field(_field(node, "timelineItems", dict), "nodes", list, "timelineItems"):
         if not isinstance(item, Mapping):
             continue
