@@ -96,6 +96,17 @@ def quarantine(path: Path, what: str, problem: str) -> None:
     )
 
 
+def read_every_block(con: duckdb.DuckDBPyConnection, table: str, key: str, every: str) -> None:
+    """Read every stored block of *table* (*every*: an expression of all its columns) and
+    look its largest *key* up through the key's index. DuckDB checks a block's checksum
+    only when it reads the block (statistics answer ``max`` unread): a damaged block fails
+    here, when the file is opened, not in the middle of a run."""
+    row = con.execute(f"SELECT max({key}), sum({every}) FROM {table}").fetchone()
+    assert row is not None  # an aggregate without GROUP BY has exactly one row
+    top = row[0]
+    con.execute(f"SELECT count(*) FROM {table} WHERE {key} = ?", [top]).fetchall()
+
+
 def open_checked(
     path: Path, what: str, prepare: Callable[[duckdb.DuckDBPyConnection], None]
 ) -> duckdb.DuckDBPyConnection:

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from aiimpact.store import open_checked
+from aiimpact.store import open_checked, read_every_block
 
 _ETAGS_DDL = """
 CREATE TABLE IF NOT EXISTS etags (
@@ -26,17 +26,6 @@ CREATE TABLE IF NOT EXISTS etags (
     fetched_at TIMESTAMP
 )
 """
-
-
-def read_all(con: duckdb.DuckDBPyConnection, table: str, key: str, every: str) -> None:
-    """Read every stored block of *table* (*every*: an expression of all its columns) and
-    look its largest *key* up through the key's index. DuckDB checks a block's checksum
-    only when it reads the block (statistics answer ``max`` unread): a damaged block fails
-    here, when the file is opened, not in the middle of a run."""
-    row = con.execute(f"SELECT max({key}), sum({every}) FROM {table}").fetchone()
-    assert row is not None  # an aggregate without GROUP BY has exactly one row
-    top = row[0]
-    con.execute(f"SELECT count(*) FROM {table} WHERE {key} = ?", [top]).fetchall()
 
 
 @dataclass
@@ -60,7 +49,7 @@ class EtagCache:
     def _check(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_ETAGS_DDL)
         every = "length(url) + length(etag) + length(body) + length(link) + epoch(fetched_at)"
-        read_all(con, "etags", "url", every)
+        read_every_block(con, "etags", "url", every)
 
     def get(self, url: str) -> Cached | None:
         row = self.con.execute("SELECT etag, body, link FROM etags WHERE url = ?", [url]).fetchone()
@@ -96,7 +85,7 @@ class RawStore:
     def _check(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CREATE TABLE IF NOT EXISTS pulls (number BIGINT PRIMARY KEY, item VARCHAR)")
         con.execute("CREATE TABLE IF NOT EXISTS runs (complete_since TIMESTAMPTZ)")
-        read_all(con, "pulls", "number", "number + length(item)")
+        read_every_block(con, "pulls", "number", "number + length(item)")
         con.execute("SELECT sum(epoch(complete_since)) FROM runs").fetchall()
 
     def put(self, item: dict) -> None:
