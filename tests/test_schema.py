@@ -22,6 +22,7 @@ from conftest import git
 import aiimpact as ai
 from aiimpact import schema
 from aiimpact.errors import CacheRebuiltWarning, EmptyRepositoryWarning
+from aiimpact.git.identity import repo_id
 from aiimpact.git.walk import COMMIT_FIELDS, FILE_FIELDS
 
 TABLES = ("commits", "file_changes", "reverts", "szz", "outcomes")
@@ -95,7 +96,7 @@ def test_mine_many_partitions_read_as_one_table(build, tmp_path):
     sources = [str(full_repo(build, "b-full")), str(plain_repo(build, "a-plain"))]
     out = tmp_path / "dataset"
     result = ai.mine_many(sources, out=out, tables=TABLES, workers=1, progress=False)
-    assert sorted(result.mined) == sorted(ai.parallel.repo_id(s) for s in sources)
+    assert sorted(result.mined) == sorted(repo_id(s) for s in sources)
     assert result.failures.empty
     ds = ai.open_dataset(out)
     for table in TABLES:
