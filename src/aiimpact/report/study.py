@@ -26,10 +26,12 @@ from aiimpact.errors import InputError
 from aiimpact.files import atomic_output, writable_file
 from aiimpact.report import figures
 from aiimpact.stats.results import fmt as _f
+from aiimpact.stats.study import TABLE_COLUMNS
 from aiimpact.times import day
 
 SENSITIVITY_OUTCOMES = ("reverted_within_90d", "fix_inducing_within_90d")
 SHARES = (0.0, 0.1, 0.2, 0.4)
+_NOT_SHOWN = ("level", "test", "adjusted_for")  # the page shows these elsewhere
 SKIPPED = "Skipped: there is nothing to compare (see the summary)."
 
 
@@ -238,23 +240,7 @@ def _models(s, level, truth, anchor, heading) -> str:
     if absent:
         listed = table[["outcome", "reason"]].to_html(index=False, na_rep="")
         return f'<section id="{anchor}"><h2>{heading}</h2>{_statement(absent)}{listed}</section>'
-    shown = table[
-        [
-            "outcome",
-            "model",
-            "scale",
-            "estimate",
-            "ci_low",
-            "ci_high",
-            "p_value",
-            "p_holm",
-            "n_ai",
-            "n_other",
-            "events_ai",
-            "events_other",
-            "reason",
-        ]
-    ].copy()
+    shown = table[[c for c in TABLE_COLUMNS if c not in _NOT_SHOWN]].copy()
     if truth:
         shown.insert(3, "planted truth", shown["outcome"].map(truth))
     shown = shown.astype(object).where(shown.notna(), "")
