@@ -23,6 +23,12 @@ from aiimpact.platforms.github import GitHubAPIError, GitHubClient, fetch_pull_r
 LISTING = "state=all&sort=updated&direction=desc&per_page=100"
 
 
+def _prs_cli(repo: str, server, tmp_path) -> int:
+    """``aiimpact prs REPO`` against the local server, output and cache under *tmp_path*."""
+    out, cache = str(tmp_path / "out"), str(tmp_path / "c")
+    return main(["prs", repo, "--api-url", server.url, "-o", out, "--cache-dir", cache])
+
+
 def store_file(cache_dir, name: str):
     (found,) = cache_dir.glob(f"*/{name}")
     return found
@@ -71,22 +77,12 @@ def test_corrupt_store_is_moved_aside(server, recorded, tmp_path, how, name, tab
 
 def test_corrupt_pr_store_cli_recovers(server, recorded, tmp_path, capsys):
     serve_fake_repo(server, recorded)
-    args = [
-        "prs",
-        REPO,
-        "--api-url",
-        server.url,
-        "-o",
-        str(tmp_path / "out"),
-        "--cache-dir",
-        str(tmp_path / "c"),
-    ]
-    assert main(args) == 0
+    assert _prs_cli(REPO, server, tmp_path) == 0
     corrupt(store_file(tmp_path / "c", "pulls.duckdb"), "header", "pulls")
     capsys.readouterr()
-    assert main(args) == 0
+    assert _prs_cli(REPO, server, tmp_path) == 0
     assert "pull-request store" in capsys.readouterr().err  # the one-line warning
-    assert main(args) == 0
+    assert _prs_cli(REPO, server, tmp_path) == 0
 
 
 def test_corrupt_cache_in_a_folder_named_like_a_lock_is_moved_aside(server, tmp_path, monkeypatch):
@@ -215,17 +211,7 @@ def test_run_stopped_by_a_far_reset_is_resumable(server, recorded, tmp_path, cap
     expected = serve_fake_repo(server, recorded)
     spent = Reply(403, {"message": "API rate limit exceeded"}, far_reset(time.time()))
     server.add(f"/repos/{REPO}/pulls/5046", spent)
-    args = [
-        "prs",
-        REPO,
-        "--api-url",
-        server.url,
-        "-o",
-        str(tmp_path / "out"),
-        "--cache-dir",
-        str(tmp_path / "c"),
-    ]
-    assert main(args) == 1
+    assert _prs_cli(REPO, server, tmp_path) == 1
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
     assert last.startswith("aiimpact: error: GitHub primary rate limit") and "max_wait" in last
@@ -235,7 +221,7 @@ def test_run_stopped_by_a_far_reset_is_resumable(server, recorded, tmp_path, cap
     con.close()
     server.add(f"/repos/{REPO}/pulls/5046", expected[5046]["pull"])  # the limit has reset
     server.clear_log()
-    assert main(args) == 0
+    assert _prs_cli(REPO, server, tmp_path) == 0
     by_path = {r.path: r.status for r in server.requests}
     assert {s for p, s in by_path.items() if "/7458" in p} == {304}
     assert by_path[f"/repos/{REPO}/pulls/5046"] == 200
@@ -380,17 +366,7 @@ def test_graphql_cursor_loop_in_a_timeline_is_an_input_error(server):
 
 def test_wrong_shape_through_the_cli_is_exit_2(server, tmp_path, capsys):
     serve_one_pr(server, pull=[1])
-    args = [
-        "prs",
-        "o/r",
-        "--api-url",
-        server.url,
-        "-o",
-        str(tmp_path / "out"),
-        "--cache-dir",
-        str(tmp_path / "c"),
-    ]
-    assert main(args) == 2
+    assert _prs_cli("o/r", server, tmp_path) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("aiimpact: error: GitHub answered a list where a pull request")
 
@@ -409,17 +385,7 @@ def test_redirect_loop_is_a_clear_error(server, tmp_path, capsys, loop):
     with pytest.raises(InputError, match="redirect loop") as err:
         list(fetch_pull_requests("o/r", token=TOKEN, api_url=server.url))
     assert server.url + "/repos/o/r/pulls" in str(err.value)
-    args = [
-        "prs",
-        "o/r",
-        "--api-url",
-        server.url,
-        "-o",
-        str(tmp_path / "out"),
-        "--cache-dir",
-        str(tmp_path / "c"),
-    ]
-    assert main(args) == 2
+    assert _prs_cli("o/r", server, tmp_path) == 2
     assert "redirect loop" in capsys.readouterr().err
 
 
@@ -531,17 +497,7 @@ def test_api_rejects_repository_names_that_are_not_owner_name(server, tmp_path, 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
 def test_cli_rejects_repository_names_that_are_not_owner_name(server, tmp_path, capsys, name):
-    args = [
-        "prs",
-        name,
-        "--api-url",
-        server.url,
-        "-o",
-        str(tmp_path / "out"),
-        "--cache-dir",
-        str(tmp_path / "c"),
-    ]
-    assert main(args) == 2
+    assert _prs_cli(name, server, tmp_path) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("aiimpact: error: repository") and "owner/name" in err
     assert len(err.splitlines()) == 1
