@@ -25,7 +25,7 @@ adds lines has nothing to blame: it is reported as a *ghost* fix, not dropped; w
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import pandas as pd
 
@@ -101,42 +101,111 @@ def szz(
         that held most of the inducing commit's lines it deleted, or where an add-only
         fix inserted its lines; ``lines`` counts them over all files) and the fixes that
         deleted no meaningful line.
+
+    See Also
+    --------
+    aiimpact.outcomes.szz_blame.szz_by_blame : the same links from ``git blame`` per fix.
     """
-    if variant not in ("b", "r", "l"):
-        raise ValueError(f"SZZ variant {variant!r} is not one of 'b', 'r', 'l'")
+    check_variant(variant)
     index = {sha: i for i, sha in enumerate(history.commits)}
+
+    def by_sha(counts: Mapping[int, int]) -> dict[str, int]:
+        return {history.commits[c]: n for c, n in counts.items()}
+
+    def where_sha(where: Mapping[int, str]) -> dict[str, str]:
+        return {history.commits[c]: path for c, path in where.items()}
+
+    def time(sha: str) -> int | None:
+        return history.time[index[sha]]
+
     rows, ghosts = [], []
     for fix in fixes:
         fi = index.get(fix)
         if fi is None:
             continue
-        blamed = {
-            history.commits[c]: n
-            for c, n in history.deleted_from.get(fi, {}).items()
-            if history.commits[c] not in merges and c != fi
-        }
-        if issue_dates and fix in issue_dates and pd.notna(issue_dates[fix]):
-            cutoff = pd.Timestamp(issue_dates[fix]).timestamp()
-            blamed = {s: n for s, n in blamed.items() if history.time[index[s]] <= cutoff}
-        variant_name, where = variant, history.deleted_where.get(fi, {})
-        if not blamed:
+        found, ghost = fix_links(
+            fix,
+            by_sha(history.deleted_from.get(fi, {})),
+            where_sha(history.deleted_where.get(fi, {})),
+            time,
+            merges=merges,
+            variant=variant,
+            issue_dates=issue_dates,
+            context_of=by_sha(history.context_of.get(fi, {})) if context else None,
+            context_where=where_sha(history.context_where.get(fi, {})),
+        )
+        rows += found
+        if ghost:
             ghosts.append(fix)
-            if not context:
-                continue
-            # an add-only fix: blame the lines it was inserted between
-            blamed = {
-                history.commits[c]: n
-                for c, n in history.context_of.get(fi, {}).items()
-                if history.commits[c] not in merges and c != fi
-            }
-            variant_name, where = f"{variant}-context", history.context_where.get(fi, {})
-            if not blamed:
-                continue
-        if variant == "r":
-            blamed = dict([max(blamed.items(), key=lambda kv: history.time[index[kv[0]]])])
-        elif variant == "l":
-            blamed = dict([max(blamed.items(), key=lambda kv: kv[1])])
-        rows += [(fix, s, where.get(index[s]), n, variant_name) for s, n in blamed.items()]
+    return links_frame(rows), ghosts
+
+
+def check_variant(variant: str) -> None:
+    """Raise ValueError unless *variant* is one of ``"b"``, ``"r"``, ``"l"``."""
+    if variant not in ("b", "r", "l"):
+        raise ValueError(f"SZZ variant {variant!r} is not one of 'b', 'r', 'l'")
+
+
+def fix_links(
+    fix: str,
+    deleted: Mapping[str, int],
+    deleted_where: Mapping[str, str],
+    time: Callable[[str], int | None],
+    *,
+    merges: Collection[str],
+    variant: str,
+    issue_dates: Mapping[str, pd.Timestamp] | None,
+    context_of: Mapping[str, int] | None = None,
+    context_where: Mapping[str, str] | None = None,
+) -> tuple[list[tuple], bool]:
+    """The link rows of one fix and whether it is a ghost fix (the selection every SZZ
+    method shares).
+
+    *deleted* maps each commit that wrote meaningful lines the fix deleted to how many
+    (``deleted_where``: the fix's file holding most of them); *context_of* and
+    ``context_where`` the same for the lines around its insertions (None: not wanted, or
+    not computed yet: a ghost fix then gets no rows). *time* gives a commit's time in
+    seconds (None: unknown; such a candidate is never the most recent and is kept by an
+    issue date). Merges and the fix itself are never blamed; with *issue_dates*,
+    candidates committed after the fix's bug was reported are dropped (not the context
+    ones).
+
+    Returns
+    -------
+    (list of tuple, bool)
+        ``(fix, inducing, path, lines, variant)`` rows, and True for a ghost fix.
+    """
+    blamed = {s: n for s, n in deleted.items() if s not in merges and s != fix}
+    if issue_dates and fix in issue_dates and pd.notna(issue_dates[fix]):
+        cutoff = pd.Timestamp(issue_dates[fix]).timestamp()
+        blamed = {s: n for s, n in blamed.items() if _before(time(s), cutoff)}
+    variant_name, where = variant, deleted_where
+    ghost = not blamed
+    if ghost:
+        if context_of is None:
+            return [], True
+        # an add-only fix: blame the lines it was inserted between
+        blamed = {s: n for s, n in context_of.items() if s not in merges and s != fix}
+        variant_name, where = f"{variant}-context", context_where or {}
+        if not blamed:
+            return [], True
+    if variant == "r":
+        blamed = dict([max(blamed.items(), key=lambda kv: _seconds(time(kv[0])))])
+    elif variant == "l":
+        blamed = dict([max(blamed.items(), key=lambda kv: kv[1])])
+    return [(fix, s, where.get(s), n, variant_name) for s, n in blamed.items()], ghost
+
+
+def links_frame(rows: list[tuple]) -> pd.DataFrame:
+    """The szz table of :func:`fix_links` rows (``repo`` None)."""
     df = pd.DataFrame(rows, columns=["fix_sha", "inducing_sha", "path", "lines", "variant"])
     df.insert(0, "repo", None)
-    return df[SZZ_COLUMNS], ghosts
+    return df[SZZ_COLUMNS]
+
+
+def _before(seconds: int | None, cutoff: float) -> bool:
+    return seconds is None or seconds <= cutoff
+
+
+def _seconds(seconds: int | None) -> float:
+    return float("-inf") if seconds is None else seconds
