@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -318,3 +319,111 @@ def test_authorship_agrees_with_git_blame(build, tmp_path):
     assert doc["by_file"]["c.py"] == {"total_lines": 5, "ai_lines": 5}
     with pytest.raises(ai.InputError, match=r"A\.\.B"):
         repo.authorship("HEAD")
+
+
+# -- authorship over many ranges --------------------------------------------------------
+_CURSOR = "\n\nCo-authored-by: Cursor <cursoragent@cursor.com>"
+_NOTE = (
+    "d.py\n  s_0123456789abcd::t_0123456789abcd 1-3\n---\n"
+    '{"schema_version": "authorship/3.0.0", "sessions": {"s_0123456789abcd": '
+    '{"agent_id": {"tool": "claude", "id": "x", "model": "opus"}}}}'
+)
+_ACME = {"id": "acme", "tool": "other", "kind": "author", "email": "bot@acme.dev", "mode": "agent"}
+
+
+def _releases(build):
+    """Four releases of one repository: human, Cursor, aider, a bot and a git-ai note."""
+    from conftest import git
+
+    b = build("releases", start=START, step=DAY)
+    tags = [b.commit("Base", {"a.py": _body("base", 4), "img.bin": b"\x00\x01"})]
+    b.commit("Human", {"a.py": _body("base", 4) + _body("h", 3)})
+    b.commit("Agent" + _CURSOR, {"b.py": _body("ai", 5)})
+    tags.append(b.tip())
+    b.commit("Move", {"b.py": None, "c.py": _body("ai", 5)})
+    b.commit(
+        "Aider", {"a.py": _body("base", 2) + _body("aider", 4)}, author="Ann (aider) <a@x.org>"
+    )
+    noted = b.commit("Noted", {"d.py": _body("noted", 4)})
+    tags.append(b.tip())
+    b.commit("Bot", {"e.py": _body("bot", 3)}, author="Acme Bot <bot@acme.dev>")
+    b.commit("Human again", {"c.py": _body("ai", 3) + _body("human", 2)})
+    tags.append(b.tip())
+    b.close()
+    git(b.path, "notes", "--ref=ai", "add", "-m", _NOTE, noted)
+    return b, tags
+
+
+def _assert_same_authorship(got: ai.Authorship, want: ai.Authorship) -> None:
+    assert got.range == want.range
+    assert (got.total_lines, got.ai_lines) == (want.total_lines, want.ai_lines)
+    assert got.ai_share == pytest.approx(want.ai_share, nan_ok=True)
+    for name in ("by_file", "by_tool", "by_author", "lines"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), obj=name)
+    assert got.unblamed_files == want.unblamed_files
+
+
+@pytest.mark.parametrize("detector", [None, ai.Detector(extra=[_ACME])], ids=["default", "custom"])
+def test_authorship_many_equals_a_loop_of_authorship(build, tmp_path, detector):
+    b, tags = _releases(build)
+    ranges = [f"{a}..{z}" for a, z in itertools.pairwise(tags)] + [f"{tags[0]}..HEAD"]
+    # each from a cache of its own: authorship_many mines nothing before it starts
+    many = ai.Repo(b.path, tmp_path / "many", detector=detector).authorship_many(ranges)
+    repo = ai.Repo(b.path, tmp_path / "loop", detector=detector)
+    assert len(many) == len(ranges)
+    for got, rev_range in zip(many, ranges, strict=True):
+        _assert_same_authorship(got, repo.authorship(rev_range))
+    whole = many[-1]  # at HEAD: 4 aider, 3 Cursor (moved), 2 human, 4 noted, 3 bot lines
+    assert whole.total_lines == 4 + 3 + 2 + 4 + 3
+    assert whole.ai_lines == 4 + 3 + 4 + (3 if detector else 0)
+    tools = dict(zip(whole.by_tool.tool, whole.by_tool.lines, strict=True))
+    assert tools["cursor"] == 3 and tools["aider"] == 4 and tools["claude-code"] == 4
+    assert tools.get("other") == (3 if detector else None)  # the custom signature counts
+    # paths, and a range given twice
+    some = ai.Repo(b.path, tmp_path / "loop", detector=detector).authorship_many(
+        [ranges[-1], ranges[-1]], paths=["c.py"]
+    )
+    _assert_same_authorship(some[0], repo.authorship(ranges[-1], paths=["c.py"]))
+    _assert_same_authorship(some[1], some[0])
+    assert set(some[0].lines.path) == {"c.py"}
+    assert ai.Repo(b.path, tmp_path / "loop").authorship_many([]) == []
+
+
+@pytest.mark.parametrize("detector", [None, ai.Detector(extra=[_ACME])], ids=["default", "custom"])
+def test_authorship_tags_are_those_of_the_commits_table(build, tmp_path, detector):
+    from aiimpact.mining import MiningReport
+
+    b, _ = _releases(build)
+    repo = ai.Repo(b.path, tmp_path / "c", detector=detector)
+    commits = repo.commits()
+    shas = list(commits.sha[::2])  # some of them
+    report = MiningReport()
+    got = repo._miner().tags(shas, ["HEAD"], report).set_index("sha")
+    assert (report.mined, report.notes) == (0, 1)  # all stored: read, not mined
+    want = commits.set_index("sha").loc[sorted(shas), got.columns]
+    pd.testing.assert_frame_equal(got, want)  # every column: identity, ai_*, ai_lines
+    assert want.ai_assisted.any() and want.ai_lines.notna().any()  # the note is among them
+    # the same through a fresh cache, mined by the call
+    fresh = ai.Repo(b.path, tmp_path / "fresh", detector=detector)
+    again = fresh._miner().tags(shas, ["HEAD"], MiningReport()).set_index("sha")
+    pd.testing.assert_frame_equal(again, got)
+
+
+def test_authorship_of_a_range_whose_end_is_not_mined(build, tmp_path):
+    from aiimpact.errors import RevisionError
+
+    b, tags = _releases(build)
+    repo = ai.Repo(b.path, tmp_path / "c")
+    assert len(repo.commits(tags[1])) == 3  # the cache holds the first releases only
+    result = repo.authorship(f"{tags[1]}..{tags[2]}")
+    assert repo.last_report.mined == 3  # the new commits, mined for their tags
+    assert result.total_lines == result.ai_lines == 4 + 4  # aider, note (the move is older)
+    many = repo.authorship_many([f"{tags[0]}..{tags[1]}", f"{tags[2]}..{tags[3]}"])
+    assert repo.last_report.mined == 2
+    assert [m.total_lines for m in many] == [3 + 5, 3 + 2]
+    other = ai.Repo(b.path, tmp_path / "other")
+    _assert_same_authorship(other.authorship(f"{tags[2]}..{tags[3]}"), many[1])
+    with pytest.raises(RevisionError):
+        repo.authorship_many([f"{tags[0]}..{tags[1]}", "v9..HEAD"])  # checked first
+    with pytest.raises(ai.InputError, match=r"A\.\.B"):
+        repo.authorship_many(["HEAD"])

@@ -298,7 +298,12 @@ def test_every_git_subcommand_runs_nothing_on_a_planted_repository(
         # counts are git's own, not the attributes' (binary) or big-file threshold's
         assert files["insertions"].sum() == 3 + 2 + 3 + 1
         assert files["deletions"].sum() == 0 + 0 + 1 + 3
-        r.reverts(), r.churn(), r.fixes(), r.szz(), r.outcomes()
+        r.szz(fixes=[r.resolve()])  # per-fix blame: no line history yet
+        assert r.last_report.szz_method.startswith("blame")
+        r.outcomes("HEAD~1")  # stored, then extended by the next outcomes()
+        r.reverts()
+        assert r.last_report.line_history.startswith("extended from")
+        r.churn(), r.fixes(), r.szz(), r.outcomes()
         r.authorship(f"{r.resolve('HEAD~3')}..HEAD")
         with pytest.warns(UnrepresentableTimeWarning):
             assert len(r.commits("crafted")) == 1  # read through git where libgit2 refuses

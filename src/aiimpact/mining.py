@@ -32,15 +32,16 @@ from aiimpact.errors import (
     TruncatedHistoryWarning,
 )
 from aiimpact.git.notes import read_notes
-from aiimpact.git.revisions import descends, resolve
+from aiimpact.git.revisions import descends, resolve, split_range
 from aiimpact.git.walk import mine_commits, walk_pairs
-from aiimpact.outcomes.lines import LineHistory, line_history
-from aiimpact.outcomes.linking import unfollowed
+from aiimpact.outcomes.authorship import Authorship, attribute, blame_ranges
 from aiimpact.store import Store
 from aiimpact.times import utc_time
 
 COMMIT_COLUMNS = schema.columns(schema.COMMITS)
 FILE_COLUMNS = schema.columns(schema.FILE_CHANGES)
+TAG_COLUMNS = ["sha", *IDENTITY_FIELDS, *schema.AI_COLUMNS]
+"""The stored columns a commit's AI tags are made from (a detector, git-ai notes)."""
 PROGRESS_MIN = 2000
 """More commits to mine (or replay) than this shows a progress bar by default."""
 
@@ -80,6 +81,14 @@ class MiningReport:
         nowhere, in every commit.
     unfollowed_commits : int
         Commits that touch those files (their other files are followed).
+    line_history : str
+        Where the line history (and the outcomes table) came from: replayed in full (and
+        why), extended from a stored tip by the new commits, read from the outcome store,
+        or kept in memory; empty when none was needed.
+    szz_method : str
+        How the last SZZ call linked fixes to inducing commits, and why: ``line history``
+        (one at hand, or many fixes) or ``blame`` (per-fix ``git blame`` at each fix's
+        parent, for a few fixes without a line history).
     """
 
     reachable: int = 0
@@ -93,6 +102,8 @@ class MiningReport:
     ghost_fixes: list = field(default_factory=list)
     unfollowed_files: int = 0
     unfollowed_commits: int = 0
+    line_history: str = ""
+    szz_method: str = ""
 
 
 def one_report(method):
@@ -139,12 +150,49 @@ class Miner:
             return schema.empty(schema.COMMITS)
         df, notes = df
         df.insert(0, "repo", self.name)
+        return schema.conform(self._tagged(df, notes, report)[COMMIT_COLUMNS], schema.COMMITS)
+
+    def tags(self, shas, ends: list[str], report: MiningReport) -> pd.DataFrame:
+        """The AI tags of the commits *shas*, equal to their rows of :meth:`commits`.
+
+        Columns ``sha, message, author_name, author_email, committer_name,
+        committer_email, ai_*`` and ``ai_lines``, one row per sha, by sha. Only those rows
+        are read from the store; when some are not stored, the revisions *ends* (which
+        must reach them) are mined in turn until they are. git-ai notes and the detector
+        are applied as in :meth:`commits`; ``report.notes`` and ``report.coverage`` are
+        those of these commits.
+        """
+        df, notes = self._read(ends, "commits", None, None, report, self._notes, sorted(set(shas)))
+        return schema.conform(self._tagged(df, notes, report), schema.COMMITS)
+
+    def authorship(self, ranges: list[str], paths, report: MiningReport) -> list[Authorship]:
+        """The authorship share of each of *ranges* (see :meth:`aiimpact.Repo.authorship`).
+
+        Every (range, file) blame runs in one pool; then one store read gives the tags of
+        the commits the blames name (:meth:`tags`, mining the ranges' ends, newest range
+        first, only if some of those commits are not stored).
+        """
+        ends = []
+        for rev_range in ranges:
+            start, end = split_range(rev_range)
+            for rev in (start, end):  # a clear error for a revision that does not exist
+                resolve(self.repo, self.git_dir, self.name, rev)
+            ends.append(end)
+        blamed = blame_ranges(self.git_dir, list(ranges), paths, self.workers)
+        shas = sorted(set().union(*(b.shas() for b in blamed)))
+        # tags(), inline: the mining's warnings then name the line of the Repo method
+        df, notes = self._read(ends[::-1], "commits", None, None, report, self._notes, shas)
+        tags = self._tagged(df, notes, report)
+        return [attribute(b, tags, stacklevel=2) for b in blamed]
+
+    def _tagged(self, df: pd.DataFrame, notes: dict, report: MiningReport) -> pd.DataFrame:
+        """*df* (stored commit rows) tagged by the detector, with git-ai *notes* applied."""
         detector = self.detector or default_detector()
         if detector.fingerprint != default_detector().fingerprint:
             detector.tag(df)
         report.notes = apply_notes(df, notes, detector)
         report.coverage = coverage(df, detector)
-        return schema.conform(df[COMMIT_COLUMNS], schema.COMMITS)
+        return df
 
     def file_changes(self, rev: str, since, until, report: MiningReport) -> pd.DataFrame:
         """The ``file_changes`` table of *rev* (see :meth:`aiimpact.Repo.file_changes`)."""
@@ -162,36 +210,49 @@ class Miner:
 
     def _read(
         self,
-        rev: str,
+        rev: str | list[str],
         table: str,
         since,
         until,
         report: MiningReport,
         also: Callable[[Store, pd.DataFrame], dict] | None = None,
+        shas: list[str] | None = None,
     ):
         """Mine what is missing, then read *table*; a cache that fails to read is rebuilt.
 
         The cache file is opened for the call only, so other processes (a notebook and the
         CLI, say) can use the same cache between calls. *also(store)*, if given, runs in the
-        same session and the result is ``(table, also(store, table))``.
+        same session and the result is ``(table, also(store, table))``. With *shas*, only
+        their ``commits`` rows (:data:`TAG_COLUMNS`) are read, and *rev* is a list of
+        revisions mined in turn only while some of them are not stored.
         """
         since, until = utc_time(since, "since"), utc_time(until, "until")
         try:  # opening the store runs queries too (creating it, checking it)
             with Store(self.cache_path, self.identity, f"renames={self.renames}") as store:
-                return self._read_from(store, rev, table, since, until, report, also)
+                return self._read_from(store, rev, table, since, until, report, also, shas)
         except (duckdb.InterruptException, RuntimeError) as exc:
             if "interrupt" in str(exc).lower() or isinstance(exc, duckdb.Error):
                 raise KeyboardInterrupt from None  # Ctrl-C inside a DuckDB query
             raise
 
-    def _read_from(self, store: Store, rev, table, since, until, report, also):
+    def _read_from(self, store: Store, rev, table, since, until, report, also, shas=None):
         for attempt in (1, 2):
             try:
                 store.retag(default_detector())
-                tip = self._mine(rev, store, report)
-                if tip is None:
-                    return None
-                df = getattr(store, table)(tip, since, until)
+                if shas is None:
+                    tip = self._mine(rev, store, report)
+                    if tip is None:
+                        return None
+                    df = getattr(store, table)(tip, since, until)
+                else:
+                    df, mined = store.commit_rows(shas, TAG_COLUMNS), False
+                    for end in rev:
+                        if len(df) == len(shas):
+                            break
+                        self._mine(end, store, report)
+                        df, mined = store.commit_rows(shas, TAG_COLUMNS), True
+                    if not mined:
+                        self._check_shallow(report, _STACK)
                 return df if also is None else (df, also(store, df))
             except duckdb.InterruptException:
                 raise
@@ -215,15 +276,7 @@ class Miner:
                 stacklevel=_STACK,
             )
             return None
-        report.shallow = self.repo.is_shallow
-        if report.shallow:
-            warnings.warn(
-                f"{self.name} is a shallow clone: history is truncated at "
-                f"{_count_lines(Path(self.git_dir) / 'shallow')} boundary commit(s), which are "
-                "diffed against the empty tree",
-                TruncatedHistoryWarning,
-                stacklevel=_STACK,
-            )
+        self._check_shallow(report, _STACK + 1)
         if store.has_tip(tip):
             return tip
         stored = store.tips()
@@ -278,51 +331,16 @@ class Miner:
             )
         return tip
 
-
-class Histories:
-    """The line histories of one repository, each (tip, revert window) replayed once.
-
-    Files some of whose blobs are absent are left out of the replay (warned about once) and
-    counted in the report of every call.
-    """
-
-    def __init__(self, git_dir: str, name: str) -> None:
-        self.git_dir, self.name = git_dir, name
-        self._made: dict[tuple[str, int], LineHistory] = {}
-
-    def get(
-        self,
-        tip: str,
-        revert_window: int,
-        files: pd.DataFrame,
-        progress: bool | None,
-        report: MiningReport,
-    ) -> LineHistory:
-        """The history of *tip*; *files* is its ``file_changes`` table."""
-        skip = unfollowed(files)
-        # counted from the table, so a run that reads the cache says it too
-        report.missing_object_files = max(report.missing_object_files, skip.missing_files)
-        report.missing_object_commits = max(report.missing_object_commits, skip.missing_commits)
-        report.unfollowed_files, report.unfollowed_commits = len(skip.paths), skip.commits
-        key = (tip, revert_window)
-        if key not in self._made:
-            if skip.paths:
-                warnings.warn(
-                    f"{self.name}: {len(skip.paths)} file(s) with absent blobs are not "
-                    f"followed by the line history ({skip.commits} commit(s) touch them): "
-                    "churn, content reverts and SZZ leave their lines out",
-                    MissingObjectsWarning,
-                    stacklevel=4,  # the caller of Repo.lines
-                )
-            self._made[key] = line_history(
-                self.git_dir,
-                tip,
-                revert_window=revert_window,
-                exclude=set(skip.paths),
-                progress=progress,
-                progress_min=PROGRESS_MIN,
+    def _check_shallow(self, report: MiningReport, stacklevel: int) -> None:
+        report.shallow = self.repo.is_shallow
+        if report.shallow:
+            warnings.warn(
+                f"{self.name} is a shallow clone: history is truncated at "
+                f"{_count_lines(Path(self.git_dir) / 'shallow')} boundary commit(s), which are "
+                "diffed against the empty tree",
+                TruncatedHistoryWarning,
+                stacklevel=stacklevel,
             )
-        return self._made[key]
 
 
 def _is_disk_full(exc: duckdb.Error) -> bool:

@@ -6,14 +6,16 @@ A facade over :mod:`aiimpact.git.clone`, :mod:`aiimpact.mining` and :mod:`aiimpa
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import pandas as pd
 
 from aiimpact import schema
-from aiimpact.detect.detector import Detector
+from aiimpact.detect.detector import Detector, default_detector
 from aiimpact.git import clone, identity, revisions
-from aiimpact.mining import Histories, Miner, MiningReport, one_report
-from aiimpact.outcomes.authorship import Authorship, authorship
+from aiimpact.mining import Miner, MiningReport, one_report
+from aiimpact.outcome_store import Histories
+from aiimpact.outcomes.authorship import Authorship
 from aiimpact.outcomes.churn import churn_table, window_seconds
 from aiimpact.outcomes.lines import LineHistory
 from aiimpact.outcomes.linking import revert_pairs, szz_links
@@ -33,8 +35,7 @@ class Repo:
     cache_dir : str or os.PathLike, optional
         Cache root; default ``$AIIMPACT_CACHE_DIR``, else the platformdirs user cache dir.
     renames : bool, default False
-        Detect renames (``-M``). Off by default: counts then equal
-        ``git log --numstat --diff-merges=first-parent --no-renames``.
+        Detect renames (``-M``); off, counts equal ``git log --numstat --no-renames``.
     workers : int, optional
         Parallel git processes for line statistics (default: number of CPUs).
     progress : bool, optional
@@ -44,8 +45,7 @@ class Repo:
     update : bool, default False
         For a URL, fetch new commits into the existing clone before mining.
     batch_size : int, default 5000
-        Commits written to the cache per transaction: an interrupted run keeps every
-        finished batch and the next run resumes after them.
+        Commits per cache transaction: an interrupted run keeps every finished batch.
     name : str, optional
         The repository id written to the ``repo`` column. Default: ``owner/name`` for a URL
         with both (``https://github.com/owner/name``), else the directory name.
@@ -72,9 +72,10 @@ class Repo:
         self.url, self.name, self.identity = where.url, name or where.name, where.identity
         self.git_dir = where.git_dir
         self._repo = clone.open_repo(self.git_dir)
-        self._histories = Histories(self.git_dir, self.name)
         key = identity.repo_key(self.name, self.identity)
         self.cache_path = self.cache_root / key / f"mine-renames{int(renames)}.duckdb"
+        self.outcome_store = self.cache_root / key / "outcomes.duckdb"
+        self._histories = Histories(self.git_dir, self.name, self.outcome_store)
 
     def __repr__(self) -> str:
         return f"Repo({self.url or self.git_dir!r}, name={self.name!r})"
@@ -97,11 +98,8 @@ class Repo:
         Returns
         -------
         pandas.DataFrame
-            Columns ``repo, sha, parents, is_merge, author_name, author_email, author_time,
-            committer_name, committer_email, commit_time, subject, message, trailers,
-            files_changed, insertions, deletions, ai_assisted, ai_tools, ai_modes,
-            ai_evidence``. Statistics are against the first parent, as
-            ``git log --numstat --diff-merges=first-parent --no-renames`` counts them.
+            The columns of :data:`aiimpact.schema.COMMITS`. Statistics are against the first
+            parent, as ``git log --numstat --diff-merges=first-parent --no-renames`` counts.
 
         Examples
         --------
@@ -122,11 +120,10 @@ class Repo:
 
     @one_report
     def lines(self, rev: str = "HEAD", revert_window: str = "30D") -> LineHistory:
-        """The line-level history of *rev* (one ``git log -p`` replay, kept per revision).
+        """The line-level history of *rev* (one ``git log -p`` replay, stored per revision).
 
-        *revert_window* bounds how far back a partial revert may reach. Files some of whose
-        blobs are absent (a partial clone, an incomplete mirror) are not followed at all;
-        :attr:`last_report` counts them (``unfollowed_files``, ``unfollowed_commits``).
+        *revert_window* bounds how far back a partial revert may reach. Files with absent
+        blobs are not followed; :attr:`last_report` counts them (``unfollowed_files``).
         """
         tip = self.resolve(rev)
         if tip is None:
@@ -144,16 +141,13 @@ class Repo:
         removed lines restored; ``fraction`` is the share deleted). ``is_reland`` marks a
         revert of a revert. ``time_to_revert`` is in hours.
 
-        Examples
-        --------
         >>> ai.Repo(".").reverts().query("kind == 'message'")  # doctest: +SKIP
         """
         window_seconds(window)  # a bad window is refused before any mining
         return schema.conform(self._reverts(self.commits(rev), rev, window), schema.REVERTS)
 
     def _reverts(self, commits: pd.DataFrame, rev: str, window: str) -> pd.DataFrame:
-        history = self.lines(rev, revert_window=window)
-        table, self.last_report.unresolved_reverts = revert_pairs(commits, history)
+        table, self.last_report.unresolved_reverts = revert_pairs(commits, self.lines(rev, window))
         return table
 
     @one_report
@@ -161,8 +155,6 @@ class Repo:
         """Per commit: lines added, lines churned within *window* (NA when the commit is
         younger than the window), the churn rate, and lines still alive at *rev*.
 
-        Examples
-        --------
         >>> ai.Repo(".").churn("30D")[["sha", "lines_added", "churn_30d"]]  # doctest: +SKIP
         """
         window_seconds(window)  # a bad window is refused before the replay
@@ -185,9 +177,10 @@ class Repo:
 
         A fix whose ``Fixes: <sha>`` trailer names its inducing commit is linked to it
         (``variant="trailer"``) when *use_trailers*; the others by line history (see
-        :mod:`aiimpact.outcomes.szz`). The default (``variant="l"``, ``context=True``) was
-        the most accurate on the ``Fixes:`` oracle of iproute2 (``benchmarks/szz_eval.py``).
-        Fixes with nothing to blame are listed in ``last_report.ghost_fixes``.
+        :mod:`aiimpact.outcomes.szz`), or, for a few fixes and no line history at hand, by
+        the same rules on per-fix ``git blame`` (``last_report.szz_method`` says which). The
+        default (``variant="l"``, ``context=True``) was the most accurate on the ``Fixes:``
+        oracle of iproute2. Fixes with nothing to blame are in ``last_report.ghost_fixes``.
         """
         commits = self.commits(rev)
         links = self._szz(commits, fixes, rev, variant, use_trailers, context, issue_dates)
@@ -195,8 +188,10 @@ class Repo:
 
     def _szz(self, commits, fixes, rev, variant, use_trailers, context, issue_dates=None):
         shas = None if fixes is None else [self.resolve(f) for f in fixes]
+        blame = self._histories.szz_blamer(self.resolve(rev), commits, self.file_changes(rev),
+            shas, self.workers, partial(self.lines, rev), self.last_report)  # fmt: skip
         links, self.last_report.ghost_fixes = szz_links(
-            commits, self.lines(rev), shas, self.name, variant, use_trailers, context, issue_dates
+            commits, blame, shas, self.name, variant, use_trailers, context, issue_dates
         )
         return links
 
@@ -206,17 +201,17 @@ class Repo:
 
         Every line is attributed as ``git blame -M100 -C100 A..B`` does (files blamed in
         parallel); lines from before ``A`` are boundary lines and are not counted. Returns an
-        :class:`~aiimpact.outcomes.authorship.Authorship` with ``total_lines``,
-        ``ai_lines``, ``ai_share`` and DataFrames ``by_file``, ``by_tool``, ``by_author``.
+        :class:`~aiimpact.outcomes.authorship.Authorship` with ``total_lines``, ``ai_lines``,
+        ``ai_share``, ``lines`` and DataFrames ``by_file``, ``by_tool``, ``by_author``.
 
-        Examples
-        --------
         >>> ai.Repo(".").authorship("v1.0..v1.1").ai_share  # doctest: +SKIP
         """
-        start, end = revisions.split_range(rev_range)
-        for rev in (start, end):
-            self.resolve(rev)  # a clear error for a revision that does not exist
-        return authorship(self.git_dir, rev_range, self.commits(end), paths, self.workers)
+        return self._miner().authorship([rev_range], paths, self.last_report)[0]
+
+    @one_report
+    def authorship_many(self, ranges, paths=None) -> list[Authorship]:
+        """:meth:`authorship` of each range (releases, say): one blame pool, one tag read."""
+        return self._miner().authorship(list(ranges), paths, self.last_report)
 
     @one_report
     def outcomes(self, rev: str = "HEAD") -> pd.DataFrame:
@@ -231,8 +226,14 @@ class Repo:
         commits by the author), ``file_ownership`` (share of earlier commits to the touched
         files by the author) and ``log_size``. Windowed columns are NA for every commit
         younger than their window, whether or not the event came: ``reverted`` and
-        ``fix_inducing`` have no window, so recent commits look safer there.
+        ``fix_inducing`` have no window, so recent commits look safer there. The table is
+        stored in the outcome store (:mod:`aiimpact.outcome_store`): a new process reads it.
         """
+        fp, tip = (self.detector or default_detector()).fingerprint, self.resolve(rev)
+        compute = partial(self._outcomes, rev)
+        return self._histories.outcomes(tip, (self.renames, fp), self.last_report, compute)
+
+    def _outcomes(self, rev: str) -> pd.DataFrame:
         commits = self.commits(rev)
         churn = churn_table(self.lines(rev), ("14D", "30D", "90D"))
         return outcomes_table(
@@ -243,8 +244,7 @@ class Repo:
     def resolve(self, rev: str = "HEAD") -> str | None:
         """The commit sha *rev* names, or None for the unborn HEAD of an empty repository.
 
-        Raises :class:`~aiimpact.errors.RevisionError` naming what is wrong: no such
-        revision, one that names a tree, blob or tag of no commit, a commit libgit2 cannot
-        parse, or an unborn HEAD (an orphan branch) in a repository with other branches.
+        Raises :class:`~aiimpact.errors.RevisionError` naming what is wrong (no such commit,
+        a tree or blob, an unparsable commit, an orphan HEAD beside other branches).
         """
         return revisions.resolve(self._repo, self.git_dir, self.name, rev)

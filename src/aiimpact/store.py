@@ -21,7 +21,7 @@ import functools
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -414,6 +414,20 @@ class Store:
                   SEMI JOIN (SELECT sha FROM tip_members WHERE tip = ?) m USING (sha)
                   WHERE TRUE{where} ORDER BY c.commit_time DESC, f.sha, f.path"""
         return _to_pandas(self.con.sql(sql, params=[tip, *params]), "file_changes")
+
+    def commit_rows(self, shas: Iterable[str], columns: Sequence[str]) -> pd.DataFrame:
+        """The stored *columns* of the commits *shas*, by sha; commits not stored are absent.
+
+        Reads those rows only (no tip, no other commit): what the authorship share needs.
+        """
+        unknown = set(columns) - set(schema.STORED_COMMITS.names)
+        if unknown:
+            raise ValueError(f"not a commits column: {', '.join(sorted(unknown))}")
+        wanted = pa.table({"sha": pa.array(sorted(set(shas)), pa.string())})  # noqa: F841
+        picked = ", ".join(f"c.{c}" for c in columns)
+        sql = f"SELECT {picked} FROM commits c SEMI JOIN wanted USING (sha) ORDER BY c.sha"
+        with self.con.cursor() as cur:  # its own result, whatever the connection has open
+            return _to_pandas(cur.sql(sql), "commits")
 
 
 def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:

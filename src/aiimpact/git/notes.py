@@ -207,3 +207,11 @@ def read_notes(
     # the current format wins over the legacy one
     found |= {commit: parsed[oid] for oid, commit in pairs if oid in parsed}
     return found, new
+
+
+def notes_state(git_dir: str) -> str:
+    """What the git-ai notes refs point at (one ``git for-each-ref``): equal strings mean
+    the notes :func:`read_notes` would read are the same."""
+    return run_git(
+        git_dir, ["for-each-ref", "--format=%(objectname) %(refname)", NOTES_REF, LEGACY_PREFIX]
+    ).stdout.decode()

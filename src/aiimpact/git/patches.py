@@ -134,3 +134,17 @@ def child_counts(git_dir: str, rev: str) -> tuple[Counter, int]:
         for parent in line.split()[1:]:
             children[parent] += 1
     return children, total
+
+
+def range_parents(git_dir: str, rev_range: str) -> dict[str, list[str]]:
+    """Each commit of *rev_range* (``A..B``) with its parents (one ``git rev-list``)."""
+    listing = run_git(git_dir, ["rev-list", "--parents", rev_range, "--"]).stdout.decode()
+    return {shas[0]: shas[1:] for shas in map(str.split, listing.splitlines())}
+
+
+def changed_paths(git_dir: str, rev_range: str) -> set[str]:
+    """Every path a commit of *rev_range* changes, against each of its parents: old and new
+    names apart (one ``git log --name-only --no-renames``)."""
+    args = ["log", "-z", "--format=", "--name-only", "--no-renames", "--diff-merges=separate"]
+    listing = run_git(git_dir, [*args, rev_range, "--"]).stdout
+    return {_decode(p.lstrip(b"\n")) for p in listing.split(b"\0") if p.strip(b"\n")}

@@ -5,6 +5,8 @@ For every line of the (text) files at ``B``, the commit in ``A..B`` that introdu
 lines older than ``A`` are *boundary* lines and are not counted. It is git blame itself,
 run on the files in parallel (one process per file, a bounded number at a time), so it
 agrees with git blame exactly; the commits' AI tags then say which lines an AI tool wrote.
+Many ranges (a project's releases) are blamed in one pool (:func:`blame_ranges`), and only
+the commits the blame names need tags (:func:`attribute`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,38 @@ class Authorship:
         }
 
 
+@dataclass
+class Blamed:
+    """The blame of one range: its files (as names) and each file's ``(line, sha)`` rows
+    (None for a file whose blame needs absent objects)."""
+
+    range: str
+    names: list[str]
+    rows: list[list[tuple[int, str]] | None]
+
+    def shas(self) -> set[str]:
+        """The commits that introduced the counted lines."""
+        return {sha for rows in self.rows for _, sha in rows or ()}
+
+
+def blame_ranges(
+    git_dir: str, ranges: list[str], paths: list[str] | None = None, workers: int | None = None
+) -> list[Blamed]:
+    """Blame the text files at the end of each range in *ranges*, in one pool of *workers*
+    threads (default: the CPUs): every (range, file) blame is one task, so the workers stay
+    busy across ranges."""
+    ends = [r.split("..", 1)[1] if ".." in r else r for r in ranges]
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        files = list(pool.map(lambda end: text_files(git_dir, end or "HEAD", paths), ends))
+        tasks = [(r, path) for r, fs in zip(ranges, files, strict=True) for path in fs]
+        done = iter(pool.map(lambda task: blame_file(git_dir, *task), tasks))
+        rows = [[next(done) for _ in fs] for fs in files]
+    return [
+        Blamed(r, [path.decode("utf-8", "replace") for path in fs], rs)
+        for r, fs, rs in zip(ranges, files, rows, strict=True)
+    ]
+
+
 def authorship(
     git_dir: str,
     rev_range: str,
@@ -79,23 +113,31 @@ def authorship(
     *commits* is a commits table with the AI tags (``sha, author_name, ai_assisted,
     ai_tools``) covering the range.
     """
-    end = rev_range.split("..", 1)[1] if ".." in rev_range else rev_range
-    files = text_files(git_dir, end or "HEAD", paths)
-    workers = workers or os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        blamed = list(pool.map(lambda p: blame_file(git_dir, rev_range, p), files))
-    names = [path.decode("utf-8", "replace") for path in files]
-    unblamed = [name for name, rows in zip(names, blamed, strict=True) if rows is None]
+    (blamed,) = blame_ranges(git_dir, [rev_range], paths, workers)
+    return attribute(blamed, commits, stacklevel=3)
+
+
+def attribute(blamed: Blamed, commits: pd.DataFrame, stacklevel: int = 2) -> Authorship:
+    """The :class:`Authorship` of one range's blame, *commits* giving the AI tags (``sha,
+    author_name, ai_assisted, ai_tools``) of at least the commits it names. Files that
+    could not be blamed are warned about (*stacklevel* counted from the caller: 1 names
+    the caller's line)."""
+    rev_range, names, blamed_rows = blamed.range, blamed.names, blamed.rows
+    unblamed = [name for name, rows in zip(names, blamed_rows, strict=True) if rows is None]
     if unblamed:
         warnings.warn(
             f"authorship {rev_range}: {len(unblamed)} file(s) could not be blamed because "
             f"objects are absent from the repository (first: {unblamed[0]!r}); their lines "
             "are not counted",
             MissingObjectsWarning,
-            stacklevel=3,
+            stacklevel=stacklevel + 1,
         )
     lines = pd.DataFrame(
-        [(path, n, sha) for path, rows in zip(names, blamed, strict=True) for n, sha in rows or ()],
+        [
+            (path, n, sha)
+            for path, rows in zip(names, blamed_rows, strict=True)
+            for n, sha in rows or ()
+        ],
         columns=["path", "line", "sha"],
     )
     meta = commits.set_index("sha")

@@ -28,11 +28,14 @@ How lines are followed:
 
 from __future__ import annotations
 
+import hashlib
 import re
+import zlib
 from array import array
 from collections import Counter, deque
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from tqdm.auto import tqdm
 
@@ -43,14 +46,22 @@ _MOVE_MIN = 10  # a line moves with its birth only if it has this many non-blank
 _COMMENT = re.compile(rb"^\s*(#|//|/\*|\*|--|;|%|'''|\"\"\"|<!--)")
 
 
-def _multiset(by_path: dict[str, Counter]) -> frozenset:
-    """An order-free fingerprint of per-path line multisets."""
-    return frozenset((path, frozenset(c.items())) for path, c in by_path.items() if c)
+def _fingerprint(by_path: dict[str, Counter]) -> int:
+    """An order-free fingerprint of per-path line multisets, the same in every process
+    (a stored history's fingerprints are compared with those of commits replayed later)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted(p for p, c in by_path.items() if c):
+        digest.update(path.encode("utf-8", "surrogateescape") + b"\0\0")
+        digest.update(b"\0".join(sorted(by_path[path].elements())) + b"\0\0")
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+_WS = b" \t\r\n\x0b\x0c"
 
 
 def _norm(line: bytes) -> bytes:
     """The line without any whitespace (whitespace-only edits compare equal)."""
-    return line.translate(None, b" \t\r\n\x0b\x0c")
+    return line.translate(None, _WS)
 
 
 def meaningful(line: bytes) -> bool:
@@ -73,7 +84,8 @@ class LineHistory:
     born : array of int
         For every line id, the commit index that wrote it.
     died : array of int
-        For every line id, the commit time it was first deleted or modified (-1: alive).
+        For every line id, the earliest commit time it was deleted or modified on any
+        branch (-1: alive).
     alive_at_tip : Counter
         Lines of each commit still present at the replayed revision.
     deleted_from : dict
@@ -96,6 +108,9 @@ class LineHistory:
         deleted at least half of the lines the earlier one added (``fraction``) and restored
         at least half of the lines it removed; if it removed none, the later commit must
         delete them rather than rewrite them (write fewer new lines than half of those).
+    tip : str or None
+        The last commit replayed; ``tip_state`` and ``tip_text`` are its files' line ids and
+        their texts' CRC-32s, from which a later :meth:`replay` goes on.
     """
 
     commits: list[str] = field(default_factory=list)
@@ -111,46 +126,73 @@ class LineHistory:
     content_reverts: list[tuple[int, int]] = field(default_factory=list)
     partial_reverts: list[tuple[int, int, float]] = field(default_factory=list)
     revert_window: int = 30 * 86400
-    _inverse: dict[int, list[int]] = field(default_factory=dict, repr=False)
+    _inverse: dict[tuple[int, int], list[int]] = field(default_factory=dict, repr=False)
     # commit -> path -> normalised lines it removed
     _recent_removed: dict[int, dict[str, Counter]] = field(default_factory=dict, repr=False)
+    tip: str | None = None
+    tip_state: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    tip_text: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def replay(
         self,
         patches: Iterator[Patch],
         children: Counter,
         on_progress: Callable[[int], object] | None = None,
+        forks: Mapping[str, Collection[str]] | None = None,
     ) -> LineHistory:
         """Replay *patches* (parents first) and return self.
 
         *children* counts each commit's children among the replayed commits: a commit's line
         state is kept only until its last child has been replayed. *on_progress*, if given,
         is called with 1 after each commit (a tqdm bar's ``update``, say).
+
+        A history replayed before goes on from its :attr:`tip`: *patches* are then the
+        commits after it, and *children* counts the tip's children among them too. A new
+        commit may also branch from an older commit *F* of *forks*, which maps each such
+        commit to the files changed between it and the tip: its other files have the
+        tip's line state. A commit that changes (or merges) one of those files, or a
+        replay that would end on such a state, raises :class:`UnknownState` (the history
+        is then only good to be dropped).
         """
         states: dict[str, dict[str, list[int]]] = {}
         texts: dict[str, dict[str, list[int]]] = {}
+        unknown: dict[str, frozenset[str]] = {}  # commit -> files whose state is not known
+        if self.tip is not None:
+            states[self.tip], texts[self.tip] = self.tip_state, self.tip_text
+            for fork, changed in (forks or {}).items():
+                states[fork] = {k: v for k, v in self.tip_state.items() if k not in changed}
+                texts[fork] = {k: v for k, v in self.tip_text.items() if k not in changed}
+                unknown[fork] = frozenset(changed)
         children = Counter(children)
-        tip: str | None = None
+        last: str | None = None
         for p in patches:
             ci = len(self.commits)
             self.commits.append(p.sha)
             self.time.append(p.time)
             first = p.parents[0] if p.parents else None
+            if unknown:
+                _check_known(p, unknown)
             state, text = self._inherit(first, states, texts, children)
             other = [(states.get(q), texts.get(q)) for q in p.parents[1:]]
             self._apply(ci, p, state, text, other)
             states[p.sha], texts[p.sha] = state, text
+            if first in unknown:
+                unknown[p.sha] = unknown[first]
             for q in p.parents:
                 children[q] -= 1
                 if children[q] <= 0:
                     states.pop(q, None)
                     texts.pop(q, None)
-            tip = p.sha
+                    unknown.pop(q, None)
+            last = p.sha
             if on_progress is not None:
                 on_progress(1)
-        if tip is not None:
-            for ids in states.get(tip, {}).values():
-                self.alive_at_tip.update(self.born[i] for i in ids)
+        if last in unknown:
+            raise UnknownState(f"the replay ends on {last}, whose line state is not known")
+        if last is not None:
+            self.tip, self.tip_state, self.tip_text = last, states[last], texts[last]
+            born = self.born
+            self.alive_at_tip = Counter(born[i] for ids in self.tip_state.values() for i in ids)
         return self
 
     @staticmethod
@@ -184,6 +226,7 @@ class LineHistory:
         context: Counter = Counter()
         kept: dict[tuple[str, int], dict[int, int]] = {}
         removed_line: dict[int, tuple[bytes, str]] = {}  # id -> text (meaningful?), path
+        tr = bytes.translate
         for path, hunks in p.files.items():
             ids = state.get(path, [])
             for hi, h in enumerate(hunks):
@@ -194,8 +237,8 @@ class LineHistory:
                         if 0 <= pos < len(ids):
                             context[(self.born[ids[pos]], path)] += 1
                 pairs = kept[(path, hi)] = {}
-                added_norm[(path, hi)] = norms = [_norm(x) for x in h.added]
-                keys = [_norm(x) for x in h.removed[: len(gone)]]
+                added_norm[(path, hi)] = norms = [tr(x, None, _WS) for x in h.added]
+                keys = [tr(x, None, _WS) for x in h.removed[: len(gone)]]
                 keys += [b""] * (len(gone) - len(keys))
                 if keys:
                     removed_text.setdefault(path, Counter()).update(keys)
@@ -208,6 +251,7 @@ class LineHistory:
                         pool.setdefault(key, {}).setdefault(path, deque()).append(lid)
                         removed_line[lid] = (h.removed[k] if k < len(h.removed) else b"", path)
         short = [lid for ids in pool.pop(b"", {}).values() for lid in ids]
+        born, died = self.born, self.died
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
         for path, hunks in p.files.items():
             ids = state.get(path, [])
@@ -226,21 +270,28 @@ class LineHistory:
                 norms = added_norm[(path, hi)]
                 if norms:
                     added_text.setdefault(path, Counter()).update(norms)
-                new_file_lines += map(hash, h.added)
+                new_file_lines += map(zlib.crc32, h.added)
+                if not pairs and not donors and (not pool or pool.keys().isdisjoint(norms)):
+                    first_id, n = len(born), len(norms)  # all new lines: in bulk
+                    new_file_ids += range(first_id, first_id + n)
+                    born.extend(repeat(ci, n))
+                    died.extend(repeat(-1, n))
+                    added += n
+                    continue
                 for k, norm in enumerate(norms):
                     if k in pairs:
                         new_file_ids.append(pairs[k])
                         continue
-                    taken = _take(pool.get(norm), path)
+                    taken = _take(pool[norm], path) if norm in pool else None
                     if taken is not None:
                         new_file_ids.append(taken)
                         continue
-                    same = donors.get(hash(h.added[k])) if donors else None
+                    same = donors.get(zlib.crc32(h.added[k])) if donors else None
                     # a line the merged branch wrote keeps its birth (as a new id: the
                     # branch's own copy may live on elsewhere in the first parent's tree)
-                    new_file_ids.append(len(self.born))
-                    self.born.append(same.pop() if same else ci)
-                    self.died.append(-1)
+                    new_file_ids.append(len(born))
+                    born.append(same.pop() if same else ci)
+                    died.append(-1)
                     added += not same
             new_file_ids += ids[at:]
             new_file_lines += lines[at:]
@@ -251,8 +302,8 @@ class LineHistory:
                 text.pop(path, None)
         # 3. removed lines nobody took back died here
         for lid in [*short, *(lid for by in pool.values() for ids in by.values() for lid in ids)]:
-            if self.died[lid] < 0:
-                self.died[lid] = p.time
+            if died[lid] < 0 or p.time < died[lid]:  # the earliest deletion on any branch
+                died[lid] = p.time
             deleted_all[self.born[lid]] += 1
             line, path = removed_line.get(lid, (b"", ""))
             if meaningful(line):
@@ -267,8 +318,8 @@ class LineHistory:
     def _find_reverts(self, ci, when, removed_text, added_text, deleted_all, new_lines) -> None:
         """Exact inverse diffs (by fingerprint) and partial reverts (by line ids)."""
         if removed_text or added_text:
-            added_fp, removed_fp = _multiset(added_text), _multiset(removed_text)
-            forward, inverse = hash((added_fp, removed_fp)), hash((removed_fp, added_fp))
+            added_fp, removed_fp = _fingerprint(added_text), _fingerprint(removed_text)
+            forward, inverse = (added_fp, removed_fp), (removed_fp, added_fp)
             exact = [c for c in self._inverse.get(forward, ()) if when - self.time[c] >= 0]
             self.content_reverts += [(ci, c) for c in exact[-1:]]
             self._inverse.setdefault(inverse, []).append(ci)
@@ -306,7 +357,7 @@ class LineHistory:
             del self._recent_removed[oldest]
 
     def _donors(self, path, other, present: set[int]) -> dict[int, list[int]]:
-        """Line content hash -> births of lines with that content on the merged branches
+        """Line content hash (CRC-32) -> births of lines with that content on the merged branches
         (lines the first parent already has are not offered)."""
         donors: dict[int, list[int]] = {}
         for state, text in other:
@@ -315,6 +366,20 @@ class LineHistory:
                     if lid not in present:
                         donors.setdefault(h, []).append(self.born[lid])
         return donors
+
+
+class UnknownState(Exception):
+    """A commit needs the line state of a file at an older commit, which is not known."""
+
+
+def _check_known(p: Patch, unknown: dict[str, frozenset[str]]) -> None:
+    """Raise :class:`UnknownState` if *p* changes a file whose state at its first parent, or
+    merges one whose state at another parent, is not known."""
+    touched = {*p.files, *p.renames, *p.renames.values()}
+    for q in p.parents:
+        bad = unknown.get(q, frozenset()) & touched
+        if bad:
+            raise UnknownState(f"{p.sha} changes {min(bad)!r}, whose line state is not known")
 
 
 def _by_origin(counts: Counter) -> tuple[Counter, dict[int, str]]:

@@ -10,13 +10,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 
 from aiimpact.outcomes.lines import LineHistory
 from aiimpact.outcomes.reverts import CommitIndex, message_reverts, reverts_table
-from aiimpact.outcomes.szz import find_fixes, szz
+from aiimpact.outcomes.szz import find_fixes
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def revert_pairs(commits: pd.DataFrame, history: LineHistory) -> tuple[pd.DataFr
 
 def szz_links(
     commits: pd.DataFrame,
-    history: LineHistory,
+    blame: Callable[..., tuple[pd.DataFrame, list[str]]],
     fixes: list[str] | None,
     name: str,
     variant: str = "l",
@@ -94,7 +95,9 @@ def szz_links(
     with nothing to blame.
 
     With *use_trailers*, a fix whose ``Fixes:`` trailer names commits of the history is
-    linked to them (``variant="trailer"``); the others go to :func:`aiimpact.outcomes.szz.szz`.
+    linked to them (``variant="trailer"``); the others go to *blame* (called with those fixes
+    and the keywords ``merges, variant, context, issue_dates``: :func:`aiimpact.outcomes.szz.szz`
+    on a line history, or :func:`aiimpact.outcomes.szz_blame.szz_by_blame`).
     """
     found = find_fixes(commits)
     shas = list(found["sha"]) if fixes is None else fixes
@@ -107,8 +110,8 @@ def szz_links(
                 named[sha] = hits
     merges = set(commits.loc[commits["is_merge"].astype(bool), "sha"])
     rest = [s for s in shas if s not in named]
-    links, ghosts = szz(
-        history, rest, merges=merges, variant=variant, context=context, issue_dates=issue_dates
+    links, ghosts = blame(
+        rest, merges=merges, variant=variant, context=context, issue_dates=issue_dates
     )
     trailer_rows = [(f, t, None, pd.NA, "trailer") for f, ts in named.items() for t in ts]
     if trailer_rows:

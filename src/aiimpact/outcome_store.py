@@ -1,0 +1,490 @@
+"""The outcome store: line histories and outcome tables, kept beside the mined tables.
+
+Replaying a history line by line costs minutes on a large repository; its results are
+stored in ``<cache_dir>/<repo-key>/outcomes.duckdb`` so a new process reads them instead:
+
+* a **line history** (:class:`~aiimpact.outcomes.lines.LineHistory`: every line's birth
+  and death, the per-commit deletions SZZ reads, the reverts, and the tip's live line
+  state) is stored per (tip, revert window, files left out). A later tip that descends from
+  a stored one is replayed **incrementally**: only the new commits, from the stored tip's
+  live state. That needs every new commit's parents to be new too or the stored tip; a
+  new commit that branches from an older commit (whose line state is not stored) makes
+  the replay a full one, and :attr:`~aiimpact.mining.MiningReport.line_history` says why;
+* an **outcomes table** is stored per (tip, mining options, detector, git-ai notes refs,
+  aiimpact version), with the report of the run that made it.
+
+Everything here is derived data. A file DuckDB cannot read, or one of another format, is
+replaced (nothing is lost but the time to recompute it). A history or table is written in
+one transaction, its key last: a run killed mid-replay or mid-write leaves no half-written
+result, and the previous ones stay. The file is opened only to read or write, never during
+a replay, so other processes can use it meanwhile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.metadata
+import json
+import warnings
+from array import array
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from aiimpact import schema
+from aiimpact.errors import MissingObjectsWarning
+from aiimpact.git.notes import notes_state
+from aiimpact.git.patches import changed_paths, child_counts, range_parents, stream_patches
+from aiimpact.mining import PROGRESS_MIN, MiningReport
+from aiimpact.outcomes.churn import window_seconds
+from aiimpact.outcomes.lines import LineHistory, UnknownState
+from aiimpact.outcomes.linking import unfollowed
+from aiimpact.outcomes.szz import szz
+from aiimpact.outcomes.szz_blame import szz_by_blame
+from aiimpact.store import open_checked, transaction
+
+FORMAT = "1"
+"""The stored layout; a file of another format is emptied and refilled."""
+_KEEP = 4  # stored line histories (and outcome tables) kept per file, newest first
+_CHUNK = 1 << 20  # array entries per stored blob
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    # one row per complete line history, written last in its transaction
+    "CREATE TABLE IF NOT EXISTS histories (key VARCHAR PRIMARY KEY, tip VARCHAR, "
+    "options VARCHAR, n_commits BIGINT, n_lines BIGINT, revert_window BIGINT, "
+    "saved_at TIMESTAMPTZ)",
+    "CREATE TABLE IF NOT EXISTS h_commits (key VARCHAR, ci INTEGER, sha VARCHAR, "
+    "time BIGINT, added INTEGER)",
+    "CREATE TABLE IF NOT EXISTS h_arrays (key VARCHAR, name VARCHAR, chunk INTEGER, data BLOB)",
+    "CREATE TABLE IF NOT EXISTS h_state (key VARCHAR, path VARCHAR, ids BLOB, texts BLOB)",
+    "CREATE TABLE IF NOT EXISTS h_origins (key VARCHAR, kind VARCHAR, ci INTEGER, "
+    "origin INTEGER, n INTEGER, path VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS h_reverts (key VARCHAR, kind VARCHAR, pos INTEGER, "
+    "revert INTEGER, reverted INTEGER, fraction DOUBLE)",
+    "CREATE TABLE IF NOT EXISTS h_inverse (key VARCHAR, a BIGINT, b BIGINT, pos INTEGER, "
+    "ci INTEGER)",
+    "CREATE TABLE IF NOT EXISTS h_removed (key VARCHAR, ci INTEGER, path VARCHAR, "
+    "line BLOB, n INTEGER)",
+    # one row per complete outcomes table, written last in its transaction
+    "CREATE TABLE IF NOT EXISTS outcome_keys (key VARCHAR PRIMARY KEY, tip VARCHAR, "
+    "report VARCHAR, coverage BLOB, saved_at TIMESTAMPTZ)",
+    "CREATE TABLE IF NOT EXISTS outcome_rows (key VARCHAR, row_index BIGINT, data BLOB)",
+)
+_HISTORY_TABLES = "h_commits h_arrays h_state h_origins h_reverts h_inverse h_removed histories"
+
+
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "meta" in tables:
+        found = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if found is None or found[0] != FORMAT:  # derived data of another layout: refill
+            for table in tables:
+                con.execute(f"DROP TABLE {table}")
+    for ddl in _DDL:
+        con.execute(ddl)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", [FORMAT])
+    con.execute("SELECT count(*) FROM histories").fetchall()  # readable, or quarantined
+
+
+@contextmanager
+def _open(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = open_checked(path, "outcome store", _prepare)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _blobs(values: array) -> list[bytes]:
+    return [values[i : i + _CHUNK].tobytes() for i in range(0, len(values), _CHUNK)] or [b""]
+
+
+def _tuples(table: pa.Table) -> Iterator[tuple]:
+    """The rows of *table* as tuples."""
+    return zip(*(table[c].to_pylist() for c in table.column_names), strict=True)
+
+
+def _ints(kind: str, data: bytes) -> array:
+    values = array(kind)
+    values.frombytes(data)
+    return values
+
+
+# -- line histories ------------------------------------------------------------------------
+
+
+def save_history(path: Path, h: LineHistory, options: str) -> None:
+    """Store *h* (replayed to ``h.tip``) under *options*; keep the newest few."""
+    key = f"{h.tip}/{options}"
+    origins = [
+        (kind, ci, origin, n, where[ci].get(origin))
+        for kind, counts, where in (
+            ("deleted", h.deleted_from, h.deleted_where),
+            ("context", h.context_of, h.context_where),
+        )
+        for ci, by in counts.items()
+        for origin, n in by.items()
+    ]
+    reverts = [("content", i, r, c, 1.0) for i, (r, c) in enumerate(h.content_reverts)]
+    reverts += [("partial", i, *rcf) for i, rcf in enumerate(h.partial_reverts)]
+    inverse = [(a, b, i, ci) for (a, b), cis in h._inverse.items() for i, ci in enumerate(cis)]
+    removed = [
+        (ci, p, line, n)
+        for ci, by in h._recent_removed.items()
+        for p, lines in by.items()
+        for line, n in lines.items()
+    ]
+    frames = {
+        "h_commits": pa.table(
+            {
+                "ci": pa.array(range(len(h.commits)), pa.int32()),
+                "sha": h.commits,
+                "time": pa.array(h.time, pa.int64()),
+                "added": pa.array(h.added, pa.int32()),
+            }
+        ),
+        "h_arrays": pa.table(
+            {
+                "name": ["born"] * len(_blobs(h.born)) + ["died"] * len(_blobs(h.died)),
+                "chunk": [*range(len(_blobs(h.born))), *range(len(_blobs(h.died)))],
+                "data": pa.array([*_blobs(h.born), *_blobs(h.died)], pa.binary()),
+            }
+        ),
+        "h_state": pa.table(
+            {
+                "path": list(h.tip_state),
+                "ids": pa.array([array("q", v).tobytes() for v in h.tip_state.values()]),
+                "texts": pa.array([array("L", h.tip_text[p]).tobytes() for p in h.tip_state]),
+            }
+        ),
+        "h_origins": _rows(origins, ("kind", "ci", "origin", "n", "path")),
+        "h_reverts": _rows(reverts, ("kind", "pos", "revert", "reverted", "fraction")),
+        "h_inverse": _rows(inverse, ("a", "b", "pos", "ci")),
+        "h_removed": _rows(removed, ("ci", "path", "line", "n")),
+    }
+    with _open(path) as con, transaction(con):
+        _forget(con, [key])
+        for table, frame in frames.items():
+            con.register("frame", frame)
+            names = ", ".join(frame.column_names)
+            con.execute(f"INSERT INTO {table} (key, {names}) SELECT ?, {names} FROM frame", [key])
+            con.unregister("frame")
+        con.execute(
+            "INSERT INTO histories VALUES (?, ?, ?, ?, ?, ?, now())",
+            [key, h.tip, options, len(h.commits), len(h.born), h.revert_window],
+        )
+        old = con.execute(
+            "SELECT key FROM histories ORDER BY saved_at DESC OFFSET ?", [_KEEP]
+        ).fetchall()
+        _forget(con, [k for (k,) in old])
+
+
+_TYPES = {"kind": pa.string(), "path": pa.string(), "line": pa.binary(), "fraction": pa.float64()}
+
+
+def _rows(rows: list[tuple], names: tuple[str, ...]) -> pa.Table:
+    """*rows* as an Arrow table with columns *names* (integers unless :data:`_TYPES` says)."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pa.table(
+        {
+            n: pa.array(list(col), _TYPES.get(n, pa.int64()))
+            for n, col in zip(names, columns, strict=True)
+        }
+    )
+
+
+def _forget(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
+    for key in keys:
+        for table in _HISTORY_TABLES.split():
+            con.execute(f"DELETE FROM {table} WHERE key = ?", [key])
+
+
+def stored_tips(path: Path, options: str) -> list[str]:
+    """Tips with a stored line history under *options*, newest first."""
+    if not path.exists():
+        return []
+    with _open(path) as con:
+        rows = con.execute(
+            "SELECT tip FROM histories WHERE options = ? ORDER BY saved_at DESC", [options]
+        ).fetchall()
+    return [tip for (tip,) in rows]
+
+
+def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
+    """The stored line history of *tip* under *options*, or None."""
+    key = f"{tip}/{options}"
+    if not path.exists():
+        return None
+    with _open(path) as con:
+        found = con.execute("SELECT revert_window FROM histories WHERE key = ?", [key])
+        rows = found.fetchall()
+        if not rows:
+            return None
+
+        def read(sql: str) -> pa.Table:
+            return con.sql(sql, params=[key]).to_arrow_table()
+
+        commits = read("SELECT sha, time, added FROM h_commits WHERE key = ? ORDER BY ci")
+        arrays = read("SELECT name, data FROM h_arrays WHERE key = ? ORDER BY name, chunk")
+        state = read("SELECT path, ids, texts FROM h_state WHERE key = ?")
+        origins = read("SELECT kind, ci, origin, n, path FROM h_origins WHERE key = ?")
+        reverts = read(
+            "SELECT kind, revert, reverted, fraction FROM h_reverts WHERE key = ? ORDER BY pos"
+        )
+        inverse = read("SELECT a, b, ci FROM h_inverse WHERE key = ? ORDER BY a, b, pos")
+        removed = read("SELECT ci, path, line, n FROM h_removed WHERE key = ? ORDER BY ci")
+    h = LineHistory(revert_window=rows[0][0])
+    h.commits = commits["sha"].to_pylist()
+    h.time = commits["time"].to_pylist()
+    h.added = commits["added"].to_pylist()
+    data: dict[str, list[bytes]] = {"born": [], "died": []}
+    for name, blob in zip(arrays["name"].to_pylist(), arrays["data"].to_pylist(), strict=True):
+        data[name].append(blob)
+    h.born, h.died = _ints("q", b"".join(data["born"])), _ints("q", b"".join(data["died"]))
+    for p, ids, texts in _tuples(state):
+        h.tip_state[p], h.tip_text[p] = _ints("q", ids).tolist(), _ints("L", texts).tolist()
+    h.tip = tip
+    born = h.born
+    h.alive_at_tip = Counter(born[i] for ids in h.tip_state.values() for i in ids)
+    targets = {
+        "deleted": (h.deleted_from, h.deleted_where),
+        "context": (h.context_of, h.context_where),
+    }
+    for kind, ci, origin, n, p in _tuples(origins):
+        counts, where = targets[kind]
+        counts.setdefault(ci, Counter())[origin] = n
+        if p is not None:
+            where.setdefault(ci, {})[origin] = p
+    for kind, r, c, fraction in _tuples(reverts):
+        if kind == "content":
+            h.content_reverts.append((r, c))
+        else:
+            h.partial_reverts.append((r, c, fraction))
+    for a, b, ci in _tuples(inverse):
+        h._inverse.setdefault((a, b), []).append(ci)
+    for ci, p, line, n in _tuples(removed):
+        h._recent_removed.setdefault(ci, {}).setdefault(p, Counter())[line] = n
+    return h
+
+
+class Histories:
+    """The line histories of one repository: each (tip, revert window) replayed once, stored
+    in the outcome store, and extended from a stored ancestor tip when that is possible.
+
+    Files some of whose blobs are absent are left out of the replay (warned about once) and
+    counted in the report of every call.
+    """
+
+    def __init__(self, git_dir: str, name: str, path: Path) -> None:
+        self.git_dir, self.name, self.path = git_dir, name, path
+        self._made: dict[tuple[str, int, str], LineHistory] = {}
+
+    def get(
+        self,
+        tip: str,
+        revert_window: int,
+        files: pd.DataFrame,
+        progress: bool | None,
+        report: MiningReport,
+    ) -> LineHistory:
+        """The history of *tip*; *files* is its ``file_changes`` table."""
+        skip = unfollowed(files)
+        # counted from the table, so a run that reads the cache says it too
+        report.missing_object_files = max(report.missing_object_files, skip.missing_files)
+        report.missing_object_commits = max(report.missing_object_commits, skip.missing_commits)
+        report.unfollowed_files, report.unfollowed_commits = len(skip.paths), skip.commits
+        options = _options(revert_window, skip.paths)
+        key = (tip, revert_window, options)
+        if key in self._made:
+            report.line_history = report.line_history or "kept in memory"
+            return self._made[key]
+        history = load_history(self.path, tip, options)
+        if history is not None:
+            report.line_history = "read from the outcome store"
+        else:
+            if skip.paths:
+                warnings.warn(
+                    f"{self.name}: {len(skip.paths)} file(s) with absent blobs are not "
+                    f"followed by the line history ({skip.commits} commit(s) touch them): "
+                    "churn, content reverts and SZZ leave their lines out",
+                    MissingObjectsWarning,
+                    stacklevel=4,  # the caller of Repo.lines
+                )
+            history = self._replay(tip, revert_window, options, skip.paths, progress, report)
+            save_history(self.path, history, options)
+        self._made[key] = history
+        return history
+
+    def outcomes(
+        self,
+        tip: str | None,
+        options: tuple,
+        report: MiningReport,
+        compute: Callable[[], pd.DataFrame],
+    ) -> pd.DataFrame:
+        """The outcomes table of *tip*: stored under *tip*, *options* (mining options and
+        detector) and the git-ai notes refs, or ``compute()``-d and stored."""
+        if tip is None:  # an empty repository
+            return compute()
+        key = outcome_key(tip, *options, notes_state(self.git_dir))
+        return cached_outcomes(self.path, key, report, compute)
+
+    def szz_blamer(
+        self,
+        tip: str | None,
+        commits: pd.DataFrame,
+        files: pd.DataFrame,
+        fixes: list[str] | None,
+        workers: int | None,
+        lines: Callable[[], LineHistory],
+        report: MiningReport,
+    ) -> Callable[..., tuple[pd.DataFrame, list[str]]]:
+        """How SZZ links *fixes* (None: every fix) at *tip*: by the line history (*lines*)
+        when one is in memory or stored, or when the fixes are many; by per-fix blame when
+        at most ``max(10, commits / 200)`` fixes would otherwise need a replay. The choice
+        and its reason go to ``report.szz_method``. *files* is the ``file_changes`` table."""
+        window, skip = window_seconds("30D"), unfollowed(files).paths  # as lines() replays
+        options, n = _options(window, skip), len(commits)
+        if fixes is None or tip is None:
+            how, why = "line history", "every fix"
+        elif (tip, window, options) in self._made:
+            how, why = "line history", "kept in memory"
+        elif tip in stored_tips(self.path, options):
+            how, why = "line history", "stored"
+        elif len(fixes) <= max(10, n // 200):
+            how, why = "blame", f"{len(fixes)} fix(es) cost less to blame than {n} to replay"
+        else:
+            how, why = "line history", f"{len(fixes)} fixes cost more to blame than a replay"
+        report.szz_method = f"{how} ({why})"
+        if how == "blame":
+            return partial(
+                szz_by_blame, self.git_dir, commits=commits, exclude=skip, workers=workers
+            )
+        return partial(szz, lines())
+
+    def _replay(self, tip, revert_window, options, exclude, progress, report) -> LineHistory:
+        """Extend the newest stored ancestor's history by the new commits, from its tip's
+        line state (a new commit that branches from an older commit *F* finds there the
+        state of every file no commit changed between *F* and the tip); else replay the
+        whole history. The report says which, and why."""
+        why = "no line history of an ancestor is stored"
+        for base in stored_tips(self.path, options):
+            parents = range_parents(self.git_dir, f"{base}..{tip}")
+            children = Counter(q for ps in parents.values() for q in ps)
+            if base not in children:  # not an ancestor of tip (or tip itself)
+                continue
+            history = load_history(self.path, base, options)
+            if history is None:
+                continue
+            outside = {q for q in children if q not in parents} - {base}
+            forks = {f: changed_paths(self.git_dir, f"{f}..{base}") for f in sorted(outside)}
+            patches = stream_patches(self.git_dir, f"{base}..{tip}", exclude)
+            try:
+                history = _run(history, patches, children, len(parents), progress, forks)
+            except UnknownState as exc:
+                why = f"the commits after the stored tip {base[:12]} need older line states: {exc}"
+                break
+            branched = f", {len(forks)} of them branching from older commits" if forks else ""
+            report.line_history = f"extended from {base[:12]} by {len(parents)} commit(s){branched}"
+            return history
+        children, total = child_counts(self.git_dir, tip)
+        report.line_history = f"replayed all {total} commit(s) ({why})"
+        history = LineHistory(revert_window=revert_window)
+        return _run(history, stream_patches(self.git_dir, tip, exclude), children, total, progress)
+
+
+def _run(history, patches, children: Counter, total: int, progress, forks=None) -> LineHistory:
+    show = progress if progress is not None else total > PROGRESS_MIN
+    with tqdm(total=total, unit="commit", desc="replaying history", disable=not show) as bar:
+        return history.replay(patches, children, bar.update if show else None, forks)
+
+
+def _options(revert_window: int, exclude: Collection[str]) -> str:
+    """The key part of a line history's options: its revert window and the files left out."""
+    left_out = hashlib.sha256("\0".join(sorted(exclude)).encode("utf-8", "surrogateescape"))
+    return f"w{revert_window}-x{left_out.hexdigest()[:16]}"
+
+
+# -- outcome tables --------------------------------------------------------------------------
+
+
+def outcome_key(tip: str, *parts: object) -> str:
+    """The key of an outcomes table: its tip, *parts* (options that change it), the table's
+    schema and this version of aiimpact."""
+    version = importlib.metadata.version("aiimpact")
+    fields = [FORMAT, version, schema.OUTCOMES.to_string(), *map(str, parts)]
+    digest = hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:24]
+    return f"{tip}/{digest}"
+
+
+def cached_outcomes(
+    path: Path, key: str, report: MiningReport, compute: Callable[[], pd.DataFrame]
+) -> pd.DataFrame:
+    """The outcomes table stored under *key* (and its run's report into *report*); else
+    ``compute()``, stored, with the report it filled."""
+    found = _load_outcomes(path, key, report) if path.exists() else None
+    if found is not None:
+        return found
+    df = compute()
+    _save_outcomes(path, key, df, report)
+    return df
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _from_ipc(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(data).read_all()
+
+
+def _save_outcomes(path: Path, key: str, df: pd.DataFrame, report: MiningReport) -> None:
+    fields = {
+        f.name: getattr(report, f.name) for f in dataclasses.fields(report) if f.name != "coverage"
+    }
+    coverage = None if report.coverage is None else _ipc(pa.Table.from_pandas(report.coverage))
+    data = _ipc(schema.to_arrow(df, schema.OUTCOMES))
+    with _open(path) as con, transaction(con):
+        for table in ("outcome_rows", "outcome_keys"):
+            con.execute(f"DELETE FROM {table} WHERE key = ?", [key])
+        con.execute("INSERT INTO outcome_rows VALUES (?, 0, ?)", [key, data])
+        con.execute(
+            "INSERT INTO outcome_keys VALUES (?, ?, ?, ?, now())",
+            [key, key.split("/")[0], json.dumps(fields), coverage],
+        )
+        old = con.execute(
+            "SELECT key FROM outcome_keys ORDER BY saved_at DESC OFFSET ?", [_KEEP]
+        ).fetchall()
+        for (k,) in old:
+            for table in ("outcome_rows", "outcome_keys"):
+                con.execute(f"DELETE FROM {table} WHERE key = ?", [k])
+
+
+def _load_outcomes(path: Path, key: str, report: MiningReport) -> pd.DataFrame | None:
+    with _open(path) as con:
+        row = con.execute(
+            "SELECT report, coverage FROM outcome_keys WHERE key = ?", [key]
+        ).fetchone()
+        if row is None:
+            return None
+        data = con.execute(
+            "SELECT data FROM outcome_rows WHERE key = ? ORDER BY row_index", [key]
+        ).fetchall()
+    for name, value in json.loads(row[0]).items():
+        setattr(report, name, value)
+    report.coverage = None if row[1] is None else _from_ipc(row[1]).to_pandas()
+    report.line_history = "outcomes table read from the outcome store"
+    return schema.to_pandas(_from_ipc(data[0][0]), schema.OUTCOMES)

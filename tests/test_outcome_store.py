@@ -1,0 +1,268 @@
+"""The outcome store: stored line histories and outcome tables equal recomputed ones, new
+commits extend a stored history, and a killed run leaves no half-written result."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import git
+
+import aiimpact as ai
+from aiimpact.errors import CacheRebuiltWarning
+from aiimpact.outcome_store import load_history
+from aiimpact.synth.planted import make_repo
+from aiimpact.synth.realistic import make_realistic_repo
+
+
+def _tidy(h):
+    """A line history by commit sha (ids and replay order left out), for comparison."""
+    sha = h.commits.__getitem__
+    return {
+        "commits": sorted(zip(h.commits, h.time, h.added, strict=True)),
+        "lines": sorted((sha(h.born[i]), h.died[i]) for i in range(len(h.born))),
+        "alive": {sha(c): n for c, n in h.alive_at_tip.items() if n},
+        "deleted": {
+            (sha(c), sha(o)): (n, h.deleted_where[c].get(o))
+            for c, by in h.deleted_from.items()
+            for o, n in by.items()
+        },
+        "context": {
+            (sha(c), sha(o)): (n, h.context_where[c].get(o))
+            for c, by in h.context_of.items()
+            for o, n in by.items()
+        },
+        "content": sorted((sha(r), sha(c)) for r, c in h.content_reverts),
+        "partial": sorted((sha(r), sha(c), f) for r, c, f in h.partial_reverts),
+    }
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    path = tmp_path_factory.mktemp("planted") / "repo"
+    make_repo(path, n_commits=150, seed=4)
+    return path
+
+
+def test_a_second_process_reads_the_stored_outcomes_table(planted, tmp_path):
+    first = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    computed, report = first.outcomes(), first.last_report
+    assert report.line_history.startswith("replayed all ")
+    again = ai.Repo(planted, cache_dir=tmp_path, progress=False)  # a new Repo: nothing in memory
+    stored = again.outcomes()
+    assert again.last_report.line_history == "outcomes table read from the outcome store"
+    pd.testing.assert_frame_equal(stored, computed)
+    assert computed["reverted"].any() and computed["fix_inducing"].any()  # a real table
+    for field in ("reachable", "notes", "unfollowed_files", "ghost_fixes", "unresolved_reverts"):
+        assert getattr(again.last_report, field) == getattr(report, field), field
+    pd.testing.assert_frame_equal(again.last_report.coverage, report.coverage)
+
+
+def test_a_stored_line_history_equals_its_replay(planted, tmp_path):
+    replayed = ai.Repo(planted, cache_dir=tmp_path, progress=False).lines()
+    again = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    stored = again.lines()
+    assert again.last_report.line_history == "read from the outcome store"
+    assert stored is not replayed and _tidy(stored) == _tidy(replayed)
+    assert stored.commits == replayed.commits and stored.tip == replayed.tip
+    assert stored.tip_state == replayed.tip_state and stored.tip_text == replayed.tip_text
+
+
+def test_another_revert_window_is_another_history(planted, tmp_path):
+    repo = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    repo.lines()
+    repo2 = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    repo2.lines(revert_window="1D")
+    assert repo2.last_report.line_history.startswith("replayed all ")
+    with duckdb.connect(str(repo.outcome_store)) as con:
+        windows = con.execute("SELECT revert_window FROM histories ORDER BY 1").fetchall()
+    assert windows == [(86400,), (30 * 86400,)]
+
+
+@pytest.fixture(scope="module")
+def branchy(tmp_path_factory):
+    path = tmp_path_factory.mktemp("branchy") / "repo"
+    made = make_realistic_repo(path, n_commits=400, seed=11)
+    assert made["merges"] > 5
+    return path
+
+
+@pytest.mark.parametrize("back", [1, 4, 12, 40])
+def test_new_commits_extend_a_stored_history_as_a_full_replay_would(branchy, tmp_path, back):
+    """From a first-parent ancestor *back* steps behind HEAD: the update equals a full
+    replay, whether it extends the stored history or has to replay all (and says why)."""
+    base = git(branchy, "rev-list", "--first-parent", "HEAD").split()[back]
+    stored = ai.Repo(branchy, cache_dir=tmp_path / "a", progress=False)
+    stored.outcomes(base)
+    updated = ai.Repo(branchy, cache_dir=tmp_path / "a", progress=False)
+    after = updated.outcomes()
+    how = updated.last_report.line_history
+    fresh = ai.Repo(branchy, cache_dir=tmp_path / "b", progress=False)
+    pd.testing.assert_frame_equal(after, fresh.outcomes())
+    assert _tidy(updated.lines()) == _tidy(fresh.lines())
+    new = int(git(branchy, "rev-list", "--count", f"{base}..HEAD"))
+    forks = git(branchy, "rev-list", "--parents", f"{base}..HEAD").split("\n")
+    inside = {line.split()[0] for line in forks if line}
+    outside = {p for line in forks if line for p in line.split()[1:]} - inside - {base}
+    if not outside:
+        assert how == f"extended from {base[:12]} by {new} commit(s)"
+    elif how.startswith("extended"):
+        assert how.endswith(
+            f"by {new} commit(s), {len(outside)} of them branching from older commits"
+        )
+    else:
+        assert how.startswith(f"replayed all {len(stored.commits('HEAD'))} commit(s)")
+        assert "need older line states" in how
+
+
+def _topic_after_stored_tip(build, tmp_path, topic_file: str):
+    """main: a, b; stored at b; then a topic forked at a (before the stored tip) changes
+    *topic_file* and is merged. Returns the repository's path and the update's report."""
+    b = build()
+    fork = b.commit("Add files", {"a.py": "version one of a\n" * 5, "b.py": "b\n", "c.py": "c\n"})
+    b.commit("Change b on main", {"b.py": "b was changed on main\n"})
+    b.close()
+    ai.Repo(b.path, cache_dir=tmp_path / "s", progress=False).outcomes()
+    b2 = build()
+    b2.branch("topic", at=fork)
+    content = "the topic rewrote this file entirely\n"
+    b2.commit("Topic change", {topic_file: content}, branch="topic")
+    b2.commit("Main again", {"a.py": "version one of a\n" * 4})
+    b2.commit("Merge topic", merge=["topic"], files={topic_file: content})
+    b2.close()
+    later = ai.Repo(b.path, cache_dir=tmp_path / "s", progress=False)
+    table, how = later.outcomes(), later.last_report.line_history
+    fresh = ai.Repo(b.path, cache_dir=tmp_path / "f", progress=False)
+    pd.testing.assert_frame_equal(table, fresh.outcomes())
+    assert _tidy(later.lines()) == _tidy(fresh.lines())
+    return how
+
+
+def test_a_topic_branching_before_the_stored_tip_extends_it_when_its_files_are_known(
+    build, tmp_path
+):
+    how = _topic_after_stored_tip(build, tmp_path, "c.py")  # unchanged since the fork
+    assert how.startswith("extended from ") and how.endswith(
+        "by 3 commit(s), 1 of them branching from older commits"
+    )
+
+
+def test_a_topic_changing_a_file_changed_since_its_fork_needs_a_full_replay(build, tmp_path):
+    how = _topic_after_stored_tip(build, tmp_path, "b.py")  # main changed b.py after the fork
+    assert how.startswith("replayed all 5 commit(s) (the commits after the stored tip ")
+    assert "changes 'b.py', whose line state is not known" in how
+
+
+def test_commits_added_later_are_replayed_alone(build, tmp_path):
+    b = build()
+    b.commit("Add a", {"a.py": "".join(f"line {i} of a\n" for i in range(30))})
+    b.commit("Add b", {"b.py": "print('b is a module')\n" * 3})
+    b.close()
+    first = ai.Repo(b.path, cache_dir=tmp_path / "c", progress=False)
+    first.outcomes()
+    b2 = build()  # the same repository, more commits
+    fix = b2.commit("Fix a", {"a.py": "".join(f"line {i} of a\n" for i in range(29))})
+    b2.branch("topic")
+    b2.commit("Topic", {"c.py": "the topic's own new file\n"}, branch="topic")
+    b2.commit("Main moves on", {"b.py": "print('b is a module')\n" * 2})
+    b2.commit("Merge topic", merge=["topic"])
+    b2.close()
+    later = ai.Repo(b.path, cache_dir=tmp_path / "c", progress=False)
+    table = later.outcomes()
+    assert later.last_report.line_history.startswith("extended from ")
+    assert later.last_report.line_history.endswith("by 4 commit(s)")
+    fresh = ai.Repo(b.path, cache_dir=tmp_path / "d", progress=False).outcomes()
+    pd.testing.assert_frame_equal(table, fresh)
+    assert table.set_index("sha").at[fix, "is_fix"]
+
+
+_KILLER = """
+import os, signal, sys
+import aiimpact.outcome_store as store
+real = store.stream_patches
+def dying(*args, **kwargs):
+    for n, patch in enumerate(real(*args, **kwargs)):
+        if n == int(sys.argv[3]):
+            os.kill(os.getpid(), signal.SIGKILL)  # as kill -9 in the middle of the replay
+        yield patch
+store.stream_patches = dying
+import aiimpact as ai
+from aiimpact.errors import CacheRebuiltWarning
+ai.Repo(sys.argv[1], cache_dir=sys.argv[2], progress=False).outcomes()
+"""
+
+
+def test_a_run_killed_mid_replay_keeps_what_was_stored(branchy, tmp_path):
+    base = git(branchy, "rev-list", "--first-parent", "HEAD").split()[30]
+    ai.Repo(branchy, cache_dir=tmp_path, progress=False).outcomes(base)
+    script = tmp_path / "killer.py"
+    script.write_text(textwrap.dedent(_KILLER))
+    run = subprocess.run(
+        [sys.executable, str(script), str(branchy), str(tmp_path), "5"],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert run.returncode == -signal.SIGKILL, run.stderr.decode()[-2000:]
+    repo = ai.Repo(branchy, cache_dir=tmp_path, progress=False)
+    with duckdb.connect(str(repo.outcome_store)) as con:
+        tips = [r[0] for r in con.execute("SELECT tip FROM histories").fetchall()]
+        orphans = con.execute(
+            "SELECT count(*) FROM h_commits WHERE key NOT IN (SELECT key FROM histories)"
+        ).fetchone()
+    assert tips == [repo.resolve(base)] and orphans == (0,)
+    table = repo.outcomes()  # resumes: the killed run's work is simply done again
+    fresh = ai.Repo(branchy, cache_dir=tmp_path / "fresh", progress=False).outcomes()
+    pd.testing.assert_frame_equal(table, fresh)
+
+
+def test_a_store_of_another_format_is_refilled(planted, tmp_path):
+    repo = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    computed = repo.outcomes()
+    with duckdb.connect(str(repo.outcome_store)) as con:
+        con.execute("UPDATE meta SET value = '0' WHERE key = 'format'")
+    again = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    pd.testing.assert_frame_equal(again.outcomes(), computed)
+    assert again.last_report.line_history.startswith("replayed all ")
+    assert load_history(again.outcome_store, again.resolve(), "nothing") is None
+
+
+def test_a_damaged_store_is_moved_aside_and_rebuilt(planted, tmp_path):
+    repo = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    computed = repo.outcomes()
+    repo.outcome_store.write_bytes(b"not a duckdb file" * 100)
+    again = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    with pytest.warns(CacheRebuiltWarning, match="outcome store"):
+        table = again.outcomes()
+    pd.testing.assert_frame_equal(table, computed)
+    assert list(repo.outcome_store.parent.glob("outcomes.duckdb.corrupt-*"))
+
+
+def test_szz_blames_a_few_fixes_and_replays_for_many_with_the_same_links(planted, tmp_path):
+    repo = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    fixes = list(repo.fixes()["sha"])
+    few = fixes[-4:]
+    blamed = repo.szz(fixes=few)
+    assert repo.last_report.szz_method.startswith("blame (4 fix(es) cost less to blame")
+    assert repo.last_report.line_history == ""  # nothing was replayed
+    everything = repo.szz()
+    assert repo.last_report.szz_method == "line history (every fix)"
+    assert set(blamed["fix_sha"]) <= set(few) and len(blamed) >= 3
+    expected = everything[everything["fix_sha"].isin(few)]
+    key = ["fix_sha", "inducing_sha", "variant"]
+    pd.testing.assert_frame_equal(
+        blamed.sort_values(key).reset_index(drop=True),
+        expected.sort_values(key).reset_index(drop=True),
+    )
+    again = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    again.szz(fixes=few)  # now a line history is stored: it is free
+    assert again.last_report.szz_method == "line history (stored)"
+    assert len(fixes) > 10
+    other = ai.Repo(planted, cache_dir=tmp_path / "other", progress=False)
+    other.szz(fixes=fixes)
+    assert other.last_report.szz_method.startswith(f"line history ({len(fixes)} fixes cost more")
