@@ -15,6 +15,7 @@ import pytest
 from conftest import git
 
 import aiimpact as ai
+from aiimpact import outcome_store
 from aiimpact.errors import CacheRebuiltWarning
 from aiimpact.outcome_store import load_history
 from aiimpact.synth.planted import make_repo
@@ -72,6 +73,7 @@ def test_a_stored_line_history_equals_its_replay(planted, tmp_path):
     assert stored is not replayed and _tidy(stored) == _tidy(replayed)
     assert stored.commits == replayed.commits and stored.tip == replayed.tip
     assert stored.tip_state == replayed.tip_state and stored.tip_text == replayed.tip_text
+    assert stored.kept == replayed.kept and len(stored.kept) >= outcome_store.KEPT_STATES - 1
 
 
 def test_another_revert_window_is_another_history(planted, tmp_path):
@@ -144,42 +146,26 @@ def _topic_after_stored_tip(build, tmp_path, topic_file: str):
     return how
 
 
-def test_a_topic_branching_before_the_stored_tip_extends_it_when_its_files_are_known(
-    build, tmp_path
+def test_a_topic_branching_from_a_kept_state_extends_the_stored_history(build, tmp_path):
+    how = _topic_after_stored_tip(build, tmp_path, "b.py")  # b.py changed since the fork
+    assert how.endswith("by 3 commit(s), 1 of them branching from older commits")
+
+
+def test_without_kept_states_a_topic_of_unchanged_files_still_extends_it(
+    build, tmp_path, monkeypatch
 ):
+    monkeypatch.setattr(outcome_store, "KEPT_STATES", 0)  # only the tip's state is stored
     how = _topic_after_stored_tip(build, tmp_path, "c.py")  # unchanged since the fork
-    assert how.startswith("extended from ") and how.endswith(
-        "by 3 commit(s), 1 of them branching from older commits"
-    )
+    assert how.endswith("by 3 commit(s), 1 of them branching from older commits")
 
 
-def test_a_topic_changing_a_file_changed_since_its_fork_needs_a_full_replay(build, tmp_path):
+def test_without_kept_states_a_topic_of_changed_files_needs_a_full_replay(
+    build, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(outcome_store, "KEPT_STATES", 0)
     how = _topic_after_stored_tip(build, tmp_path, "b.py")  # main changed b.py after the fork
     assert how.startswith("replayed all 5 commit(s) (the commits after the stored tip ")
     assert "changes 'b.py', whose line state is not known" in how
-
-
-def test_commits_added_later_are_replayed_alone(build, tmp_path):
-    b = build()
-    b.commit("Add a", {"a.py": "".join(f"line {i} of a\n" for i in range(30))})
-    b.commit("Add b", {"b.py": "print('b is a module')\n" * 3})
-    b.close()
-    first = ai.Repo(b.path, cache_dir=tmp_path / "c", progress=False)
-    first.outcomes()
-    b2 = build()  # the same repository, more commits
-    fix = b2.commit("Fix a", {"a.py": "".join(f"line {i} of a\n" for i in range(29))})
-    b2.branch("topic")
-    b2.commit("Topic", {"c.py": "the topic's own new file\n"}, branch="topic")
-    b2.commit("Main moves on", {"b.py": "print('b is a module')\n" * 2})
-    b2.commit("Merge topic", merge=["topic"])
-    b2.close()
-    later = ai.Repo(b.path, cache_dir=tmp_path / "c", progress=False)
-    table = later.outcomes()
-    assert later.last_report.line_history.startswith("extended from ")
-    assert later.last_report.line_history.endswith("by 4 commit(s)")
-    fresh = ai.Repo(b.path, cache_dir=tmp_path / "d", progress=False).outcomes()
-    pd.testing.assert_frame_equal(table, fresh)
-    assert table.set_index("sha").at[fix, "is_fix"]
 
 
 _KILLER = """

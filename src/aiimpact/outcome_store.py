@@ -42,7 +42,13 @@ from tqdm.auto import tqdm
 from aiimpact import schema
 from aiimpact.errors import MissingObjectsWarning
 from aiimpact.git.notes import notes_state
-from aiimpact.git.patches import changed_paths, child_counts, range_parents, stream_patches
+from aiimpact.git.patches import (
+    changed_paths,
+    child_counts,
+    range_parents,
+    recent_commits,
+    stream_patches,
+)
 from aiimpact.mining import PROGRESS_MIN, MiningReport
 from aiimpact.outcomes.churn import window_seconds
 from aiimpact.outcomes.lines import LineHistory, UnknownState
@@ -51,10 +57,14 @@ from aiimpact.outcomes.szz import szz
 from aiimpact.outcomes.szz_blame import szz_by_blame
 from aiimpact.store import open_checked, transaction
 
-FORMAT = "1"
+FORMAT = "3"
 """The stored layout; a file of another format is emptied and refilled."""
 _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest first
 _CHUNK = 1 << 20  # array entries per stored blob
+KEPT_STATES = 256
+"""The line states of this many first-parent commits before the tip, and of this many newest
+commits by commit time, are stored with it, so that new commits branching from one of them
+extend the stored history."""
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -65,7 +75,11 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS h_commits (key VARCHAR, ci INTEGER, sha VARCHAR, "
     "time BIGINT, added INTEGER)",
     "CREATE TABLE IF NOT EXISTS h_arrays (key VARCHAR, name VARCHAR, chunk INTEGER, data BLOB)",
-    "CREATE TABLE IF NOT EXISTS h_state (key VARCHAR, path VARCHAR, ids BLOB, texts BLOB)",
+    # the line states of the tip and of the kept recent commits: each distinct file state
+    # once (h_lists); the tip's files, and where a kept commit's differ (-1: absent) or,
+    # with a NULL path, that it is kept (h_states)
+    "CREATE TABLE IF NOT EXISTS h_lists (key VARCHAR, list_id INTEGER, ids BLOB, texts BLOB)",
+    "CREATE TABLE IF NOT EXISTS h_states (key VARCHAR, sha VARCHAR, path VARCHAR, list_id INTEGER)",
     "CREATE TABLE IF NOT EXISTS h_origins (key VARCHAR, kind VARCHAR, ci INTEGER, "
     "origin INTEGER, n INTEGER, path VARCHAR)",
     "CREATE TABLE IF NOT EXISTS h_reverts (key VARCHAR, kind VARCHAR, pos INTEGER, "
@@ -79,7 +93,9 @@ _DDL = (
     "report VARCHAR, coverage BLOB, saved_at TIMESTAMPTZ)",
     "CREATE TABLE IF NOT EXISTS outcome_rows (key VARCHAR, row_index BIGINT, data BLOB)",
 )
-_HISTORY_TABLES = "h_commits h_arrays h_state h_origins h_reverts h_inverse h_removed histories"
+_HISTORY_TABLES = (
+    "h_commits h_arrays h_lists h_states h_origins h_reverts h_inverse h_removed histories"
+)
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -160,13 +176,7 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
                 "data": pa.array([*_blobs(h.born), *_blobs(h.died)], pa.binary()),
             }
         ),
-        "h_state": pa.table(
-            {
-                "path": list(h.tip_state),
-                "ids": pa.array([array("q", v).tobytes() for v in h.tip_state.values()]),
-                "texts": pa.array([array("L", h.tip_text[p]).tobytes() for p in h.tip_state]),
-            }
-        ),
+        **_states(h),
         "h_origins": _rows(origins, ("kind", "ci", "origin", "n", "path")),
         "h_reverts": _rows(reverts, ("kind", "pos", "revert", "reverted", "fraction")),
         "h_inverse": _rows(inverse, ("a", "b", "pos", "ci")),
@@ -189,7 +199,57 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
         _forget(con, [k for (k,) in old])
 
 
-_TYPES = {"kind": pa.string(), "path": pa.string(), "line": pa.binary(), "fraction": pa.float64()}
+def _states(h: LineHistory) -> dict[str, pa.Table]:
+    """The ``h_lists`` and ``h_states`` rows of *h*'s tip and kept states."""
+    ids_of: dict[int, int] = {}  # id() of a file's ids list -> its list_id
+    lists: list[tuple[int, bytes, bytes]] = []
+
+    def list_id(ids: array, text: array) -> int:
+        if id(ids) not in ids_of:
+            ids_of[id(ids)] = len(lists)
+            lists.append((len(lists), ids.tobytes(), text.tobytes()))
+        return ids_of[id(ids)]
+
+    tip = h.tip_state
+    rows: list[tuple[str | None, str | None, int]] = [
+        (h.tip, path, list_id(ids, h.tip_text[path])) for path, ids in tip.items()
+    ]
+    for sha, (state, text) in h.kept.items():
+        rows.append((sha, None, -2))
+        for path in sorted(state.keys() | tip.keys()):
+            ids = state.get(path)
+            if ids is not tip.get(path):
+                rows.append((sha, path, -1 if ids is None else list_id(ids, text[path])))
+    return {
+        "h_lists": _rows(lists, ("list_id", "ids", "texts")),
+        "h_states": _rows(rows, ("sha", "path", "list_id")),
+    }
+
+
+def _load_states(h: LineHistory, lists: pa.Table, states: pa.Table) -> None:
+    """Fill *h*'s tip and kept states from their ``h_lists`` and ``h_states`` rows."""
+    by_id = {i: (_ints("q", a), _ints("I", b)) for i, a, b in _tuples(lists)}
+    kept: dict[str, list[tuple[str, int]]] = {}
+    for sha, path, i in _tuples(states):
+        if sha == h.tip:
+            h.tip_state[path], h.tip_text[path] = by_id[i]
+        else:
+            kept.setdefault(sha, []).append((path, i))
+    for sha, changes in kept.items():
+        state, text = dict(h.tip_state), dict(h.tip_text)
+        for path, i in changes:
+            if i == -1:
+                del state[path], text[path]
+            elif i >= 0:
+                state[path], text[path] = by_id[i]
+        h.kept[sha] = (state, text)
+
+
+_TYPES = {
+    **dict.fromkeys(["kind", "path", "sha"], pa.string()),
+    **dict.fromkeys(["line", "ids", "texts"], pa.binary()),
+    "fraction": pa.float64(),
+}
 
 
 def _rows(rows: list[tuple], names: tuple[str, ...]) -> pa.Table:
@@ -236,7 +296,8 @@ def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
 
         commits = read("SELECT sha, time, added FROM h_commits WHERE key = ? ORDER BY ci")
         arrays = read("SELECT name, data FROM h_arrays WHERE key = ? ORDER BY name, chunk")
-        state = read("SELECT path, ids, texts FROM h_state WHERE key = ?")
+        lists = read("SELECT list_id, ids, texts FROM h_lists WHERE key = ?")
+        states = read("SELECT sha, path, list_id FROM h_states WHERE key = ?")
         origins = read("SELECT kind, ci, origin, n, path FROM h_origins WHERE key = ?")
         reverts = read(
             "SELECT kind, revert, reverted, fraction FROM h_reverts WHERE key = ? ORDER BY pos"
@@ -251,9 +312,8 @@ def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
     for name, blob in zip(arrays["name"].to_pylist(), arrays["data"].to_pylist(), strict=True):
         data[name].append(blob)
     h.born, h.died = _ints("q", b"".join(data["born"])), _ints("q", b"".join(data["died"]))
-    for p, ids, texts in _tuples(state):
-        h.tip_state[p], h.tip_text[p] = _ints("q", ids).tolist(), _ints("L", texts).tolist()
     h.tip = tip
+    _load_states(h, lists, states)
     born = h.born
     h.alive_at_tip = Counter(born[i] for ids in h.tip_state.values() for i in ids)
     targets = {
@@ -387,26 +447,32 @@ class Histories:
             if history is None:
                 continue
             outside = {q for q in children if q not in parents} - {base}
-            forks = {f: changed_paths(self.git_dir, f"{f}..{base}") for f in sorted(outside)}
+            forks = {
+                f: changed_paths(self.git_dir, f"{f}..{base}")
+                for f in sorted(outside - history.kept.keys())
+            }
             patches = stream_patches(self.git_dir, f"{base}..{tip}", exclude)
+            keep = recent_commits(self.git_dir, tip, KEPT_STATES)
             try:
-                history = _run(history, patches, children, len(parents), progress, forks)
+                history = _run(history, patches, children, len(parents), progress, forks, keep)
             except UnknownState as exc:
                 why = f"the commits after the stored tip {base[:12]} need older line states: {exc}"
                 break
-            branched = f", {len(forks)} of them branching from older commits" if forks else ""
+            branched = f", {len(outside)} of them branching from older commits" if outside else ""
             report.line_history = f"extended from {base[:12]} by {len(parents)} commit(s){branched}"
             return history
         children, total = child_counts(self.git_dir, tip)
         report.line_history = f"replayed all {total} commit(s) ({why})"
         history = LineHistory(revert_window=revert_window)
-        return _run(history, stream_patches(self.git_dir, tip, exclude), children, total, progress)
+        patches = stream_patches(self.git_dir, tip, exclude)
+        keep = recent_commits(self.git_dir, tip, KEPT_STATES)
+        return _run(history, patches, children, total, progress, None, keep)
 
 
-def _run(history, patches, children: Counter, total: int, progress, forks=None) -> LineHistory:
+def _run(history, patches, children, total, progress, forks, keep) -> LineHistory:
     show = progress if progress is not None else total > PROGRESS_MIN
     with tqdm(total=total, unit="commit", desc="replaying history", disable=not show) as bar:
-        return history.replay(patches, children, bar.update if show else None, forks)
+        return history.replay(patches, children, bar.update if show else None, forks, keep)
 
 
 def _options(revert_window: int, exclude: Collection[str]) -> str:

@@ -14,7 +14,9 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
+from aiimpact.errors import GitCommandError
 from aiimpact.git.safety import GitStream, run_git
 from aiimpact.git.walk import TIME_LIMIT
 
@@ -65,16 +67,30 @@ def stream_patches(git_dir: str, rev: str, exclude: Collection[str] = ()) -> Ite
 
 
 def parse_patches(lines: Iterable[bytes]) -> Iterator[Patch]:
-    """Patches from the lines of ``git log -p -U0 -M --format=%x00%H %P%x00%ct`` output."""
+    """Patches from the lines of ``git log -p -U0 -M --format=%x00%H %P%x00%ct`` output.
+
+    A hunk's lines are taken by the counts of its header (``-U0``: its removed lines, then
+    its added ones), so a line whose text starts like a header (``-- x`` removed is
+    ``--- x``) stays a line of the hunk.
+    """
+    it = iter(lines)
     patch: Patch | None = None
     hunks: list[Hunk] | None = None
-    hunk: Hunk | None = None
     minus_path = rename_from = b""
-    for line in lines:
-        c = line[:1]
-        if hunk is not None and c in (b"+", b"-") and not line.startswith((b"+++ ", b"--- ")):
-            (hunk.added if c == b"+" else hunk.removed).append(line[1:].rstrip(b"\n"))
+    for line in it:
+        if line.startswith(b"@@ "):
+            m = _HUNK.match(line)
+            assert m is not None, line  # git writes every hunk header so
+            old_len, new_len = int(m[2] or 1), int(m[4] or 1)
+            hunk = Hunk(int(m[1]), old_len, int(m[3]), new_len)
+            if old_len:
+                hunk.removed = _body(it, old_len, b"-")
+            if new_len:
+                hunk.added = _body(it, new_len, b"+")
+            if hunks is not None:
+                hunks.append(hunk)
             continue
+        c = line[:1]
         if c == b"\0":
             if patch is not None:
                 yield patch
@@ -82,31 +98,34 @@ def parse_patches(lines: Iterable[bytes]) -> Iterator[Patch]:
             shas = head.decode().split()
             seconds = int(when or 0)  # crafted times are clamped to what array("q") holds
             patch = Patch(shas[0], shas[1:], max(-TIME_LIMIT, min(seconds, TIME_LIMIT)), {})
-            hunks = hunk = None
-        elif line.startswith(b"@@ "):
-            m = _HUNK.match(line)
-            assert m is not None, line  # git writes every hunk header so
-            hunk = Hunk(int(m[1]), int(m[2] or 1), int(m[3]), int(m[4] or 1))
-            if hunks is not None:
-                hunks.append(hunk)
+            hunks = None
         elif line.startswith(b"--- "):
             minus_path = line[4:].rstrip(b"\n")
-            hunk = None
         elif line.startswith(b"+++ ") and patch is not None:
             plus = line[4:].rstrip(b"\n")
             path = _unquote(minus_path if plus == b"/dev/null" else plus)[2:]
             hunks = patch.files.setdefault(_decode(path), [])
         elif c == b"d":  # "diff --git": a new file section; binaries have no hunks
-            hunks = hunk = None
+            hunks = None
         elif line.startswith(b"rename from ") and patch is not None:
             rename_from = _unquote(line[12:].rstrip(b"\n"))
         elif line.startswith(b"rename to ") and patch is not None:
             new = _decode(_unquote(line[10:].rstrip(b"\n")))
             patch.renames[new] = _decode(rename_from)
-        elif c == b"\\":  # "\ No newline at end of file"
-            continue
+        # "\ No newline at end of file" after a hunk's last line: nothing to keep
     if patch is not None:
         yield patch
+
+
+def _body(it: Iterator[bytes], n: int, sign: bytes) -> list[bytes]:
+    """The next *n* lines of a hunk, each starting with *sign*, without it (a "no newline"
+    marker of the lines before them is skipped)."""
+    block = list(islice(it, n))
+    if block and block[0][:1] == b"\\":
+        block = block[1:] + list(islice(it, 1))
+    if len(block) < n or block[0][:1] != sign or block[-1][:1] != sign:
+        raise GitCommandError(f"git log -p: a hunk has fewer {sign.decode()} lines than its header")
+    return [x[1:].rstrip(b"\n") for x in block]
 
 
 def _unquote(path: bytes) -> bytes:
@@ -148,3 +167,14 @@ def changed_paths(git_dir: str, rev_range: str) -> set[str]:
     args = ["log", "-z", "--format=", "--name-only", "--no-renames", "--diff-merges=separate"]
     listing = run_git(git_dir, [*args, rev_range, "--"]).stdout
     return {_decode(p.lstrip(b"\n")) for p in listing.split(b"\0") if p.strip(b"\n")}
+
+
+def recent_commits(git_dir: str, rev: str, n: int) -> list[str]:
+    """The last *n* commits of *rev*'s first-parent chain and the *n* newest reachable from
+    it by commit time (where new commits of parallel lines, such as a maintenance branch,
+    usually start): two ``git rev-list``."""
+    found: dict[str, None] = {}
+    for order in (["--first-parent"], []):
+        listing = run_git(git_dir, ["rev-list", *order, "-n", str(n), rev, "--"])
+        found.update(dict.fromkeys(listing.stdout.decode().split()))
+    return list(found)

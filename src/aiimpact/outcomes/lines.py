@@ -33,9 +33,9 @@ import re
 import zlib
 from array import array
 from collections import Counter, deque
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, pairwise, repeat
 
 from tqdm.auto import tqdm
 
@@ -57,6 +57,8 @@ def _fingerprint(by_path: dict[str, Counter]) -> int:
 
 
 _WS = b" \t\r\n\x0b\x0c"
+# a file's state: its lines' ids (array "q") and their texts' CRC-32s (array "I", 4 bytes)
+_NO_IDS, _NO_TEXT = array("q"), array("I")
 
 
 def _norm(line: bytes) -> bytes:
@@ -110,7 +112,9 @@ class LineHistory:
         delete them rather than rewrite them (write fewer new lines than half of those).
     tip : str or None
         The last commit replayed; ``tip_state`` and ``tip_text`` are its files' line ids and
-        their texts' CRC-32s, from which a later :meth:`replay` goes on.
+        their texts' CRC-32s, from which a later :meth:`replay` goes on; ``kept`` holds the
+        same for some recent commits (``{sha: (state, text)}``), which new commits may
+        branch from.
     """
 
     commits: list[str] = field(default_factory=list)
@@ -130,8 +134,9 @@ class LineHistory:
     # commit -> path -> normalised lines it removed
     _recent_removed: dict[int, dict[str, Counter]] = field(default_factory=dict, repr=False)
     tip: str | None = None
-    tip_state: dict[str, list[int]] = field(default_factory=dict, repr=False)
-    tip_text: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    tip_state: dict[str, array] = field(default_factory=dict, repr=False)
+    tip_text: dict[str, array] = field(default_factory=dict, repr=False)
+    kept: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False)
 
     def replay(
         self,
@@ -139,6 +144,7 @@ class LineHistory:
         children: Counter,
         on_progress: Callable[[int], object] | None = None,
         forks: Mapping[str, Collection[str]] | None = None,
+        keep: Collection[str] = (),
     ) -> LineHistory:
         """Replay *patches* (parents first) and return self.
 
@@ -152,14 +158,21 @@ class LineHistory:
         commit to the files changed between it and the tip: its other files have the
         tip's line state. A commit that changes (or merges) one of those files, or a
         replay that would end on such a state, raises :class:`UnknownState` (the history
-        is then only good to be dropped).
+        is then only good to be dropped). The states of the commits in *keep* (recent
+        commits later commits may branch from) are kept in :attr:`kept`, and a later replay
+        starts from them too.
         """
-        states: dict[str, dict[str, list[int]]] = {}
-        texts: dict[str, dict[str, list[int]]] = {}
+        states: dict[str, dict[str, array]] = {}
+        texts: dict[str, dict[str, array]] = {}
         unknown: dict[str, frozenset[str]] = {}  # commit -> files whose state is not known
+        keep = set(keep)
         if self.tip is not None:
             states[self.tip], texts[self.tip] = self.tip_state, self.tip_text
+            for commit, (state, text) in self.kept.items():
+                states[commit], texts[commit] = state, text
             for fork, changed in (forks or {}).items():
+                if fork in states:
+                    continue
                 states[fork] = {k: v for k, v in self.tip_state.items() if k not in changed}
                 texts[fork] = {k: v for k, v in self.tip_text.items() if k not in changed}
                 unknown[fork] = frozenset(changed)
@@ -172,7 +185,7 @@ class LineHistory:
             first = p.parents[0] if p.parents else None
             if unknown:
                 _check_known(p, unknown)
-            state, text = self._inherit(first, states, texts, children)
+            state, text = self._inherit(first, states, texts, children, keep)
             other = [(states.get(q), texts.get(q)) for q in p.parents[1:]]
             self._apply(ci, p, state, text, other)
             states[p.sha], texts[p.sha] = state, text
@@ -180,7 +193,7 @@ class LineHistory:
                 unknown[p.sha] = unknown[first]
             for q in p.parents:
                 children[q] -= 1
-                if children[q] <= 0:
+                if children[q] <= 0 and q not in keep:
                     states.pop(q, None)
                     texts.pop(q, None)
                     unknown.pop(q, None)
@@ -191,17 +204,18 @@ class LineHistory:
             raise UnknownState(f"the replay ends on {last}, whose line state is not known")
         if last is not None:
             self.tip, self.tip_state, self.tip_text = last, states[last], texts[last]
+            self.kept = {c: (states[c], texts[c]) for c in keep if c in states and c != last}
             born = self.born
             self.alive_at_tip = Counter(born[i] for ids in self.tip_state.values() for i in ids)
         return self
 
     @staticmethod
-    def _inherit(first, states, texts, children):
+    def _inherit(first, states, texts, children, keep):
         if first is None:
             return {}, {}
         if first not in states:  # git listed a parent it never showed: never a shorter history
             raise GitCommandError(f"git log: parent {first} of a commit was never listed")
-        if children[first] <= 1:  # the last child takes the parent's state over
+        if children[first] <= 1 and first not in keep:  # the last child takes the state over
             return states.pop(first), texts.pop(first)
         return dict(states[first]), dict(texts[first])
 
@@ -228,7 +242,7 @@ class LineHistory:
         removed_line: dict[int, tuple[bytes, str]] = {}  # id -> text (meaningful?), path
         tr = bytes.translate
         for path, hunks in p.files.items():
-            ids = state.get(path, [])
+            ids = state.get(path, _NO_IDS)
             for hi, h in enumerate(hunks):
                 start = h.old_start - 1 if h.old_len else h.old_start
                 gone = ids[start : start + h.old_len]
@@ -241,26 +255,38 @@ class LineHistory:
                 keys = [tr(x, None, _WS) for x in h.removed[: len(gone)]]
                 keys += [b""] * (len(gone) - len(keys))
                 if keys:
-                    removed_text.setdefault(path, Counter()).update(keys)
+                    if path not in removed_text:
+                        removed_text[path] = Counter()
+                    removed_text[path].update(keys)
                 for k, lid in enumerate(gone):
                     key = keys[k]
                     if k < len(norms) and norms[k] == key:
                         pairs[k] = lid
+                        continue
+                    key = key if len(key) >= _MOVE_MIN else b""
+                    by_path = pool.get(key)
+                    if by_path is None:
+                        by_path = pool[key] = {}
+                    if path in by_path:
+                        by_path[path].append(lid)
                     else:
-                        key = key if len(key) >= _MOVE_MIN else b""
-                        pool.setdefault(key, {}).setdefault(path, deque()).append(lid)
-                        removed_line[lid] = (h.removed[k] if k < len(h.removed) else b"", path)
+                        by_path[path] = deque((lid,))
+                    removed_line[lid] = (h.removed[k] if k < len(h.removed) else b"", path)
         short = [lid for ids in pool.pop(b"", {}).values() for lid in ids]
         born, died = self.born, self.died
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
         for path, hunks in p.files.items():
-            ids = state.get(path, [])
-            lines = text.get(path, [])
-            donors = self._donors(path, other, set(ids)) if other else None
-            new_file_ids: list[int] = []
-            new_file_lines: list[int] = []
+            ids = state.get(path, _NO_IDS)
+            lines = text.get(path, _NO_TEXT)
+            wanted = {zlib.crc32(x) for h in hunks for x in h.added} if other else None
+            donors = self._donors(path, other, ids, wanted) if wanted else None
+            new_file_ids = array("q")
+            new_file_lines = array("I")
             at = 0  # position in the old file
-            for hi in sorted(range(len(hunks)), key=lambda i: hunks[i].old_start):
+            order: Sequence[int] = range(len(hunks))  # git writes them in order; else sort
+            if any(a.old_start > b.old_start for a, b in pairwise(hunks)):
+                order = sorted(order, key=lambda i: hunks[i].old_start)
+            for hi in order:
                 h = hunks[hi]
                 start = h.old_start - 1 if h.old_len else h.old_start
                 new_file_ids += ids[at:start]
@@ -269,11 +295,13 @@ class LineHistory:
                 pairs = kept[(path, hi)]
                 norms = added_norm[(path, hi)]
                 if norms:
-                    added_text.setdefault(path, Counter()).update(norms)
-                new_file_lines += map(zlib.crc32, h.added)
+                    if path not in added_text:
+                        added_text[path] = Counter()
+                    added_text[path].update(norms)
+                new_file_lines.extend(map(zlib.crc32, h.added))
                 if not pairs and not donors and (not pool or pool.keys().isdisjoint(norms)):
                     first_id, n = len(born), len(norms)  # all new lines: in bulk
-                    new_file_ids += range(first_id, first_id + n)
+                    new_file_ids.extend(range(first_id, first_id + n))
                     born.extend(repeat(ci, n))
                     died.extend(repeat(-1, n))
                     added += n
@@ -301,13 +329,15 @@ class LineHistory:
                 state.pop(path, None)
                 text.pop(path, None)
         # 3. removed lines nobody took back died here
-        for lid in [*short, *(lid for by in pool.values() for ids in by.values() for lid in ids)]:
-            if died[lid] < 0 or p.time < died[lid]:  # the earliest deletion on any branch
-                died[lid] = p.time
-            deleted_all[self.born[lid]] += 1
+        gone_ids = [*short, *(lid for by in pool.values() for ids in by.values() for lid in ids)]
+        when, comment = p.time, _COMMENT.match
+        for lid in gone_ids:
+            if died[lid] < 0 or when < died[lid]:  # the earliest deletion on any branch
+                died[lid] = when
             line, path = removed_line.get(lid, (b"", ""))
-            if meaningful(line):
-                deleted_from[(self.born[lid], path)] += 1
+            if line.strip() and not comment(line):  # meaningful()
+                deleted_from[(born[lid], path)] += 1
+        deleted_all.update([born[lid] for lid in gone_ids])
         self.added.append(added)
         if deleted_from:
             self.deleted_from[ci], self.deleted_where[ci] = _by_origin(deleted_from)
@@ -356,15 +386,24 @@ class LineHistory:
                 break
             del self._recent_removed[oldest]
 
-    def _donors(self, path, other, present: set[int]) -> dict[int, list[int]]:
-        """Line content hash (CRC-32) -> births of lines with that content on the merged branches
-        (lines the first parent already has are not offered)."""
+    def _donors(self, path, other, first: array, wanted: set[int]) -> dict[int, list[int]]:
+        """Line content hash (CRC-32) -> births of the lines with that content on the merged
+        branches, for the contents in *wanted* (the lines the merge adds); lines the first
+        parent (*first*: its ids of *path*) already has are not offered."""
         donors: dict[int, list[int]] = {}
+        born, present = self.born, None
         for state, text in other:
-            if state and path in state:
-                for h, lid in zip(reversed(text[path]), reversed(state[path]), strict=True):
-                    if lid not in present:
-                        donors.setdefault(h, []).append(self.born[lid])
+            ids = state.get(path) if state else None
+            if ids is None or ids is first:
+                continue
+            # file order reversed: pop() hands out the first line of each content
+            hashes = text[path]
+            pairs = zip(reversed(hashes), reversed(ids), strict=True)
+            for h, lid in compress(pairs, map(wanted.__contains__, reversed(hashes))):
+                if present is None:
+                    present = set(first)
+                if lid not in present:
+                    donors.setdefault(h, []).append(born[lid])
         return donors
 
 
