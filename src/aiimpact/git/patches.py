@@ -63,7 +63,9 @@ def stream_patches(git_dir: str, rev: str, exclude: Collection[str] = ()) -> Ite
         "--",
         *(f":(exclude,literal){path}" for path in sorted(exclude)),
     ]
-    yield from parse_patches(GitStream(git_dir, args, literal_pathspecs=not exclude).lines())
+    stream = GitStream(git_dir, args, literal_pathspecs=not exclude)
+    with stream:  # git's exit status is checked at the end of the stream
+        yield from parse_patches(stream.stdout)
 
 
 def parse_patches(lines: Iterable[bytes]) -> Iterator[Patch]:
