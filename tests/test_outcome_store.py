@@ -252,3 +252,20 @@ def test_szz_blames_a_few_fixes_and_replays_for_many_with_the_same_links(planted
     other = ai.Repo(planted, cache_dir=tmp_path / "other", progress=False)
     other.szz(fixes=fixes)
     assert other.last_report.szz_method.startswith(f"line history ({len(fixes)} fixes cost more")
+
+
+def test_a_stored_tip_that_is_no_ancestor_is_not_extended(build, tmp_path):
+    b = build()
+    b.commit("Base", {"a.py": "base line of a\n"})
+    b.branch("side")
+    side = b.commit("Side", {"s.py": "only on the side branch\n"}, branch="side")
+    b.commit("Main", {"a.py": "base line of a\nand main's own line\n"})
+    b.close()
+    first = ai.Repo(b.path, cache_dir=tmp_path, progress=False)
+    first.outcomes(side)
+    later = ai.Repo(b.path, cache_dir=tmp_path, progress=False)
+    table = later.outcomes()
+    assert later.last_report.line_history == (
+        "replayed all 2 commit(s) (no line history of an ancestor is stored)"
+    )
+    assert side not in set(table["sha"]) and len(table) == 2

@@ -121,8 +121,10 @@ def _open(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def _blobs(values: array) -> list[bytes]:
-    return [values[i : i + _CHUNK].tobytes() for i in range(0, len(values), _CHUNK)] or [b""]
+def _blobs(values: array) -> Iterator[tuple[int, bytes]]:
+    """*values* in numbered chunks of bytes, made one at a time."""
+    for chunk, start in enumerate(range(0, len(values), _CHUNK)):
+        yield chunk, values[start : start + _CHUNK].tobytes()
 
 
 def _tuples(table: pa.Table) -> Iterator[tuple]:
@@ -169,13 +171,6 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
                 "added": pa.array(h.added, pa.int32()),
             }
         ),
-        "h_arrays": pa.table(
-            {
-                "name": ["born"] * len(_blobs(h.born)) + ["died"] * len(_blobs(h.died)),
-                "chunk": [*range(len(_blobs(h.born))), *range(len(_blobs(h.died)))],
-                "data": pa.array([*_blobs(h.born), *_blobs(h.died)], pa.binary()),
-            }
-        ),
         **_states(h),
         "h_origins": _rows(origins, ("kind", "ci", "origin", "n", "path")),
         "h_reverts": _rows(reverts, ("kind", "pos", "revert", "reverted", "fraction")),
@@ -189,6 +184,9 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
             names = ", ".join(frame.column_names)
             con.execute(f"INSERT INTO {table} (key, {names}) SELECT ?, {names} FROM frame", [key])
             con.unregister("frame")
+        for name in ("born", "died"):  # a chunk at a time: one more copy of 8 MiB, not all
+            for chunk, blob in _blobs(getattr(h, name)):
+                con.execute("INSERT INTO h_arrays VALUES (?, ?, ?, ?)", [key, name, chunk, blob])
         con.execute(
             "INSERT INTO histories VALUES (?, ?, ?, ?, ?, ?, now())",
             [key, h.tip, options, len(h.commits), len(h.born), h.revert_window],
