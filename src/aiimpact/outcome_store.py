@@ -61,7 +61,7 @@ FORMAT = "3"
 """The stored layout; a file of another format is emptied and refilled."""
 _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest first
 _CHUNK = 1 << 20  # array entries per stored blob
-KEPT_STATES = 256
+KEPT_STATES = 128
 """The line states of this many first-parent commits before the tip, and of this many newest
 commits by commit time, are stored with it, so that new commits branching from one of them
 extend the stored history."""
@@ -288,12 +288,23 @@ def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
         rows = found.fetchall()
         if not rows:
             return None
+        h = LineHistory(revert_window=rows[0][0])
 
         def read(sql: str) -> pa.Table:
             return con.sql(sql, params=[key]).to_arrow_table()
 
         commits = read("SELECT sha, time, added FROM h_commits WHERE key = ? ORDER BY ci")
-        arrays = read("SELECT name, data FROM h_arrays WHERE key = ? ORDER BY name, chunk")
+        for name in ("born", "died"):  # a chunk at a time, within the memory limit
+            values = getattr(h, name)
+            n = con.execute(
+                "SELECT count(*) FROM h_arrays WHERE key = ? AND name = ?", [key, name]
+            ).fetchall()[0][0]
+            for chunk in range(n):
+                blob = con.execute(
+                    "SELECT data FROM h_arrays WHERE key = ? AND name = ? AND chunk = ?",
+                    [key, name, chunk],
+                ).fetchall()[0][0]
+                values.frombytes(blob)
         lists = read("SELECT list_id, ids, texts FROM h_lists WHERE key = ?")
         states = read("SELECT sha, path, list_id FROM h_states WHERE key = ?")
         origins = read("SELECT kind, ci, origin, n, path FROM h_origins WHERE key = ?")
@@ -302,14 +313,9 @@ def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
         )
         inverse = read("SELECT a, b, ci FROM h_inverse WHERE key = ? ORDER BY a, b, pos")
         removed = read("SELECT ci, path, line, n FROM h_removed WHERE key = ? ORDER BY ci")
-    h = LineHistory(revert_window=rows[0][0])
     h.commits = commits["sha"].to_pylist()
     h.time = commits["time"].to_pylist()
     h.added = commits["added"].to_pylist()
-    data: dict[str, list[bytes]] = {"born": [], "died": []}
-    for name, blob in zip(arrays["name"].to_pylist(), arrays["data"].to_pylist(), strict=True):
-        data[name].append(blob)
-    h.born, h.died = _ints("q", b"".join(data["born"])), _ints("q", b"".join(data["died"]))
     h.tip = tip
     _load_states(h, lists, states)
     born = h.born
