@@ -45,6 +45,7 @@ from aiimpact.git.notes import notes_state
 from aiimpact.git.patches import (
     changed_paths,
     child_counts,
+    has_commit,
     range_parents,
     recent_commits,
     stream_patches,
@@ -61,6 +62,7 @@ FORMAT = "3"
 """The stored layout; a file of another format is emptied and refilled."""
 _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest first
 _CHUNK = 1 << 20  # array entries per stored blob
+_ROWS_PER_BLOB = 20_000  # outcomes table rows per stored blob
 KEPT_STATES = 128
 """The line states of this many first-parent commits before the tip, and of this many newest
 commits by commit time, are stored with it, so that new commits branching from one of them
@@ -443,6 +445,8 @@ class Histories:
         whole history. The report says which, and why."""
         why = "no line history of an ancestor is stored"
         for base in stored_tips(self.path, options):
+            if not has_commit(self.git_dir, base):  # the history was rewritten since
+                continue
             parents = range_parents(self.git_dir, f"{base}..{tip}")
             children = Counter(q for ps in parents.values() for q in ps)
             if base not in children:  # not an ancestor of tip (or tip itself)
@@ -512,7 +516,8 @@ def cached_outcomes(
 
 def _ipc(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    options = pa.ipc.IpcWriteOptions(compression="zstd")  # a quarter of the bytes to read
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
 
@@ -526,11 +531,13 @@ def _save_outcomes(path: Path, key: str, df: pd.DataFrame, report: MiningReport)
         f.name: getattr(report, f.name) for f in dataclasses.fields(report) if f.name != "coverage"
     }
     coverage = None if report.coverage is None else _ipc(pa.Table.from_pandas(report.coverage))
-    data = _ipc(schema.to_arrow(df, schema.OUTCOMES))
+    table = schema.to_arrow(df, schema.OUTCOMES)
     with _open(path) as con, transaction(con):
-        for table in ("outcome_rows", "outcome_keys"):
-            con.execute(f"DELETE FROM {table} WHERE key = ?", [key])
-        con.execute("INSERT INTO outcome_rows VALUES (?, 0, ?)", [key, data])
+        for name in ("outcome_rows", "outcome_keys"):
+            con.execute(f"DELETE FROM {name} WHERE key = ?", [key])
+        for i, start in enumerate(range(0, max(len(table), 1), _ROWS_PER_BLOB)):
+            data = _ipc(table.slice(start, _ROWS_PER_BLOB))  # DuckDB reads big blobs slowly
+            con.execute("INSERT INTO outcome_rows VALUES (?, ?, ?)", [key, i, data])
         con.execute(
             "INSERT INTO outcome_keys VALUES (?, ?, ?, ?, now())",
             [key, key.split("/")[0], json.dumps(fields), coverage],
@@ -557,4 +564,5 @@ def _load_outcomes(path: Path, key: str, report: MiningReport) -> pd.DataFrame |
         setattr(report, name, value)
     report.coverage = None if row[1] is None else _from_ipc(row[1]).to_pandas()
     report.line_history = "outcomes table read from the outcome store"
-    return schema.to_pandas(_from_ipc(data[0][0]), schema.OUTCOMES)
+    table = pa.concat_tables([_from_ipc(blob) for (blob,) in data])
+    return schema.to_pandas(table, schema.OUTCOMES)

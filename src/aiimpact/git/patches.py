@@ -180,3 +180,9 @@ def recent_commits(git_dir: str, rev: str, n: int) -> list[str]:
         listing = run_git(git_dir, ["rev-list", *order, "-n", str(n), rev, "--"])
         found.update(dict.fromkeys(listing.stdout.decode().split()))
     return list(found)
+
+
+def has_commit(git_dir: str, sha: str) -> bool:
+    """Whether the repository still holds commit *sha* (a rewritten, pruned history may
+    not): one ``git cat-file -e``, whose only failure is the answer no."""
+    return run_git(git_dir, ["cat-file", "-e", f"{sha}^{{commit}}"], check=False).returncode == 0
