@@ -22,9 +22,10 @@ less than that can be missed); ``ru_maxrss`` of the children is printed beside i
    file table. Two copies of the cache are taken here, before any line history is stored,
    for the SZZ phases.
 2. ``stream``: the line history's ``git log -p -U0 -M --diff-merges=first-parent
-   --topo-order --reverse`` (``aiimpact.git.patches.stream_patches``'s own ``GitStream``,
-   with its arguments and pathspecs), lines drained and discarded. This is the baseline of
-   the ratios. ``stream + parse``: the same stream through ``stream_patches``' parser.
+   --topo-order --reverse`` (``aiimpact.git.patches.stream_args``: ``stream_patches``' own
+   arguments and pathspecs, through ``GitStream``), lines drained and discarded. This is
+   the baseline of the ratios. ``stream + parse``: the same stream through
+   ``stream_patches``' parser.
 3. ``cold outcomes``: ``Repo(REPO, cache_dir=C).outcomes()`` (the first line replay).
 4. ``stored re-read``: ``outcomes()`` again in a new process on the unchanged repository.
 5. ``incremental``: in a separate, empty cache, ``outcomes(rev=X)`` where X is the
@@ -127,73 +128,27 @@ def _stream_setup(spec: dict):
     return repo.git_dir, repo.resolve("HEAD"), exclude
 
 
-def _stream_args(tip: str, exclude) -> list[str]:
-    """``stream_patches``' arguments, spelled out (used only if they cannot be captured)."""
-    return [
-        "log",
-        "-p",
-        "-U0",
-        "-M",
-        "--diff-merges=first-parent",
-        "--topo-order",
-        "--reverse",
-        "--format=%x00%H %P%x00%ct",
-        *(["--full-history", "--sparse"] if exclude else []),
-        tip,
-        "--",
-        *(f":(exclude,literal){path}" for path in sorted(exclude)),
-    ]
-
-
 def child_stream(spec: dict) -> dict:
-    """Phase 2: the patch stream, drained. ``stream_patches`` runs with its parser replaced
-    by a counter, so git gets exactly the library's arguments and safety config."""
-    from aiimpact.git import patches
+    """Phase 2: the patch stream, drained: ``stream_patches``' own arguments
+    (:func:`aiimpact.git.patches.stream_args`) and safety config, without the parser."""
+    from aiimpact.git.patches import stream_args
     from aiimpact.git.safety import GitStream
 
     git_dir, tip, exclude = _stream_setup(spec)
-    seen: dict = {}
-    argvs: list[list[str]] = []
-
-    class Recording(GitStream):
-        def __init__(self, git_dir, args, *rest, **kw):
-            argvs.append(list(args))
-            super().__init__(git_dir, args, *rest, **kw)
-
-    def drain(lines):
-        n = size = 0
-        for line in lines:
-            n += 1
-            size += len(line)
-        seen.update(lines=n, bytes=size)
-        return iter(())
-
-    parse, stream = patches.parse_patches, patches.GitStream
-    patches.parse_patches, patches.GitStream = drain, Recording
-    try:
-        t0 = time.perf_counter()
-        for _ in patches.stream_patches(git_dir, tip, exclude):
-            pass
-        seconds = time.perf_counter() - t0
-    finally:
-        patches.parse_patches, patches.GitStream = parse, stream
-    how = "stream_patches' own GitStream"
-    if not seen or len(argvs) != 1:  # stream_patches changed shape: build its arguments
-        args = _stream_args(tip, exclude)
-        t0 = time.perf_counter()
-        n = size = 0
-        for line in GitStream(git_dir, args, literal_pathspecs=not exclude).lines():
-            n += 1
-            size += len(line)
-        seconds = time.perf_counter() - t0
-        seen, argvs, how = {"lines": n, "bytes": size}, [args], "GitStream, arguments rebuilt"
-    args = [a for a in argvs[0] if not a.startswith(":(exclude")]
+    args = stream_args(tip, exclude)
+    t0 = time.perf_counter()
+    n = size = 0
+    for line in GitStream(git_dir, args, literal_pathspecs=not exclude).lines():
+        n += 1
+        size += len(line)
+    seconds = time.perf_counter() - t0
     return {
         "seconds": seconds,
-        **seen,
+        "lines": n,
+        "bytes": size,
         "excluded": len(exclude),
-        "how": how,
-        "args": " ".join(args),
+        "how": "stream_patches' arguments (stream_args)",
+        "args": " ".join(a for a in args if not a.startswith(":(exclude")),
     }
 
 

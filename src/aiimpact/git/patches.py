@@ -42,28 +42,37 @@ class Patch:
     renames: dict[str, str] = field(default_factory=dict)  # new path -> old path
 
 
-def stream_patches(git_dir: str, rev: str, exclude: Collection[str] = ()) -> Iterator[Patch]:
-    """Every commit reachable from *rev*, parents first, with its ``-U0`` hunks.
-
-    Paths in *exclude* are left out of every diff (git then never reads their blobs).
-    """
-    args = [
+def log_args(walk: list[str], exclude: Collection[str] = ()) -> list[str]:
+    """The ``git log -p -U0 -M`` argv of the line history, with *walk* (the commits and
+    their order) and the paths in *exclude* left out of every diff (git then never reads
+    their blobs)."""
+    return [
         "log",
         "-p",
         "-U0",
         "-M",
         "--diff-merges=first-parent",
-        "--topo-order",
-        "--reverse",
         "--format=%x00%H %P%x00%ct",
         # with a pathspec, git would drop the commits that touch only excluded files (and
         # rewrite their children's parents): every commit is kept, with its real parents
         *(["--full-history", "--sparse"] if exclude else []),
-        rev,
+        *walk,
         "--",
         *(f":(exclude,literal){path}" for path in sorted(exclude)),
     ]
-    stream = GitStream(git_dir, args, literal_pathspecs=not exclude)
+
+
+def stream_args(rev: str, exclude: Collection[str] = ()) -> list[str]:
+    """The argv of :func:`stream_patches`: every commit of *rev*, parents first."""
+    return log_args(["--topo-order", "--reverse", rev], exclude)
+
+
+def stream_patches(git_dir: str, rev: str, exclude: Collection[str] = ()) -> Iterator[Patch]:
+    """Every commit reachable from *rev*, parents first, with its ``-U0`` hunks.
+
+    Paths in *exclude* are left out of every diff (git then never reads their blobs).
+    """
+    stream = GitStream(git_dir, stream_args(rev, exclude), literal_pathspecs=not exclude)
     with stream:  # git's exit status is checked at the end of the stream
         yield from parse_patches(stream.stdout)
 

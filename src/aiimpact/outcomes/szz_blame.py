@@ -46,7 +46,7 @@ from typing import Any, cast
 import pandas as pd
 
 from aiimpact.git.blame import blame_lines
-from aiimpact.git.patches import Patch, parse_patches
+from aiimpact.git.patches import Patch, log_args, parse_patches
 from aiimpact.git.safety import GitStream, run_git
 from aiimpact.outcomes.lines import _MOVE_MIN, _by_origin, _norm, _take, meaningful
 from aiimpact.outcomes.szz import check_variant, fix_links, links_frame
@@ -139,19 +139,7 @@ def fix_patches(git_dir: str, shas: list[str], exclude: Collection[str] = ()) ->
     """
     if not shas:
         return iter(())
-    args = [
-        "log",
-        "-p",
-        "-U0",
-        "-M",
-        "--diff-merges=first-parent",
-        "--no-walk=unsorted",
-        "--format=%x00%H %P%x00%ct",
-        *(["--full-history", "--sparse"] if exclude else []),
-        "--stdin",
-        "--",
-        *(f":(exclude,literal){path}" for path in sorted(exclude)),
-    ]
+    args = log_args(["--no-walk=unsorted", "--stdin"], exclude)
     stream = GitStream(
         git_dir, args, input="".join(f"{s}\n" for s in shas).encode(), literal_pathspecs=False
     )
