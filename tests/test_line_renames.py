@@ -152,7 +152,7 @@ def test_the_patch_parser_on_recorded_git_log_text(build):
     assert (hunk.old_start, hunk.old_len, hunk.removed, hunk.added) == (
         3,
         1,
-        [b"        return 0;"],
-        [b"        return 2;"],
+        [b"-        return 0;\n"],
+        [b"+        return 2;\n"],
     )
-    assert edit.files["gone.txt"][0].removed == [b"bye"] and edit.parents == [move.sha]
+    assert edit.files["gone.txt"][0].removed == [b"-bye\n"] and edit.parents == [move.sha]

@@ -207,6 +207,56 @@ def test_a_run_killed_mid_replay_keeps_what_was_stored(branchy, tmp_path):
     pd.testing.assert_frame_equal(table, fresh)
 
 
+_SAVE_KILLER = """
+import os, signal, sys
+import aiimpact.outcome_store as store
+real = store._blobs
+calls = []
+def dying(values):  # born, then died
+    yield from real(values)
+    calls.append(1)
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # kill -9 after the lines' data, before the mark
+store._blobs = dying
+import aiimpact as ai
+ai.Repo(sys.argv[1], cache_dir=sys.argv[2], progress=False).outcomes()
+"""
+
+
+def test_a_save_killed_before_its_last_transaction_is_never_read(branchy, tmp_path):
+    """The line history is saved in several transactions (DuckDB would hold one in memory);
+    rows a killed save committed are not read, and the next save removes them."""
+    script = tmp_path / "save_killer.py"
+    script.write_text(textwrap.dedent(_SAVE_KILLER))
+    run = subprocess.run(
+        [sys.executable, str(script), str(branchy), str(tmp_path)],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert run.returncode == -signal.SIGKILL, run.stderr.decode()[-2000:]
+    repo = ai.Repo(branchy, cache_dir=tmp_path, progress=False)
+
+    def rows() -> tuple[int, int, int]:
+        with duckdb.connect(str(repo.outcome_store)) as con:
+            return tuple(
+                con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("histories", "h_commits", "h_arrays")
+            )
+
+    histories, commits, arrays = rows()
+    assert histories == 0 and commits > 0 and arrays > 0  # committed, but never marked
+    table = repo.outcomes()
+    assert repo.last_report.line_history.startswith("replayed all ")
+    assert rows()[0] == 1
+    with duckdb.connect(str(repo.outcome_store)) as con:
+        orphans = con.execute(
+            "SELECT count(*) FROM h_arrays WHERE key NOT IN (SELECT key FROM histories)"
+        ).fetchone()
+    assert orphans == (0,)
+    fresh = ai.Repo(branchy, cache_dir=tmp_path / "fresh", progress=False).outcomes()
+    pd.testing.assert_frame_equal(table, fresh)
+
+
 def test_a_store_of_another_format_is_refilled(planted, tmp_path):
     repo = ai.Repo(planted, cache_dir=tmp_path, progress=False)
     computed = repo.outcomes()

@@ -35,9 +35,9 @@ def test_hunk_lines_are_taken_by_the_header_counts():
     assert patch.sha == "aaaa" and patch.parents == ["bbbb"] and patch.time == 1700000000
     first, second = patch.files["q.sql"]
     assert (first.old_start, first.old_len, first.new_start, first.new_len) == (2, 2, 2, 3)
-    assert first.removed == [b"-- old", b"-- older"]
-    assert first.added == [b"++ new", b"+-- newer", b"++ newest"]
-    assert second.removed == [b"drop table t;"] and second.added == []
+    assert first.removed == [b"--- old\n", b"--- older\n"]  # as git writes them
+    assert first.added == [b"+++ new\n", b"++-- newer\n", b"+++ newest\n"]
+    assert second.removed == [b"-drop table t;\n"] and second.added == []
 
 
 def test_a_hunk_shorter_than_its_header_is_an_error():
@@ -52,8 +52,8 @@ def test_lines_that_look_like_headers_are_followed_in_a_real_history(build, tmp_
     second = b.commit("Edit q", {"q.sql": "-- older\nselect 1;\n++ kept\n+++ new\n"})
     b.close()
     [_, p2] = list(stream_patches(str(b.git_dir), "HEAD"))
-    assert p2.files["q.sql"][0].removed == [b"-- old"]
-    assert p2.files["q.sql"][-1].added == [b"+++ new"]
+    assert p2.files["q.sql"][0].removed == [b"--- old\n"]
+    assert p2.files["q.sql"][-1].added == [b"++++ new\n"]
     churn = ai.Repo(b.path, cache_dir=tmp_path, progress=False).churn("30D").set_index("sha")
     assert churn.at[first, "lines_added"] == 4 and churn.at[first, "lines_alive"] == 3
     assert churn.at[second, "lines_added"] == 1

@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from functools import partial
+from itertools import islice, repeat
 from pathlib import Path
 
 import duckdb
@@ -58,8 +59,9 @@ from aiimpact.outcomes.szz import szz
 from aiimpact.outcomes.szz_blame import szz_by_blame
 from aiimpact.store import open_checked, transaction
 
-FORMAT = "3"
+FORMAT = "4"
 """The stored layout; a file of another format is emptied and refilled."""
+_CHUNKS_PER_TRANSACTION = 8  # born/died chunks (8 MiB each) written per transaction
 _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest first
 _CHUNK = 1 << 20  # array entries per stored blob
 _ROWS_PER_BLOB = 20_000  # outcomes table rows per stored blob
@@ -89,7 +91,7 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS h_inverse (key VARCHAR, a BIGINT, b BIGINT, pos INTEGER, "
     "ci INTEGER)",
     "CREATE TABLE IF NOT EXISTS h_removed (key VARCHAR, ci INTEGER, path VARCHAR, "
-    "line BLOB, n INTEGER)",
+    "line BIGINT, n INTEGER)",
     # one row per complete outcomes table, written last in its transaction
     "CREATE TABLE IF NOT EXISTS outcome_keys (key VARCHAR PRIMARY KEY, tip VARCHAR, "
     "report VARCHAR, coverage BLOB, saved_at TIMESTAMPTZ)",
@@ -162,7 +164,7 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
         (ci, p, line, n)
         for ci, by in h._recent_removed.items()
         for p, lines in by.items()
-        for line, n in lines.items()
+        for line, n in Counter(lines).items()
     ]
     frames = {
         "h_commits": pa.table(
@@ -179,24 +181,45 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
         "h_inverse": _rows(inverse, ("a", "b", "pos", "ci")),
         "h_removed": _rows(removed, ("ci", "path", "line", "n")),
     }
-    with _open(path) as con, transaction(con):
-        _forget(con, [key])
+    # several transactions, so that DuckDB never holds the whole history in memory; the
+    # histories row, written last, marks the rows of *key* complete (a run killed before
+    # it leaves rows no reader looks at, and the next save removes them)
+    with _open(path) as con:
+        with transaction(con):
+            _forget(con, [key, *_unfinished(con)])
         for table, frame in frames.items():
-            con.register("frame", frame)
-            names = ", ".join(frame.column_names)
-            con.execute(f"INSERT INTO {table} (key, {names}) SELECT ?, {names} FROM frame", [key])
-            con.unregister("frame")
+            with transaction(con):
+                con.register("frame", frame)
+                names = ", ".join(frame.column_names)
+                sql = f"INSERT INTO {table} (key, {names}) SELECT ?, {names} FROM frame"
+                con.execute(sql, [key])
+                con.unregister("frame")
         for name in ("born", "died"):  # a chunk at a time: one more copy of 8 MiB, not all
-            for chunk, blob in _blobs(getattr(h, name)):
-                con.execute("INSERT INTO h_arrays VALUES (?, ?, ?, ?)", [key, name, chunk, blob])
-        con.execute(
-            "INSERT INTO histories VALUES (?, ?, ?, ?, ?, ?, now())",
-            [key, h.tip, options, len(h.commits), len(h.born), h.revert_window],
-        )
-        old = con.execute(
-            "SELECT key FROM histories ORDER BY saved_at DESC OFFSET ?", [_KEEP]
-        ).fetchall()
-        _forget(con, [k for (k,) in old])
+            blobs = _blobs(getattr(h, name))
+            while batch := list(islice(blobs, _CHUNKS_PER_TRANSACTION)):
+                with transaction(con):
+                    for chunk, blob in batch:
+                        con.execute(
+                            "INSERT INTO h_arrays VALUES (?, ?, ?, ?)", [key, name, chunk, blob]
+                        )
+        with transaction(con):
+            con.execute(
+                "INSERT INTO histories VALUES (?, ?, ?, ?, ?, ?, now())",
+                [key, h.tip, options, len(h.commits), len(h.born), h.revert_window],
+            )
+            old = con.execute(
+                "SELECT key FROM histories ORDER BY saved_at DESC OFFSET ?", [_KEEP]
+            ).fetchall()
+            _forget(con, [k for (k,) in old])
+
+
+def _unfinished(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Keys of line-history rows whose save never reached its histories row."""
+    found = con.execute(
+        "SELECT DISTINCT key FROM h_commits WHERE key NOT IN (SELECT key FROM histories) "
+        "UNION SELECT DISTINCT key FROM h_arrays WHERE key NOT IN (SELECT key FROM histories)"
+    )
+    return [k for (k,) in found.fetchall()]
 
 
 def _states(h: LineHistory) -> dict[str, pa.Table]:
@@ -247,7 +270,7 @@ def _load_states(h: LineHistory, lists: pa.Table, states: pa.Table) -> None:
 
 _TYPES = {
     **dict.fromkeys(["kind", "path", "sha"], pa.string()),
-    **dict.fromkeys(["line", "ids", "texts"], pa.binary()),
+    **dict.fromkeys(["ids", "texts"], pa.binary()),
     "fraction": pa.float64(),
 }
 
@@ -339,7 +362,7 @@ def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
     for a, b, ci in _tuples(inverse):
         h._inverse.setdefault((a, b), []).append(ci)
     for ci, p, line, n in _tuples(removed):
-        h._recent_removed.setdefault(ci, {}).setdefault(p, Counter())[line] = n
+        h._recent_removed.setdefault(ci, {}).setdefault(p, array("I")).extend(repeat(line, n))
     return h
 
 

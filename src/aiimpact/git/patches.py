@@ -29,6 +29,7 @@ class Hunk:
     old_len: int
     new_start: int
     new_len: int
+    # the hunk's lines as git writes them: sign ("-" or "+"), text and newline
     removed: list[bytes] = field(default_factory=list)
     added: list[bytes] = field(default_factory=list)
 
@@ -129,14 +130,14 @@ def parse_patches(lines: Iterable[bytes]) -> Iterator[Patch]:
 
 
 def _body(it: Iterator[bytes], n: int, sign: bytes) -> list[bytes]:
-    """The next *n* lines of a hunk, each starting with *sign*, without it (a "no newline"
-    marker of the lines before them is skipped)."""
+    """The next *n* lines of a hunk, each starting with *sign* (kept, as is the newline; a
+    "no newline" marker of the lines before them is skipped)."""
     block = list(islice(it, n))
     if block and block[0][:1] == b"\\":
         block = block[1:] + list(islice(it, 1))
     if len(block) < n or block[0][:1] != sign or block[-1][:1] != sign:
         raise GitCommandError(f"git log -p: a hunk has fewer {sign.decode()} lines than its header")
-    return [x[1:].rstrip(b"\n") for x in block]
+    return block
 
 
 def _unquote(path: bytes) -> bytes:

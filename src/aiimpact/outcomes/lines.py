@@ -28,36 +28,49 @@ How lines are followed:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import zlib
 from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import compress, pairwise, repeat
+from itertools import chain, compress, pairwise, repeat
+from operator import eq, itemgetter, methodcaller, not_
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from aiimpact.errors import GitCommandError
 from aiimpact.git.patches import Patch, child_counts, stream_patches
 
 _MOVE_MIN = 10  # a line moves with its birth only if it has this many non-blank characters
-_COMMENT = re.compile(rb"^\s*(#|//|/\*|\*|--|;|%|'''|\"\"\"|<!--)")
+# blank, or a comment only (what the usual SZZ filter leaves out)
+_BLANK_OR_COMMENT = rb"\s*(?:\Z|#|//|/\*|\*|--|;|%|'''|\"\"\"|<!--)"
+_MEANINGLESS = re.compile(_BLANK_OR_COMMENT)
+_SIGNED_MEANINGLESS = re.compile(rb"[-+]" + _BLANK_OR_COMMENT)  # a hunk line, as git writes it
 
 
-def _fingerprint(by_path: dict[str, Counter]) -> int:
-    """An order-free fingerprint of per-path line multisets, the same in every process
-    (a stored history's fingerprints are compared with those of commits replayed later)."""
+def _fingerprint(by_path: dict[str, array]) -> int:
+    """An order-free fingerprint of per-path multisets of line hashes, the same in every
+    process (a stored history's fingerprints are compared with those of commits replayed
+    later)."""
     digest = hashlib.blake2b(digest_size=8)
-    for path in sorted(p for p, c in by_path.items() if c):
+    for path in sorted(by_path):
         digest.update(path.encode("utf-8", "surrogateescape") + b"\0\0")
-        digest.update(b"\0".join(sorted(by_path[path].elements())) + b"\0\0")
+        digest.update(array("I", sorted(by_path[path])).tobytes() + b"\0\0")
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 _WS = b" \t\r\n\x0b\x0c"
-# a file's state: its lines' ids (array "q") and their texts' CRC-32s (array "I", 4 bytes)
+_NORM = methodcaller("translate", None, _WS)  # _norm, for map()
+_TEXT = itemgetter(slice(1, None))  # a hunk line without its sign
+_NO_PAIRS: dict[int, int] = {}  # a hunk without whitespace-only edits (never written to)
+# a file's state: its lines' ids (array "q") and their hashes (array "I", 4 bytes): the
+# CRC-32 of the line as a hunk adds it ("+", the text, the newline); the revert analyses
+# and the moves compare lines by the CRC-32 of their text without whitespace instead
 _NO_IDS, _NO_TEXT = array("q"), array("I")
 
 
@@ -68,7 +81,7 @@ def _norm(line: bytes) -> bytes:
 
 def meaningful(line: bytes) -> bool:
     """Not blank and not a comment-only line (the usual SZZ filter)."""
-    return bool(line.strip()) and not _COMMENT.match(line)
+    return _MEANINGLESS.match(line) is None
 
 
 @dataclass
@@ -112,7 +125,7 @@ class LineHistory:
         delete them rather than rewrite them (write fewer new lines than half of those).
     tip : str or None
         The last commit replayed; ``tip_state`` and ``tip_text`` are its files' line ids and
-        their texts' CRC-32s, from which a later :meth:`replay` goes on; ``kept`` holds the
+        their hashes (see ``_NORM``), from which a later :meth:`replay` goes on; ``kept`` holds the
         same for some recent commits (``{sha: (state, text)}``), which new commits may
         branch from.
     """
@@ -131,8 +144,8 @@ class LineHistory:
     partial_reverts: list[tuple[int, int, float]] = field(default_factory=list)
     revert_window: int = 30 * 86400
     _inverse: dict[tuple[int, int], list[int]] = field(default_factory=dict, repr=False)
-    # commit -> path -> normalised lines it removed
-    _recent_removed: dict[int, dict[str, Counter]] = field(default_factory=dict, repr=False)
+    # commit -> path -> hashes of the lines it removed
+    _recent_removed: dict[int, dict[str, array]] = field(default_factory=dict, repr=False)
     tip: str | None = None
     tip_state: dict[str, array] = field(default_factory=dict, repr=False)
     tip_text: dict[str, array] = field(default_factory=dict, repr=False)
@@ -162,6 +175,10 @@ class LineHistory:
         commits later commits may branch from) are kept in :attr:`kept`, and a later replay
         starts from them too.
         """
+        with _no_cycle_collection():
+            return self._replay(patches, children, on_progress, forks, keep)
+
+    def _replay(self, patches, children, on_progress, forks, keep) -> LineHistory:
         states: dict[str, dict[str, array]] = {}
         texts: dict[str, dict[str, array]] = {}
         unknown: dict[str, frozenset[str]] = {}  # commit -> files whose state is not known
@@ -227,59 +244,77 @@ class LineHistory:
             for new, (ids, lines) in moved.items():
                 if ids is not None:
                     state[new], text[new] = ids, lines
-        added = 0
-        deleted_from: Counter = Counter()
-        deleted_all: Counter = Counter()
-        removed_text: dict[str, Counter] = {}  # per path: normalised lines removed / added
-        added_text: dict[str, Counter] = {}
-        # 1. the lines each hunk removes; whitespace-only edits keep their line; the rest go
-        #    to a pool from which lines added elsewhere in this commit can take them back
-        #    (a moved or renamed line keeps its birth, as with blame -M -C within a commit)
-        pool: dict[bytes, dict[str, deque[int]]] = {}  # text -> path -> ids, oldest first
-        added_norm: dict[tuple[str, int], list[bytes]] = {}
+        born, died = self.born, self.died
+        # per path: the hashes of the lines removed and added (for the revert analyses)
+        removed_text: dict[str, array] = {}
+        added_text: dict[str, array] = {}
         context: Counter = Counter()
-        kept: dict[tuple[str, int], dict[int, int]] = {}
-        removed_line: dict[int, tuple[bytes, str]] = {}  # id -> text (meaningful?), path
-        tr = bytes.translate
+        # 1. the lines each hunk removes, in file and hunk order (their hashes are the
+        #    state's); a whitespace-only edit keeps its line (pairs: added index -> id), the
+        #    others are gone unless a line added elsewhere in this commit takes them back (a
+        #    move keeps its birth, as with blame -M -C within a commit). Per-line work is
+        #    left to C (map, array slices, Counter).
+        gone_ids: array = array("q")
+        gone_hash: array = array("I")
+        gone_raw: list[bytes] = []
+        gone_path: list[str] = []
+        plans: dict[str, list[tuple[list[bytes], array, array, dict[int, int]]]] = {}
         for path, hunks in p.files.items():
             ids = state.get(path, _NO_IDS)
-            for hi, h in enumerate(hunks):
+            lines = text.get(path, _NO_TEXT)
+            plan = plans[path] = []
+            removed, added = array("I"), array("I")
+            for h in hunks:
+                norms = list(map(_NORM, map(_TEXT, h.added)))
+                hashes = array("I", map(zlib.crc32, norms))  # whitespace ignored
+                exact = array("I", map(zlib.crc32, h.added))  # the state's hashes
+                added += hashes
+                pairs = _NO_PAIRS
                 start = h.old_start - 1 if h.old_len else h.old_start
-                gone = ids[start : start + h.old_len]
                 if not h.old_len:  # an insertion: remember where it is anchored
                     for pos in (start - 1, start):
                         if 0 <= pos < len(ids):
-                            context[(self.born[ids[pos]], path)] += 1
-                pairs = kept[(path, hi)] = {}
-                added_norm[(path, hi)] = norms = [tr(x, None, _WS) for x in h.added]
-                keys = [tr(x, None, _WS) for x in h.removed[: len(gone)]]
-                keys += [b""] * (len(gone) - len(keys))
-                if keys:
-                    if path not in removed_text:
-                        removed_text[path] = Counter()
-                    removed_text[path].update(keys)
-                for k, lid in enumerate(gone):
-                    key = keys[k]
-                    if k < len(norms) and norms[k] == key:
-                        pairs[k] = lid
-                        continue
-                    key = key if len(key) >= _MOVE_MIN else b""
-                    by_path = pool.get(key)
-                    if by_path is None:
-                        by_path = pool[key] = {}
-                    if path in by_path:
-                        by_path[path].append(lid)
-                    else:
-                        by_path[path] = deque((lid,))
-                    removed_line[lid] = (h.removed[k] if k < len(h.removed) else b"", path)
-        short = [lid for ids in pool.pop(b"", {}).values() for lid in ids]
-        born, died = self.born, self.died
+                            context[(born[ids[pos]], path)] += 1
+                    plan.append((norms, hashes, exact, pairs))
+                    continue
+                gone = ids[start : start + h.old_len]
+                raw = h.removed[: len(gone)]
+                raw += [b"-"] * (len(gone) - len(raw))
+                old = array("I", map(zlib.crc32, map(_NORM, map(_TEXT, raw))))
+                removed += old
+                if hashes and any(map(eq, old, hashes)):  # then the texts, not the hashes
+                    pairs = {
+                        k: gone[k]
+                        for k, same in enumerate(map(eq, old, hashes))
+                        if same and _norm(raw[k][1:]) == norms[k]
+                    }
+                    rest = [k for k in range(len(gone)) if k not in pairs]
+                    gone = array("q", [gone[k] for k in rest])
+                    old = array("I", [old[k] for k in rest])
+                    raw = [raw[k] for k in rest]
+                gone_ids += gone
+                gone_hash += old
+                gone_raw += raw
+                gone_path += [path] * len(gone)
+                plan.append((norms, hashes, exact, pairs))
+            if removed:
+                removed_text[path] = removed
+            if added:
+                added_text[path] = added
+        pool = {}
+        if gone_hash and added_text:
+            pool = _pool(plans, gone_hash, gone_raw, gone_path, added_text)
+        taken: set[int] = set()
+        added_here = 0
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
         for path, hunks in p.files.items():
             ids = state.get(path, _NO_IDS)
             lines = text.get(path, _NO_TEXT)
-            wanted = {zlib.crc32(x) for h in hunks for x in h.added} if other else None
-            donors = self._donors(path, other, ids, wanted) if wanted else None
+            donors = None
+            if other and path in added_text:  # a merge: its lines may come from a branch
+                wanted = set(chain.from_iterable(exact for *_, exact, _ in plans[path]))
+                donors = self._donors(path, other, ids, wanted)
+            plan = plans[path]
             new_file_ids = array("q")
             new_file_lines = array("I")
             at = 0  # position in the old file
@@ -292,35 +327,39 @@ class LineHistory:
                 new_file_ids += ids[at:start]
                 new_file_lines += lines[at:start]
                 at = start + h.old_len
-                pairs = kept[(path, hi)]
-                norms = added_norm[(path, hi)]
-                if norms:
-                    if path not in added_text:
-                        added_text[path] = Counter()
-                    added_text[path].update(norms)
-                new_file_lines.extend(map(zlib.crc32, h.added))
-                if not pairs and not donors and (not pool or pool.keys().isdisjoint(norms)):
-                    first_id, n = len(born), len(norms)  # all new lines: in bulk
+                norms, _, exact, pairs = plan[hi]
+                new_file_lines += exact
+                if not pairs and (not pool or pool.keys().isdisjoint(norms)):
+                    first_id, n = len(born), len(norms)  # all new or merged lines: in bulk
                     new_file_ids.extend(range(first_id, first_id + n))
-                    born.extend(repeat(ci, n))
                     died.extend(repeat(-1, n))
-                    added += n
+                    if donors and not donors.keys().isdisjoint(exact):
+                        births = [d.pop() if (d := donors.get(c)) else ci for c in exact]
+                        born.extend(births)
+                        added_here += births.count(ci)
+                    else:
+                        born.extend(repeat(ci, n))
+                        added_here += n
                     continue
                 for k, norm in enumerate(norms):
                     if k in pairs:
                         new_file_ids.append(pairs[k])
                         continue
-                    taken = _take(pool[norm], path) if norm in pool else None
-                    if taken is not None:
-                        new_file_ids.append(taken)
+                    i = _take(pool[norm], path) if norm in pool else None
+                    if i is not None:
+                        new_file_ids.append(gone_ids[i])
+                        taken.add(i)
                         continue
-                    same = donors.get(zlib.crc32(h.added[k])) if donors else None
+                    same = donors.get(exact[k]) if donors else None
                     # a line the merged branch wrote keeps its birth (as a new id: the
                     # branch's own copy may live on elsewhere in the first parent's tree)
                     new_file_ids.append(len(born))
-                    born.append(same.pop() if same else ci)
                     died.append(-1)
-                    added += not same
+                    if same:
+                        born.append(same.pop())
+                    else:
+                        born.append(ci)
+                        added_here += 1
             new_file_ids += ids[at:]
             new_file_lines += lines[at:]
             if new_file_ids:
@@ -329,21 +368,24 @@ class LineHistory:
                 state.pop(path, None)
                 text.pop(path, None)
         # 3. removed lines nobody took back died here
-        gone_ids = [*short, *(lid for by in pool.values() for ids in by.values() for lid in ids)]
-        when, comment = p.time, _COMMENT.match
+        if taken:
+            alive = list(map(not_, map(taken.__contains__, range(len(gone_ids)))))
+            gone_ids = array("q", compress(gone_ids, alive))
+            gone_raw = list(compress(gone_raw, alive))
+            gone_path = list(compress(gone_path, alive))
+        when = p.time
         for lid in gone_ids:
             if died[lid] < 0 or when < died[lid]:  # the earliest deletion on any branch
                 died[lid] = when
-            line, path = removed_line.get(lid, (b"", ""))
-            if line.strip() and not comment(line):  # meaningful()
-                deleted_from[(born[lid], path)] += 1
-        deleted_all.update([born[lid] for lid in gone_ids])
-        self.added.append(added)
+        origins = list(map(born.__getitem__, gone_ids))
+        worth = map(not_, map(_SIGNED_MEANINGLESS.match, gone_raw))  # meaningful()
+        deleted_from = Counter(compress(zip(origins, gone_path, strict=True), worth))
+        self.added.append(added_here)
         if deleted_from:
             self.deleted_from[ci], self.deleted_where[ci] = _by_origin(deleted_from)
         if context:
             self.context_of[ci], self.context_where[ci] = _by_origin(context)
-        self._find_reverts(ci, p.time, removed_text, added_text, deleted_all, added)
+        self._find_reverts(ci, p.time, removed_text, added_text, Counter(origins), added_here)
 
     def _find_reverts(self, ci, when, removed_text, added_text, deleted_all, new_lines) -> None:
         """Exact inverse diffs (by fingerprint) and partial reverts (by line ids)."""
@@ -369,10 +411,10 @@ class LineHistory:
             removed = self._recent_removed.get(c)
             if removed:  # half of what it removed must come back ...
                 back = sum(
-                    sum((lost & added_text.get(path, Counter())).values())
+                    (Counter(lost) & Counter(added_text.get(path, ()))).total()
                     for path, lost in removed.items()
                 )
-                restored = back / sum(sum(lost.values()) for lost in removed.values())
+                restored = back / sum(map(len, removed.values()))
                 if restored < 0.5:
                     continue
             elif new_lines > n / 2:  # ... or, for a pure addition, be deleted, not rewritten
@@ -391,20 +433,33 @@ class LineHistory:
         branches, for the contents in *wanted* (the lines the merge adds); lines the first
         parent (*first*: its ids of *path*) already has are not offered."""
         donors: dict[int, list[int]] = {}
-        born, present = self.born, None
+        born = self.born
         for state, text in other:
             ids = state.get(path) if state else None
             if ids is None or ids is first:
                 continue
-            # file order reversed: pop() hands out the first line of each content
             hashes = text[path]
-            pairs = zip(reversed(hashes), reversed(ids), strict=True)
-            for h, lid in compress(pairs, map(wanted.__contains__, reversed(hashes))):
-                if present is None:
-                    present = set(first)
-                if lid not in present:
-                    donors.setdefault(h, []).append(born[lid])
+            hits = _positions(hashes, wanted)
+            if not hits:
+                continue
+            offered = _absent(ids, hits, first)
+            # file order reversed: pop() hands out the first line of each content
+            for i in reversed(offered):
+                donors.setdefault(hashes[i], []).append(born[ids[i]])
         return donors
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused: the replay makes millions of objects and no
+    reference cycles, which the collector would only walk again and again (4% of a replay)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class UnknownState(Exception):
@@ -419,6 +474,65 @@ def _check_known(p: Patch, unknown: dict[str, frozenset[str]]) -> None:
         bad = unknown.get(q, frozenset()) & touched
         if bad:
             raise UnknownState(f"{p.sha} changes {min(bad)!r}, whose line state is not known")
+
+
+_VECTOR_MIN = 256  # from this many lines, a file is searched with NumPy
+
+
+def _positions(hashes: array, wanted: set[int]) -> list[int]:
+    """The positions of *hashes* (a file's line CRC-32s) whose value is in *wanted*."""
+    if len(hashes) < _VECTOR_MIN:
+        return list(compress(range(len(hashes)), map(wanted.__contains__, hashes)))
+    values = np.frombuffer(hashes, dtype=np.uint32)
+    return np.flatnonzero(_members(values, np.fromiter(wanted, np.uint32, len(wanted)))).tolist()
+
+
+def _absent(ids: array, positions: list[int], first: array) -> list[int]:
+    """The *positions* of *ids* whose line id is not in *first*."""
+    chosen = [ids[i] for i in positions]
+    if len(first) < _VECTOR_MIN:
+        present = set(chosen).intersection(first)
+    else:
+        first_ids = np.frombuffer(first, dtype=np.int64)
+        present = set(first_ids[_members(first_ids, np.array(chosen, dtype=np.int64))].tolist())
+    if not present:
+        return positions
+    return [i for i, lid in zip(positions, chosen, strict=True) if lid not in present]
+
+
+def _members(values: np.ndarray, of: np.ndarray) -> np.ndarray:
+    """Which *values* are in *of* (a mask): a binary search of each value in *of* sorted,
+    which is much faster than ``np.isin`` when *of* is far shorter than *values*."""
+    of = np.sort(of)
+    at = np.minimum(np.searchsorted(of, values), len(of) - 1)
+    return of[at] == values
+
+
+def _pool(plans, gone_hash: array, gone_raw: list[bytes], gone_path: list[str], added_text):
+    """The removed lines that lines added in the same commit may take back: text without
+    whitespace -> path -> indexes into the commit's removed lines, oldest first; only
+    lines of at least ``_MOVE_MIN`` non-blank characters that this commit also adds (found
+    by their hashes, then compared by text: a hash may collide)."""
+    both = set(gone_hash).intersection(chain.from_iterable(added_text.values()))
+    if not both:
+        return {}
+    long: set[bytes] = set()
+    for plan in plans.values():
+        for norms, hashes, *_ in plan:
+            for k in compress(range(len(hashes)), map(both.__contains__, hashes)):
+                if len(norms[k]) >= _MOVE_MIN:
+                    long.add(norms[k])
+    pool: dict[bytes, dict[str, deque[int]]] = {}
+    for i in compress(range(len(gone_hash)), map(both.__contains__, gone_hash)):
+        key = _norm(gone_raw[i][1:])
+        if key not in long:
+            continue
+        by_path = pool.setdefault(key, {})
+        if gone_path[i] in by_path:
+            by_path[gone_path[i]].append(i)
+        else:
+            by_path[gone_path[i]] = deque((i,))
+    return pool
 
 
 def _by_origin(counts: Counter) -> tuple[Counter, dict[int, str]]:

@@ -181,9 +181,9 @@ def _plan(p: Patch) -> _Plan:
                 plan.context += [(path, src, pos + 1) for pos in (start - 1, start) if pos >= 0]
                 if start == 0 and all(not x.old_len for x in hunks):
                     plan.unsure.add(src)
-            norms = [_norm(x) for x in h.added]
+            norms = [_norm(x[1:]) for x in h.added]  # hunk lines carry their sign
             for k in range(h.old_len):
-                text = h.removed[k] if k < len(h.removed) else b""
+                text = h.removed[k][1:] if k < len(h.removed) else b""
                 key = _norm(text)
                 if k < len(norms) and norms[k] == key:
                     pairs.add(k)
@@ -198,7 +198,7 @@ def _plan(p: Patch) -> _Plan:
             pairs = kept[(path, hi)]
             for k, added in enumerate(hunks[hi].added):
                 if k not in pairs:
-                    _take(cast(Any, pool.get(_norm(added))), path)  # any deque's items
+                    _take(cast(Any, pool.get(_norm(added[1:]))), path)  # any deque's items
     # 3. what nobody took back died; the meaningful lines are blamed
     rest = (entry for by in pool.values() for q in by.values() for entry in q)
     plan.dead = [line for line, text in [*short, *rest] if meaningful(text)]
