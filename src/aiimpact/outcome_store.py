@@ -14,10 +14,11 @@ stored in ``<cache_dir>/<repo-key>/outcomes.duckdb`` so a new process reads them
   aiimpact version), with the report of the run that made it.
 
 Everything here is derived data. A file DuckDB cannot read, or one of another format, is
-replaced (nothing is lost but the time to recompute it). A history or table is written in
-one transaction, its key last: a run killed mid-replay or mid-write leaves no half-written
-result, and the previous ones stay. The file is opened only to read or write, never during
-a replay, so other processes can use it meanwhile.
+replaced (nothing is lost but the time to recompute it). A table is written in one
+transaction, a history in several (one per stored table or batch of rows, each in its own
+connection), each with its key row last: a run killed mid-replay or mid-write leaves no
+result that is read, and the previous ones stay. The file is opened only to read or write,
+never during a replay, so other processes can use it meanwhile.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from aiimpact.store import open_checked, transaction
 
 FORMAT = "4"
 """The stored layout; a file of another format is emptied and refilled."""
+_ROWS_PER_TRANSACTION = 200_000  # h_origins rows made and written at a time
 _CHUNKS_PER_TRANSACTION = 8  # born/died chunks (8 MiB each) written per transaction
 _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest first
 _CHUNK = 1 << 20  # array entries per stored blob
@@ -146,28 +148,28 @@ def _ints(kind: str, data: bytes) -> array:
 
 
 def save_history(path: Path, h: LineHistory, options: str) -> None:
-    """Store *h* (replayed to ``h.tip``) under *options*; keep the newest few."""
+    """Store *h* (replayed to ``h.tip``) under *options*; keep the newest few.
+
+    Each table is made just before it is written, in its own connection and transaction:
+    DuckDB keeps the blocks a connection wrote cached until it closes, and one transaction
+    for everything held all of it at once (git/git: 0.64 GiB at the peak). The histories
+    row, written last, marks the rows of the key complete: a save killed before it leaves
+    rows no reader looks at, and the next save removes them.
+    """
     key = f"{h.tip}/{options}"
-    origins = [
-        (kind, ci, origin, n, where[ci].get(origin))
-        for kind, counts, where in (
-            ("deleted", h.deleted_from, h.deleted_where),
-            ("context", h.context_of, h.context_where),
-        )
-        for ci, by in counts.items()
-        for origin, n in by.items()
-    ]
-    reverts = [("content", i, r, c, 1.0) for i, (r, c) in enumerate(h.content_reverts)]
-    reverts += [("partial", i, *rcf) for i, rcf in enumerate(h.partial_reverts)]
-    inverse = [(a, b, i, ci) for (a, b), cis in h._inverse.items() for i, ci in enumerate(cis)]
-    removed = [
-        (ci, p, line, n)
-        for ci, by in h._recent_removed.items()
-        for p, lines in by.items()
-        for line, n in Counter(lines).items()
-    ]
-    frames = {
-        "h_commits": pa.table(
+
+    def write(table: str, frame: pa.Table) -> None:
+        with _open(path) as con, transaction(con):
+            con.register("frame", frame)
+            names = ", ".join(frame.column_names)
+            con.execute(f"INSERT INTO {table} (key, {names}) SELECT ?, {names} FROM frame", [key])
+            con.unregister("frame")
+
+    with _open(path) as con, transaction(con):
+        _forget(con, [key, *_unfinished(con)])
+    write(
+        "h_commits",
+        pa.table(
             {
                 "ci": pa.array(range(len(h.commits)), pa.int32()),
                 "sha": h.commits,
@@ -175,42 +177,48 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
                 "added": pa.array(h.added, pa.int32()),
             }
         ),
-        **_states(h),
-        "h_origins": _rows(origins, ("kind", "ci", "origin", "n", "path")),
-        "h_reverts": _rows(reverts, ("kind", "pos", "revert", "reverted", "fraction")),
-        "h_inverse": _rows(inverse, ("a", "b", "pos", "ci")),
-        "h_removed": _rows(removed, ("ci", "path", "line", "n")),
-    }
-    # several transactions, so that DuckDB never holds the whole history in memory; the
-    # histories row, written last, marks the rows of *key* complete (a run killed before
-    # it leaves rows no reader looks at, and the next save removes them)
-    with _open(path) as con:
-        with transaction(con):
-            _forget(con, [key, *_unfinished(con)])
-        for table, frame in frames.items():
-            with transaction(con):
-                con.register("frame", frame)
-                names = ", ".join(frame.column_names)
-                sql = f"INSERT INTO {table} (key, {names}) SELECT ?, {names} FROM frame"
-                con.execute(sql, [key])
-                con.unregister("frame")
-        for name in ("born", "died"):  # a chunk at a time: one more copy of 8 MiB, not all
-            blobs = _blobs(getattr(h, name))
-            while batch := list(islice(blobs, _CHUNKS_PER_TRANSACTION)):
-                with transaction(con):
-                    for chunk, blob in batch:
-                        con.execute(
-                            "INSERT INTO h_arrays VALUES (?, ?, ?, ?)", [key, name, chunk, blob]
-                        )
-        with transaction(con):
-            con.execute(
-                "INSERT INTO histories VALUES (?, ?, ?, ?, ?, ?, now())",
-                [key, h.tip, options, len(h.commits), len(h.born), h.revert_window],
-            )
-            old = con.execute(
-                "SELECT key FROM histories ORDER BY saved_at DESC OFFSET ?", [_KEEP]
-            ).fetchall()
-            _forget(con, [k for (k,) in old])
+    )
+    for table, frame in _states(h).items():
+        write(table, frame)
+    origins = (
+        (kind, ci, origin, n, where[ci].get(origin))
+        for kind, counts, where in (
+            ("deleted", h.deleted_from, h.deleted_where),
+            ("context", h.context_of, h.context_where),
+        )
+        for ci, by in counts.items()
+        for origin, n in by.items()
+    )
+    while batch := list(islice(origins, _ROWS_PER_TRANSACTION)):
+        write("h_origins", _rows(batch, ("kind", "ci", "origin", "n", "path")))
+    reverts = [("content", i, r, c, 1.0) for i, (r, c) in enumerate(h.content_reverts)]
+    reverts += [("partial", i, *rcf) for i, rcf in enumerate(h.partial_reverts)]
+    write("h_reverts", _rows(reverts, ("kind", "pos", "revert", "reverted", "fraction")))
+    inverse = [(a, b, i, ci) for (a, b), cis in h._inverse.items() for i, ci in enumerate(cis)]
+    write("h_inverse", _rows(inverse, ("a", "b", "pos", "ci")))
+    removed = [
+        (ci, p, line, n)
+        for ci, by in h._recent_removed.items()
+        for p, lines in by.items()
+        for line, n in Counter(lines).items()
+    ]
+    write("h_removed", _rows(removed, ("ci", "path", "line", "n")))
+    for name in ("born", "died"):  # a chunk at a time: one more copy of 8 MiB, not all
+        blobs = _blobs(getattr(h, name))
+        while batch := list(islice(blobs, _CHUNKS_PER_TRANSACTION)):
+            with _open(path) as con, transaction(con):
+                for chunk, blob in batch:
+                    row = [key, name, chunk, blob]
+                    con.execute("INSERT INTO h_arrays VALUES (?, ?, ?, ?)", row)
+    with _open(path) as con, transaction(con):
+        con.execute(
+            "INSERT INTO histories VALUES (?, ?, ?, ?, ?, ?, now())",
+            [key, h.tip, options, len(h.commits), len(h.born), h.revert_window],
+        )
+        old = con.execute(
+            "SELECT key FROM histories ORDER BY saved_at DESC OFFSET ?", [_KEEP]
+        ).fetchall()
+        _forget(con, [k for (k,) in old])
 
 
 def _unfinished(con: duckdb.DuckDBPyConnection) -> list[str]:

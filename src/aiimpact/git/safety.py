@@ -226,6 +226,21 @@ def run_network_git(args: Sequence[str], git_dir: str | Path | None = None) -> N
         raise GitCommandError.of(args, git_dir, done.returncode, done.stderr)
 
 
+_PIPE_SIZE = 1 << 20
+
+
+def _widen(pipe: io.BufferedReader) -> None:
+    """Let git write up to 1 MiB ahead of its reader (Linux; elsewhere the default 64 KiB
+    stays): git and the Python that parses its output then stall each other less, one
+    waiting on a big diff, the other on a big commit (z3's replay: 7 s of 60)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):
+        pass  # another system, or a lower pipe-max-size: the default size stays
+
+
 class GitStream:
     """One streamed git command: read :attr:`stdout`; stderr is drained; the exit is checked.
 
@@ -265,6 +280,7 @@ class GitStream:
         assert isinstance(self.proc.stderr, io.BufferedReader)
         self._stdin, self._stderr = self.proc.stdin, self.proc.stderr
         self.stdout: io.BufferedReader = self.proc.stdout
+        _widen(self.stdout)
         self._err = bytearray()
         self.stderr_bytes = 0
         self._threads = [threading.Thread(target=self._drain, daemon=True)]
