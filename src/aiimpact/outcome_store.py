@@ -189,8 +189,8 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
         for ci, by in counts.items()
         for origin, n in by.items()
     )
-    while batch := list(islice(origins, _ROWS_PER_TRANSACTION)):
-        write("h_origins", _rows(batch, ("kind", "ci", "origin", "n", "path")))
+    while rows := list(islice(origins, _ROWS_PER_TRANSACTION)):
+        write("h_origins", _rows(rows, ("kind", "ci", "origin", "n", "path")))
     reverts = [("content", i, r, c, 1.0) for i, (r, c) in enumerate(h.content_reverts)]
     reverts += [("partial", i, *rcf) for i, rcf in enumerate(h.partial_reverts)]
     write("h_reverts", _rows(reverts, ("kind", "pos", "revert", "reverted", "fraction")))
