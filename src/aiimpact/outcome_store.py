@@ -327,7 +327,7 @@ def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
             return con.sql(sql, params=[key]).to_arrow_table()
 
         commits = read("SELECT sha, time, added FROM h_commits WHERE key = ? ORDER BY ci")
-        for name in ("born", "died"):  # a chunk at a time, within the memory limit
+        for name in ("born", "died"):  # a chunk at a time: one more copy of 8 MiB, not all
             values = getattr(h, name)
             n = con.execute(
                 "SELECT count(*) FROM h_arrays WHERE key = ? AND name = ?", [key, name]

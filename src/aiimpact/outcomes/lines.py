@@ -65,7 +65,6 @@ def _fingerprint(by_path: dict[str, array]) -> int:
 
 
 _WS = b" \t\r\n\x0b\x0c"
-_NORM = methodcaller("translate", None, _WS)  # _norm, for map()
 _TEXT = itemgetter(slice(1, None))  # a hunk line without its sign
 _NO_PAIRS: dict[int, int] = {}  # a hunk without whitespace-only edits (never written to)
 # a file's state: its lines' ids (array "q") and their hashes (array "I", 4 bytes): the
@@ -74,9 +73,9 @@ _NO_PAIRS: dict[int, int] = {}  # a hunk without whitespace-only edits (never wr
 _NO_IDS, _NO_TEXT = array("q"), array("I")
 
 
-def _norm(line: bytes) -> bytes:
-    """The line without any whitespace (whitespace-only edits compare equal)."""
-    return line.translate(None, _WS)
+# the line without any whitespace (whitespace-only edits compare equal); a methodcaller,
+# so that map() runs it without a Python call per line
+_norm = methodcaller("translate", None, _WS)
 
 
 def meaningful(line: bytes) -> bool:
@@ -125,9 +124,9 @@ class LineHistory:
         delete them rather than rewrite them (write fewer new lines than half of those).
     tip : str or None
         The last commit replayed; ``tip_state`` and ``tip_text`` are its files' line ids and
-        their hashes (see ``_NORM``), from which a later :meth:`replay` goes on; ``kept`` holds the
-        same for some recent commits (``{sha: (state, text)}``), which new commits may
-        branch from.
+        their lines' hashes (CRC-32s of the lines as git's hunks add them), from which a
+        later :meth:`replay` goes on; ``kept`` holds the same for some recent commits
+        (``{sha: (state, text)}``), which new commits may branch from.
     """
 
     commits: list[str] = field(default_factory=list)
@@ -265,7 +264,7 @@ class LineHistory:
             plan = plans[path] = []
             removed, added = array("I"), array("I")
             for h in hunks:
-                norms = list(map(_NORM, map(_TEXT, h.added)))
+                norms = list(map(_norm, map(_TEXT, h.added)))
                 hashes = array("I", map(zlib.crc32, norms))  # whitespace ignored
                 exact = array("I", map(zlib.crc32, h.added))  # the state's hashes
                 added += hashes
@@ -280,7 +279,7 @@ class LineHistory:
                 gone = ids[start : start + h.old_len]
                 raw = h.removed[: len(gone)]
                 raw += [b"-"] * (len(gone) - len(raw))
-                old = array("I", map(zlib.crc32, map(_NORM, map(_TEXT, raw))))
+                old = array("I", map(zlib.crc32, map(_norm, map(_TEXT, raw))))
                 removed += old
                 if hashes and any(map(eq, old, hashes)):  # then the texts, not the hashes
                     pairs = {
@@ -310,11 +309,11 @@ class LineHistory:
         for path, hunks in p.files.items():
             ids = state.get(path, _NO_IDS)
             lines = text.get(path, _NO_TEXT)
+            plan = plans[path]
             donors = None
             if other and path in added_text:  # a merge: its lines may come from a branch
-                wanted = set(chain.from_iterable(exact for *_, exact, _ in plans[path]))
+                wanted = set(chain.from_iterable(exact for _, _, exact, _ in plan))
                 donors = self._donors(path, other, ids, wanted)
-            plan = plans[path]
             new_file_ids = array("q")
             new_file_lines = array("I")
             at = 0  # position in the old file
@@ -480,7 +479,7 @@ _VECTOR_MIN = 256  # from this many lines, a file is searched with NumPy
 
 
 def _positions(hashes: array, wanted: set[int]) -> list[int]:
-    """The positions of *hashes* (a file's line CRC-32s) whose value is in *wanted*."""
+    """The positions of *hashes* (line CRC-32s, in order) whose value is in *wanted*."""
     if len(hashes) < _VECTOR_MIN:
         return list(compress(range(len(hashes)), map(wanted.__contains__, hashes)))
     values = np.frombuffer(hashes, dtype=np.uint32)
@@ -519,11 +518,11 @@ def _pool(plans, gone_hash: array, gone_raw: list[bytes], gone_path: list[str], 
     long: set[bytes] = set()
     for plan in plans.values():
         for norms, hashes, *_ in plan:
-            for k in compress(range(len(hashes)), map(both.__contains__, hashes)):
+            for k in _positions(hashes, both):
                 if len(norms[k]) >= _MOVE_MIN:
                     long.add(norms[k])
     pool: dict[bytes, dict[str, deque[int]]] = {}
-    for i in compress(range(len(gone_hash)), map(both.__contains__, gone_hash)):
+    for i in _positions(gone_hash, both):
         key = _norm(gone_raw[i][1:])
         if key not in long:
             continue
