@@ -76,6 +76,41 @@ def test_a_stored_line_history_equals_its_replay(planted, tmp_path):
     assert stored.kept == replayed.kept and len(stored.kept) >= outcome_store.KEPT_STATES - 1
 
 
+def test_line_rows_round_trip_across_chunks_and_empty_files(build, tmp_path, monkeypatch):
+    """born/died and the tip's line lists are stored as rows a chunk at a time: with a
+    chunk of 3 lines, a file's lines span chunks; a file emptied, filled and emptied again
+    comes back as it was at the tip and in each kept state."""
+    monkeypatch.setattr(outcome_store, "_CHUNK", 3)
+    b = build("chunks")
+    b.commit("Add a", {"a.txt": "".join(f"a{i}\n" for i in range(8)), "e.txt": "x\n"})
+    b.commit("Empty e", {"e.txt": ""})
+    b.commit("Edit a", {"a.txt": "".join(f"a{i}\n" for i in range(0, 8, 2)), "b.txt": "b\n"})
+    b.commit("Fill e again", {"e.txt": "y\nz\n"})
+    b.commit("Empty e again", {"e.txt": ""})
+    b.close()
+    replayed = ai.Repo(b.path, cache_dir=tmp_path, progress=False).lines()
+    assert len(replayed.born) == 12 and "e.txt" not in replayed.tip_state
+    again = ai.Repo(b.path, cache_dir=tmp_path, progress=False)
+    stored = again.lines()
+    assert again.last_report.line_history == "read from the outcome store"
+    assert stored.born == replayed.born and stored.died == replayed.died
+    assert stored.tip_state == replayed.tip_state and stored.tip_text == replayed.tip_text
+    assert stored.kept == replayed.kept and len(stored.kept) == 4
+    assert _tidy(stored) == _tidy(replayed)
+
+
+def test_a_stored_history_missing_line_rows_is_replayed_not_trusted(planted, tmp_path):
+    repo = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    replayed = repo.lines()
+    with duckdb.connect(str(repo.outcome_store)) as con:
+        con.execute("DELETE FROM h_lines WHERE born = 0")  # the first commit's lines
+    again = ai.Repo(planted, cache_dir=tmp_path, progress=False)
+    with pytest.warns(CacheRebuiltWarning, match="holds .* of its .* lines"):
+        history = again.lines()
+    assert again.last_report.line_history.startswith("replayed all ")
+    assert history.born == replayed.born and _tidy(history) == _tidy(replayed)
+
+
 def test_another_revert_window_is_another_history(planted, tmp_path):
     repo = ai.Repo(planted, cache_dir=tmp_path, progress=False)
     repo.lines()
@@ -210,14 +245,11 @@ def test_a_run_killed_mid_replay_keeps_what_was_stored(branchy, tmp_path):
 _SAVE_KILLER = """
 import os, signal, sys
 import aiimpact.outcome_store as store
-real = store._blobs
-calls = []
-def dying(values):  # born, then died
-    yield from real(values)
-    calls.append(1)
-    if len(calls) == 2:
-        os.kill(os.getpid(), signal.SIGKILL)  # kill -9 after the lines' data, before the mark
-store._blobs = dying
+real = store._line_chunks
+def dying(h):
+    yield from real(h)
+    os.kill(os.getpid(), signal.SIGKILL)  # kill -9 after the lines' data, before the mark
+store._line_chunks = dying
 import aiimpact as ai
 ai.Repo(sys.argv[1], cache_dir=sys.argv[2], progress=False).outcomes()
 """
@@ -240,7 +272,7 @@ def test_a_save_killed_before_its_last_transaction_is_never_read(branchy, tmp_pa
         with duckdb.connect(str(repo.outcome_store)) as con:
             return tuple(
                 con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("histories", "h_commits", "h_arrays")
+                for table in ("histories", "h_commits", "h_lines")
             )
 
     histories, commits, arrays = rows()
@@ -250,7 +282,7 @@ def test_a_save_killed_before_its_last_transaction_is_never_read(branchy, tmp_pa
     assert rows()[0] == 1
     with duckdb.connect(str(repo.outcome_store)) as con:
         orphans = con.execute(
-            "SELECT count(*) FROM h_arrays WHERE key NOT IN (SELECT key FROM histories)"
+            "SELECT count(*) FROM h_lines WHERE key NOT IN (SELECT key FROM histories)"
         ).fetchone()
     assert orphans == (0,)
     fresh = ai.Repo(branchy, cache_dir=tmp_path / "fresh", progress=False).outcomes()

@@ -37,12 +37,13 @@ from itertools import islice, repeat
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
 from aiimpact import schema
-from aiimpact.errors import MissingObjectsWarning
+from aiimpact.errors import CacheRebuiltWarning, MissingObjectsWarning
 from aiimpact.git.notes import notes_state
 from aiimpact.git.patches import (
     changed_paths,
@@ -60,12 +61,11 @@ from aiimpact.outcomes.szz import szz
 from aiimpact.outcomes.szz_blame import szz_by_blame
 from aiimpact.store import open_checked, transaction
 
-FORMAT = "4"
+FORMAT = "5"
 """The stored layout; a file of another format is emptied and refilled."""
 _ROWS_PER_TRANSACTION = 200_000  # h_origins rows made and written at a time
-_CHUNKS_PER_TRANSACTION = 8  # born/died chunks (8 MiB each) written per transaction
 _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest first
-_CHUNK = 1 << 20  # array entries per stored blob
+_CHUNK = 1 << 20  # line rows (h_lines, h_lists) written per transaction
 _ROWS_PER_BLOB = 20_000  # outcomes table rows per stored blob
 KEPT_STATES = 128
 """The line states of this many first-parent commits before the tip, and of this many newest
@@ -80,11 +80,16 @@ _DDL = (
     "saved_at TIMESTAMPTZ)",
     "CREATE TABLE IF NOT EXISTS h_commits (key VARCHAR, ci INTEGER, sha VARCHAR, "
     "time BIGINT, added INTEGER)",
-    "CREATE TABLE IF NOT EXISTS h_arrays (key VARCHAR, name VARCHAR, chunk INTEGER, data BLOB)",
+    # born and died of every line id, in id order (rows are read back in the order they
+    # were inserted: DuckDB's preserve_insertion_order, on by default), _CHUNK per chunk.
+    # Rows, not blobs: a checkpoint rewrites a row group's blobs in full, so appending an
+    # 8 MiB blob to 20 others cost 300 MiB of memory on git/git
+    "CREATE TABLE IF NOT EXISTS h_lines (key VARCHAR, chunk INTEGER, born INTEGER, died BIGINT)",
     # the line states of the tip and of the kept recent commits: each distinct file state
-    # once (h_lists); the tip's files, and where a kept commit's differ (-1: absent) or,
-    # with a NULL path, that it is kept (h_states)
-    "CREATE TABLE IF NOT EXISTS h_lists (key VARCHAR, list_id INTEGER, ids BLOB, texts BLOB)",
+    # once (h_lists: its line ids and line hashes, one row per line in order); the tip's
+    # files, and where a kept commit's differ (-1: absent) or, with a NULL path, that it is
+    # kept (h_states). No state holds a list of no lines: an emptied file leaves it
+    "CREATE TABLE IF NOT EXISTS h_lists (key VARCHAR, list_id INTEGER, id BIGINT, text UINTEGER)",
     "CREATE TABLE IF NOT EXISTS h_states (key VARCHAR, sha VARCHAR, path VARCHAR, list_id INTEGER)",
     "CREATE TABLE IF NOT EXISTS h_origins (key VARCHAR, kind VARCHAR, ci INTEGER, "
     "origin INTEGER, n INTEGER, path VARCHAR)",
@@ -100,7 +105,7 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS outcome_rows (key VARCHAR, row_index BIGINT, data BLOB)",
 )
 _HISTORY_TABLES = (
-    "h_commits h_arrays h_lists h_states h_origins h_reverts h_inverse h_removed histories"
+    "h_commits h_lines h_lists h_states h_origins h_reverts h_inverse h_removed histories"
 )
 
 
@@ -127,10 +132,24 @@ def _open(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def _blobs(values: array) -> Iterator[tuple[int, bytes]]:
-    """*values* in numbered chunks of bytes, made one at a time."""
-    for chunk, start in enumerate(range(0, len(values), _CHUNK)):
-        yield chunk, values[start : start + _CHUNK].tobytes()
+def _line_chunks(h: LineHistory) -> Iterator[pa.Table]:
+    """*h*'s born and died as ``h_lines`` rows, :data:`_CHUNK` at a time (NumPy views of
+    the arrays: nothing is copied before DuckDB reads it)."""
+    born, died = _view(h.born), _view(h.died)
+    for chunk, start in enumerate(range(0, len(born), _CHUNK)):
+        end = start + _CHUNK
+        yield pa.table(
+            {
+                "chunk": pa.array(np.full(min(_CHUNK, len(born) - start), chunk, np.int32)),
+                "born": pa.array(born[start:end], pa.int32()),
+                "died": pa.array(died[start:end], pa.int64()),
+            }
+        )
+
+
+def _view(values: array) -> np.ndarray:
+    """*values* as a NumPy array sharing their memory."""
+    return np.frombuffer(values, values.typecode)
 
 
 def _tuples(table: pa.Table) -> Iterator[tuple]:
@@ -138,9 +157,10 @@ def _tuples(table: pa.Table) -> Iterator[tuple]:
     return zip(*(table[c].to_pylist() for c in table.column_names), strict=True)
 
 
-def _ints(kind: str, data: bytes) -> array:
+def _ints(kind: str, data: np.ndarray) -> array:
+    """An array of *kind* holding a copy of *data*'s items (of the same width)."""
     values = array(kind)
-    values.frombytes(data)
+    values.frombytes(data.view(np.uint8).data)
     return values
 
 
@@ -178,8 +198,10 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
             }
         ),
     )
-    for table, frame in _states(h).items():
-        write(table, frame)
+    lists, states = _states(h)
+    write("h_states", states)
+    for frame in _list_batches(lists):
+        write("h_lists", frame)
     origins = (
         (kind, ci, origin, n, where[ci].get(origin))
         for kind, counts, where in (
@@ -203,13 +225,8 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
         for line, n in Counter(lines).items()
     ]
     write("h_removed", _rows(removed, ("ci", "path", "line", "n")))
-    for name in ("born", "died"):  # a chunk at a time: one more copy of 8 MiB, not all
-        blobs = _blobs(getattr(h, name))
-        while batch := list(islice(blobs, _CHUNKS_PER_TRANSACTION)):
-            with _open(path) as con, transaction(con):
-                for chunk, blob in batch:
-                    row = [key, name, chunk, blob]
-                    con.execute("INSERT INTO h_arrays VALUES (?, ?, ?, ?)", row)
+    for frame in _line_chunks(h):
+        write("h_lines", frame)
     with _open(path) as con, transaction(con):
         con.execute(
             "INSERT INTO histories VALUES (?, ?, ?, ?, ?, ?, now())",
@@ -225,20 +242,21 @@ def _unfinished(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Keys of line-history rows whose save never reached its histories row."""
     found = con.execute(
         "SELECT DISTINCT key FROM h_commits WHERE key NOT IN (SELECT key FROM histories) "
-        "UNION SELECT DISTINCT key FROM h_arrays WHERE key NOT IN (SELECT key FROM histories)"
+        "UNION SELECT DISTINCT key FROM h_lines WHERE key NOT IN (SELECT key FROM histories)"
     )
     return [k for (k,) in found.fetchall()]
 
 
-def _states(h: LineHistory) -> dict[str, pa.Table]:
-    """The ``h_lists`` and ``h_states`` rows of *h*'s tip and kept states."""
+def _states(h: LineHistory) -> tuple[list[tuple[array, array]], pa.Table]:
+    """The line lists of *h*'s tip and kept states (``h_lists`` rows, by list_id: their
+    index here) and the ``h_states`` rows that name them."""
     ids_of: dict[int, int] = {}  # id() of a file's ids list -> its list_id
-    lists: list[tuple[int, bytes, bytes]] = []
+    lists: list[tuple[array, array]] = []
 
     def list_id(ids: array, text: array) -> int:
         if id(ids) not in ids_of:
             ids_of[id(ids)] = len(lists)
-            lists.append((len(lists), ids.tobytes(), text.tobytes()))
+            lists.append((ids, text))
         return ids_of[id(ids)]
 
     tip = h.tip_state
@@ -251,15 +269,42 @@ def _states(h: LineHistory) -> dict[str, pa.Table]:
             ids = state.get(path)
             if ids is not tip.get(path):
                 rows.append((sha, path, -1 if ids is None else list_id(ids, text[path])))
-    return {
-        "h_lists": _rows(lists, ("list_id", "ids", "texts")),
-        "h_states": _rows(rows, ("sha", "path", "list_id")),
-    }
+    return lists, _rows(rows, ("sha", "path", "list_id"))
+
+
+def _list_batches(lists: list[tuple[array, array]]) -> Iterator[pa.Table]:
+    """``h_lists`` rows of *lists* (``(ids, texts)`` by list_id), whole lists of about
+    :data:`_CHUNK` lines in all per table: a few lists are copied at a time."""
+    start = 0
+    while start < len(lists):
+        end, size = start, 0
+        while end < len(lists) and (end == start or size < _CHUNK):
+            size += len(lists[end][0])
+            end += 1
+        batch = range(start, end)
+        yield pa.table(
+            {
+                "list_id": pa.array(
+                    np.repeat(
+                        np.arange(start, end, dtype=np.int32), [len(lists[i][0]) for i in batch]
+                    )
+                ),
+                "id": pa.array(np.concatenate([_view(lists[i][0]) for i in batch]), pa.int64()),
+                "text": pa.array(np.concatenate([_view(lists[i][1]) for i in batch]), pa.uint32()),
+            }
+        )
+        start = end
 
 
 def _load_states(h: LineHistory, lists: pa.Table, states: pa.Table) -> None:
     """Fill *h*'s tip and kept states from their ``h_lists`` and ``h_states`` rows."""
-    by_id = {i: (_ints("q", a), _ints("I", b)) for i, a, b in _tuples(lists)}
+    by_id: dict[int, tuple[array, array]] = {}
+    if lists.num_rows:
+        list_ids = lists["list_id"].to_numpy()
+        ids, texts = (lists[c].to_numpy() for c in ("id", "text"))
+        starts = [0, *(np.flatnonzero(list_ids[1:] != list_ids[:-1]) + 1).tolist()]
+        for start, end in zip(starts, [*starts[1:], len(list_ids)], strict=True):
+            by_id[int(list_ids[start])] = (_ints("q", ids[start:end]), _ints("I", texts[start:end]))
     kept: dict[str, list[tuple[str, int]]] = {}
     for sha, path, i in _tuples(states):
         if sha == h.tip:
@@ -317,28 +362,33 @@ def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
     if not path.exists():
         return None
     with _open(path) as con:
-        found = con.execute("SELECT revert_window FROM histories WHERE key = ?", [key])
+        found = con.execute("SELECT revert_window, n_lines FROM histories WHERE key = ?", [key])
         rows = found.fetchall()
         if not rows:
             return None
         h = LineHistory(revert_window=rows[0][0])
+        n_lines = rows[0][1]
 
         def read(sql: str) -> pa.Table:
             return con.sql(sql, params=[key]).to_arrow_table()
 
         commits = read("SELECT sha, time, added FROM h_commits WHERE key = ? ORDER BY ci")
-        for name in ("born", "died"):  # a chunk at a time: one more copy of 8 MiB, not all
-            values = getattr(h, name)
-            n = con.execute(
-                "SELECT count(*) FROM h_arrays WHERE key = ? AND name = ?", [key, name]
-            ).fetchall()[0][0]
-            for chunk in range(n):
-                blob = con.execute(
-                    "SELECT data FROM h_arrays WHERE key = ? AND name = ? AND chunk = ?",
-                    [key, name, chunk],
-                ).fetchall()[0][0]
-                values.frombytes(blob)
-        lists = read("SELECT list_id, ids, texts FROM h_lists WHERE key = ?")
+        for chunk in range(-(-n_lines // _CHUNK)):  # a chunk at a time: 16 MiB more, not all
+            got = con.sql(
+                "SELECT born, died FROM h_lines WHERE key = ? AND chunk = ?", params=[key, chunk]
+            ).to_arrow_table()
+            for values, stored in ((h.born, got["born"]), (h.died, got["died"])):
+                wide = stored.to_numpy().astype(values.typecode, copy=False)
+                values.frombytes(wide.view(np.uint8).data)
+        if len(h.born) != n_lines:  # never trusted short: replayed again instead
+            warnings.warn(
+                f"{path}: the stored line history of {tip[:12]} holds {len(h.born)} of its "
+                f"{n_lines} lines; it is replayed again",
+                CacheRebuiltWarning,
+                stacklevel=2,
+            )
+            return None
+        lists = read("SELECT list_id, id, text FROM h_lists WHERE key = ?")
         states = read("SELECT sha, path, list_id FROM h_states WHERE key = ?")
         origins = read("SELECT kind, ci, origin, n, path FROM h_origins WHERE key = ?")
         reverts = read(

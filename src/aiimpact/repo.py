@@ -234,8 +234,9 @@ class Repo:
         return self._histories.outcomes(tip, (self.renames, fp), self.last_report, compute)
 
     def _outcomes(self, rev: str) -> pd.DataFrame:
-        commits = self.commits(rev)
+        # the line history first: a replay's peak memory is then not on top of the commits'
         churn = churn_table(self.lines(rev), ("14D", "30D", "90D"))
+        commits = self.commits(rev)
         return outcomes_table(
             commits, self.file_changes(rev), self._reverts(commits, rev, "30D"), churn,
             find_fixes(commits), self._szz(commits, None, rev, "l", True, True),

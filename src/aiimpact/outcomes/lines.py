@@ -132,7 +132,7 @@ class LineHistory:
     commits: list[str] = field(default_factory=list)
     time: list[int] = field(default_factory=list)
     added: list[int] = field(default_factory=list)
-    born: array = field(default_factory=lambda: array("q"))  # compact: one slot per line
+    born: array = field(default_factory=lambda: array("i"))  # compact: 4 bytes per line
     died: array = field(default_factory=lambda: array("q"))
     alive_at_tip: Counter = field(default_factory=Counter)
     deleted_from: dict[int, Counter] = field(default_factory=dict)
