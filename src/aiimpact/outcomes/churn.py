@@ -59,18 +59,21 @@ def churn_table(history: LineHistory, windows: tuple[str, ...] = ("14D",)) -> pd
         ``lines_alive``.
     """
     n = len(history.commits)
-    born = np.asarray(history.born, dtype=np.int64)
-    died = _seconds(history.died)  # -1: alive
+    died = np.asarray(history.died)  # -1: alive (a view of the array, as born's: no copy)
+    dead = np.flatnonzero(died != -1)
+    origin = np.asarray(history.born)[dead]  # only the deleted lines: git/git has 10M lines
+    died_at = _seconds(died[dead])
+    del dead
     time = _seconds(history.time)
+    life = died_at - time[origin]  # how long each deleted line lived (NaN: unknown)
     added = np.asarray(history.added, dtype=np.int64)
     out = pd.DataFrame({"sha": history.commits, "lines_added": added})
     newest = np.nanmax(time) if np.isfinite(time).any() else np.nan
-    dead = died != -1
-    died_unknown = np.bincount(born[dead & np.isnan(died)], minlength=n) > 0
+    died_unknown = np.bincount(origin[np.isnan(died_at)], minlength=n) > 0
+    del died_at
     for window in windows:
         w = window_seconds(window)
-        early = dead & (died - time[born] <= w)
-        counts = np.bincount(born[early], minlength=n)
+        counts = np.bincount(origin[life <= w], minlength=n)
         observed = (time + w <= newest) & ~died_unknown
         name = f"churn_{window.lower()}"
         out[name] = pd.array(np.where(observed, counts, 0), dtype="Int64")
