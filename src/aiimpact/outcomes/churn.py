@@ -37,7 +37,7 @@ def window_seconds(window: str) -> int:
     return seconds
 
 
-def _seconds(values: Sequence[int]) -> np.ndarray:
+def _seconds(values: Sequence[int] | np.ndarray) -> np.ndarray:
     """Times in seconds as floats, NaN where a nanosecond pandas ``Timestamp`` cannot hold
     them (crafted dates; git prints times beyond 64 bits as they are written)."""
     try:
