@@ -101,7 +101,9 @@ def test_events_become_prs_with_review_metrics(tmp_path):
     assert pr.repo == "octo/demo" and pr.state == "merged"
     assert pr.ready_at == pd.Timestamp("2025-06-01T12:00:00Z")
     assert pr.time_to_first_review == 3.0  # the bot's review does not count
-    assert pr.time_to_merge == 6.0 and (pr.reviews, pr.review_rounds) == (1, 1)
+    assert pr.time_to_merge == 8.0 and pr.review_time_to_merge == 6.0  # opened 10:00 as a draft
+    assert (pr.reviews, pr.review_rounds) == (1, 1)
+    assert (pr.cycle_pickup, pr.cycle_review, pr.cycle_merge) == (3.0, 0.0, 3.0)
     assert list(data.reviews.reviewer) == ["ci[bot]", "rev"]
     everything = ai.load_gharchive([tmp_path / "2025-06-01-10.json.gz"])
     assert sorted(everything.prs.repo) == ["octo/demo", "other/repo"]

@@ -82,6 +82,41 @@ def test_drafts_open_prs_and_deleted_accounts():
     assert _row_from(ready).ready_at == pd.Timestamp("2022-10-01T00:00:00Z")
 
 
+def test_cycle_time_phases_add_up_from_the_first_commit_to_the_merge():
+    r = _row("jquery-5046")  # first commit authored 2022-05-23 15:56:16, opened 16:02:33
+    assert r.cycle_coding == pytest.approx(H(minutes=6, seconds=17))
+    assert r.cycle_pickup == pytest.approx(r.time_to_first_review)  # ready = opened
+    assert r.cycle_review == 0  # the first review was the approval
+    assert r.cycle_merge == pytest.approx(H(hours=18, minutes=10, seconds=46))
+    phases = r.cycle_coding + r.cycle_pickup + r.cycle_review + r.cycle_merge
+    assert phases == pytest.approx(H(days=35, hours=18, minutes=42, seconds=46))  # by hand
+    assert r.review_time_to_merge == pytest.approx(r.time_to_merge)  # never a draft
+
+
+def test_merge_and_close_count_from_creation_review_times_from_ready():
+    item = _item("okhttp-7458")  # opened 2022-09-21 09:02:29 as a draft, merged 10-16 01:50:26
+    item["timeline"] = [
+        {"event": "ready_for_review", "created_at": "2022-10-01T09:02:29Z"},
+        *item["timeline"],
+    ]
+    r = _row_from(item)
+    assert r.time_to_merge == pytest.approx(H(days=24, hours=16, minutes=47, seconds=57))
+    assert r.time_to_close == r.time_to_merge
+    assert r.review_time_to_merge == pytest.approx(r.time_to_merge - 10 * 24)
+    assert r.review_time_to_close == r.review_time_to_merge
+    assert r.cycle_pickup == pytest.approx(r.time_to_first_review)
+    assert r.cycle_coding == pytest.approx(H(minutes=1))  # its commit: 09:01:29
+    assert r.cycle_review == 0 and r.cycle_merge == pytest.approx(H(seconds=41))  # approved
+    assert pd.isna(r.agent)  # only a dataset's loader knows an agent label
+    item["timeline"] = [e for e in item["timeline"] if e.get("event") != "committed"]
+    assert pd.isna(_row_from(item).cycle_coding)  # no commit listed: nothing to count from
+    late = _item("jquery-5046")  # approved after the merge: no approval phase to count
+    late["pull"] = {**late["pull"], "merged_at": "2022-06-01T00:00:00Z"}
+    r = _row_from(late)
+    assert r.first_approval_at == pd.Timestamp("2022-06-27T16:28:16Z")
+    assert pd.isna(r.cycle_review) and pd.isna(r.cycle_merge)
+
+
 def _row_from(item: dict) -> pd.Series:
     return tables_from_raw("o/r", [item])[0].iloc[0]
 

@@ -124,18 +124,23 @@ def test_pr_durations_are_censored_at_close_or_observation():
     prs = pd.DataFrame(
         {
             "ai_assisted": [True, False, True, False],
+            "created_at": pd.to_datetime(["2024-12-31T22:00Z"] * 4),  # drafts for 2 hours
             "ready_at": pd.to_datetime(["2025-01-01T00:00Z"] * 4),
             "merged_at": pd.to_datetime(["2025-01-01T05:00Z", None, None, "2025-01-02T00:00Z"]),
             "closed_at": pd.to_datetime(
                 ["2025-01-01T05:00Z", "2025-01-01T10:00Z", None, "2025-01-02T00:00Z"]
             ),
             "observed_at": pd.to_datetime(["2025-02-01T00:00Z"] * 4),
-            "time_to_merge": [5.0, None, None, 24.0],
+            "time_to_merge": [7.0, None, None, 26.0],
+            "review_time_to_merge": [5.0, None, None, 24.0],
         }
     )
-    duration, event = survival(prs, "time_to_merge")
+    duration, event = survival(prs, "time_to_merge")  # from creation
     assert list(event) == [True, False, False, True]
-    assert list(duration) == [5.0, 10.0, 31 * 24.0, 24.0]  # closed unmerged; still open
+    assert list(duration) == [7.0, 12.0, 31 * 24.0 + 2, 26.0]  # closed unmerged; still open
+    duration, event = survival(prs, "review_time_to_merge")  # from ready_at
+    assert list(event) == [True, False, False, True]
+    assert list(duration) == [5.0, 10.0, 31 * 24.0, 24.0]
 
 
 def test_log_ols_for_skewed_values_and_model_choice(table):

@@ -265,8 +265,14 @@ PRS = pa.schema(
         _col("comments", INT, "comments by humans"),
         _col("merge_commit_sha", TEXT, "the merge commit (merged PRs only)"),
         _col("time_to_first_review", FLOAT, "hours from ready_at to the first review"),
-        _col("time_to_merge", FLOAT, "hours to the merge"),
-        _col("time_to_close", FLOAT, "hours to the close"),
+        _col("time_to_merge", FLOAT, "hours from created_at to the merge"),
+        _col("time_to_close", FLOAT, "hours from created_at to the close"),
+        _col("review_time_to_merge", FLOAT, "hours from ready_at to the merge"),
+        _col("review_time_to_close", FLOAT, "hours from ready_at to the close"),
+        _col("cycle_coding", FLOAT, "hours from the first commit's author date to created_at"),
+        _col("cycle_pickup", FLOAT, "hours from ready_at to the first review"),
+        _col("cycle_review", FLOAT, "hours from the first review to the first approval"),
+        _col("cycle_merge", FLOAT, "hours from the first approval to the merge"),
         _col(
             "ai_assisted",
             BOOL,
@@ -275,6 +281,12 @@ PRS = pa.schema(
             pandas="bool",
         ),
         *_AI[1:],
+        _col(
+            "agent",
+            TEXT,
+            "the source dataset's own label (AIDev: Claude_Code, Copilot, Cursor, Devin, "
+            "OpenAI_Codex or Human), apart from the detected ai_tools; NA for other sources",
+        ),
         _col("is_open", BOOL, "still open when observed", nullable=False, pandas="bool"),
         _col("observed_at", TIME, "when the data was fetched (open PRs are censored there)"),
     ]

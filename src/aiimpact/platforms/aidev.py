@@ -10,10 +10,13 @@ Two layouts are read:
   ``pr_timelines.csv``, ``pr_commits.csv``, ``pr_comments.csv``), or the same files flat with
   an ``agent`` column.
 
-The agent of each row becomes ``ai_tools`` (``Human`` rows are the unassisted baseline) with
-evidence ``dataset:aidev``; the marks the detector finds in titles, bodies and commits are
-added. Real copies are often partial (large files missing): what exists is loaded, and
-``missing`` says what was absent.
+Each row's own label is kept as it is in ``agent`` (``Claude_Code``, ``Copilot``, ``Cursor``,
+``Devin``, ``OpenAI_Codex``, ``Human``): per-agent figures group by it, as the AIDev paper
+does. The label also becomes one of ``ai_tools`` (``Human`` rows are the unassisted
+baseline) with evidence ``dataset:aidev``, beside the tools the detector finds in titles,
+bodies and commits: a Devin PR whose body mentions Claude has both tools, and one agent.
+Real copies are often partial (large files missing): what exists is loaded, and ``missing``
+says what was absent.
 """
 
 from __future__ import annotations
@@ -99,20 +102,21 @@ def load_aidev(path: str | Path) -> PullRequestData:
     for table in ("reviews", "commits", "comments", "timeline"):
         for row in frames.get(table, pd.DataFrame()).to_dict("records"):
             by_pr[str(row.get("pr_id"))][table].append(row)
-    items, agents, repos = [], [], []
+    items, labels, repos = [], [], []
     for pr in frames["prs"].to_dict("records"):
         related = by_pr[str(pr.get("id"))]
         items.append(_raw(pr, related))
-        agents.append(AGENT_TOOLS.get(str(pr.get("agent", "")).lower(), "other"))
+        labels.append(_text(pr.get("agent")) or None)
         repos.append(_repo_name(pr.get("repo_url")))
     prs, reviews, commits = tables_from_raw("", items)
     prs["repo"] = repos
+    prs["agent"] = pd.array(labels, dtype=prs["agent"].dtype)
     for df in (reviews, commits):
         df["repo"] = df["number"].map(
             {n: r for n, r in zip(prs["number"], prs["repo"], strict=True)}
         )
-    for i, tool in enumerate(agents):
-        if tool:
+    for i, label in enumerate(labels):
+        if label and (tool := AGENT_TOOLS.get(label.lower(), "other")):
             prs.at[i, "ai_tools"] = sorted({*prs.at[i, "ai_tools"], tool})
             prs.at[i, "ai_evidence"] = sorted({*prs.at[i, "ai_evidence"], "dataset:aidev"})
             prs.at[i, "ai_assisted"] = True

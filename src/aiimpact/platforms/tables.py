@@ -15,11 +15,20 @@ Definitions (times are UTC; durations in hours):
 * ``reviews``: reviews by such accounts; ``review_rounds``: groups of those reviews not
   separated by a new commit or a force-push; ``comments``: issue and review comments by
   humans (the author included);
-* ``time_to_first_review``, ``time_to_merge``, ``time_to_close``: from ``ready_at``. An
-  open PR has NA there, not a guess: it is right-censored at ``observed_at``, which
-  survival models use with ``is_open``. ``observed_at`` is when the data was fetched from
-  GitHub (``fetched_at`` of the raw item), else the latest time the data shows (offline
-  sources), which can only make an open PR look younger than it is.
+* ``time_to_merge``, ``time_to_close``: from ``created_at``, as GitHub, AIDev and cycle-time
+  tools measure them (a PR opened as a draft waits from its creation);
+  ``review_time_to_merge``, ``review_time_to_close`` and ``time_to_first_review``: from
+  ``ready_at``, the time reviewers had it. An open PR has NA there, not a guess: it is
+  right-censored at ``observed_at``, which survival models use with ``is_open``.
+  ``observed_at`` is when the data was fetched from GitHub (``fetched_at`` of the raw
+  item), else the latest time the data shows (offline sources), which can only make an
+  open PR look younger than it is;
+* the cycle-time phases: ``cycle_coding`` from the first commit (the earliest author date
+  among the PR's commits) to ``created_at``; ``cycle_pickup`` from ``ready_at`` to the
+  first review; ``cycle_review`` from the first review to the first approval;
+  ``cycle_merge`` from the first approval to the merge. A phase that ends before it starts
+  (a commit authored after the PR was opened, a review of a draft) counts 0; a phase whose
+  end never came (no approval before the merge, say) is NA.
 """
 
 from __future__ import annotations
@@ -69,6 +78,24 @@ def _hours(later, earlier) -> float | None:
     return (later - earlier).total_seconds() / 3600
 
 
+def _phase(end, start) -> float | None:
+    """Hours of a cycle-time phase: 0 if it ended before it started."""
+    hours = _hours(end, start)
+    return None if hours is None else max(hours, 0.0)
+
+
+def _first_commit(item: Mapping, timeline: list[Mapping]) -> object:
+    """The earliest author date among the PR's commits (REST ``commits`` or the timeline's
+    ``committed`` events), or None."""
+    dated = [
+        (c.get("commit") or {}).get("author")
+        for c in item.get("commits") or []
+        if isinstance(c, Mapping)
+    ] + [e.get("author") for e in timeline if e.get("event") == "committed"]
+    times = [_ts(a.get("date")) for a in dated if isinstance(a, Mapping) and a.get("date")]
+    return min((t for t in times if t is not None), default=None)
+
+
 def review_metrics(item: Mapping) -> dict:
     """The review metrics of one PR (see the module docstring for the definitions)."""
     pull = item["pull"]
@@ -108,21 +135,33 @@ def review_metrics(item: Mapping) -> dict:
         if isinstance(c, Mapping) and c.get("user") is not None and not is_bot(c.get("user"))
     ]
     merged, closed = _ts(pull.get("merged_at")), _ts(pull.get("closed_at"))
+    first_review = min(firsts) if firsts else None
+    first_approval = min((a for a in approvals if a), default=None)
+    # an approval counts for the phases if it came before the merge, or nothing was merged
+    approved = (
+        first_approval if first_approval and not (merged and first_approval > merged) else None
+    )
     seen = [t for t in (created, merged, closed, _ts(pull.get("updated_at"))) if t] + [
         t for t in (_ts(e.get("created_at") or e.get("submitted_at")) for e in timeline) if t
     ]
     return {
         "ready_at": ready,
-        "first_review_at": min(firsts) if firsts else None,
-        "first_approval_at": min(a for a in approvals if a) if any(approvals) else None,
+        "first_review_at": first_review,
+        "first_approval_at": first_approval,
         "merged_at": merged,
         "closed_at": closed,
         "reviews": len(counted),
         "review_rounds": review_rounds(timeline, counted, human_other),
         "comments": len(humans),
-        "time_to_first_review": _hours(min(firsts) if firsts else None, ready),
-        "time_to_merge": _hours(merged, ready),
-        "time_to_close": _hours(closed, ready),
+        "time_to_first_review": _hours(first_review, ready),
+        "time_to_merge": _hours(merged, created),
+        "time_to_close": _hours(closed, created),
+        "review_time_to_merge": _hours(merged, ready),
+        "review_time_to_close": _hours(closed, ready),
+        "cycle_coding": _phase(created, _first_commit(item, timeline)),
+        "cycle_pickup": _phase(first_review, ready),
+        "cycle_review": _phase(approved, first_review),
+        "cycle_merge": _phase(merged, approved),
         "is_open": pull.get("state") == "open",
         "observed_at": _ts(item.get("fetched_at")) or (max(seen) if seen else None),
     }
@@ -180,6 +219,7 @@ def tables_from_raw(
             "changed_files": pull.get("changed_files"),
             # REST also names a test-merge commit for unmerged PRs: not part of any history
             "merge_commit_sha": pull.get("merge_commit_sha") if pull.get("merged_at") else None,
+            "agent": None,  # a dataset's own label: its loader sets it
             **review_metrics(item),
         }
         tags = _pr_tags(detector, pull, item.get("commits") or [])

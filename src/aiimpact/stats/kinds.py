@@ -33,9 +33,11 @@ NUMERIC = {"boolean", "integer", "floating", "mixed-integer-float", "decimal", "
 DURATIONS = {
     "time_to_revert": ("reverted", None),
     "days_to_first_fix": ("fix_inducing", None),
-    "time_to_merge": ("merged_at", "ready_at"),
+    "time_to_merge": ("merged_at", "created_at"),
+    "time_to_close": ("closed_at", "created_at"),
+    "review_time_to_merge": ("merged_at", "ready_at"),
+    "review_time_to_close": ("closed_at", "ready_at"),
     "time_to_first_review": ("first_review_at", "ready_at"),
-    "time_to_close": ("closed_at", "ready_at"),
 }
 
 
@@ -74,7 +76,9 @@ def survival(table: pd.DataFrame, outcome: str) -> tuple[pd.Series, pd.Series]:
     Commit outcomes (``time_to_revert`` in hours, ``days_to_first_fix`` in days) are
     censored at the age of the commit relative to the newest commit in the table. PR
     outcomes are censored at closing, else at ``observed_at`` (when the PR was fetched),
-    measured from ``ready_at``. A user-made duration needs ``<outcome>_event`` (bool) beside
+    measured from where the duration starts (``created_at`` for ``time_to_merge`` and
+    ``time_to_close``, ``ready_at`` for the ``review_time_to_*`` and
+    ``time_to_first_review``). A user-made duration needs ``<outcome>_event`` (bool) beside
     it; rows without a duration are then dropped.
 
     Examples
