@@ -89,6 +89,10 @@ class MiningReport:
         How the last SZZ call linked fixes to inducing commits, and why: ``line history``
         (one at hand, or many fixes) or ``blame`` (per-fix ``git blame`` at each fix's
         parent, for a few fixes without a line history).
+    prs : dict
+        With PR data (``commits(prs=...)``, ``outcomes(prs=...)``): commits ``linked`` to a
+        pull request, by how (``via``), and the AI-attributed commits by the source of their
+        attribution (``commit``, ``pr``, ``both``) with their shares (``share_*``).
     """
 
     reachable: int = 0
@@ -104,6 +108,7 @@ class MiningReport:
     unfollowed_commits: int = 0
     line_history: str = ""
     szz_method: str = ""
+    prs: dict = field(default_factory=dict)
 
 
 def one_report(method):

@@ -21,6 +21,8 @@ from aiimpact.outcomes.lines import LineHistory
 from aiimpact.outcomes.linking import revert_pairs, szz_links
 from aiimpact.outcomes.szz import find_fixes
 from aiimpact.outcomes.table import outcomes_table
+from aiimpact.platforms.link import with_prs
+from aiimpact.platforms.pr_outcomes import pr_outcomes_table
 from aiimpact.store import default_cache_dir
 
 
@@ -85,7 +87,7 @@ class Repo:
         return Miner(self._repo, self.git_dir, self.name, self.identity, self.cache_path, *options)
 
     @one_report
-    def commits(self, rev: str = "HEAD", since=None, until=None) -> pd.DataFrame:
+    def commits(self, rev: str = "HEAD", since=None, until=None, prs=None) -> pd.DataFrame:
         """One row per commit reachable from *rev*, newest first.
 
         Parameters
@@ -94,18 +96,19 @@ class Repo:
             Any revision git understands that names a commit (branch, tag, sha, ``HEAD~3``).
         since, until : str, datetime or pandas.Timestamp, optional
             Keep commits whose committer time is within ``[since, until]`` (naive = UTC).
+        prs : PullRequestData, optional
+            Commits inherit the AI evidence of the PR they landed through, with
+            ``pr_number`` and ``ai_source`` (:func:`~aiimpact.platforms.link.with_prs`).
 
         Returns
         -------
         pandas.DataFrame
             The columns of :data:`aiimpact.schema.COMMITS`. Statistics are against the first
             parent, as ``git log --numstat --diff-merges=first-parent --no-renames`` counts.
-
-        Examples
-        --------
-        >>> df = ai.Repo("path/to/repo").commits(since="2025-01-01")  # doctest: +SKIP
+            ``ai.Repo("path/to/repo").commits(since="2025-01-01")``: this year's commits.
         """
-        return self._miner().commits(rev, since, until, self.last_report)
+        commits = self._miner().commits(rev, since, until, self.last_report)
+        return with_prs(commits, prs, self.name, self.last_report)
 
     @one_report
     def file_changes(self, rev: str = "HEAD", since=None, until=None) -> pd.DataFrame:
@@ -120,11 +123,9 @@ class Repo:
 
     @one_report
     def lines(self, rev: str = "HEAD", revert_window: str = "30D") -> LineHistory:
-        """The line-level history of *rev* (one ``git log -p`` replay, stored per revision).
-
+        """The line-level history of *rev* (one ``git log -p`` replay, stored per revision);
         *revert_window* bounds how far back a partial revert may reach. Files with absent
-        blobs are not followed; :attr:`last_report` counts them (``unfollowed_files``).
-        """
+        blobs are not followed (``last_report.unfollowed_files`` counts them)."""
         tip = self.resolve(rev)
         if tip is None:
             return LineHistory()
@@ -133,13 +134,10 @@ class Repo:
 
     @one_report
     def reverts(self, rev: str = "HEAD", window: str = "30D") -> pd.DataFrame:
-        """One row per (revert, reverted) pair: declared in messages, or found in content.
-
-        ``kind`` is ``message`` (``evidence``: sha, subject or conventional), ``content``
-        (the revert's diff is the exact inverse of the earlier commit's) or ``partial`` (within
-        *window*, at least half of the earlier commit's added lines deleted and half of its
-        removed lines restored; ``fraction`` is the share deleted). ``is_reland`` marks a
-        revert of a revert. ``time_to_revert`` is in hours.
+        """One row per (revert, reverted) pair: ``kind`` ``message`` (declared), ``content``
+        (the exact inverse diff) or ``partial`` (within *window*, half of the earlier commit's
+        added lines deleted and half its removed lines restored; ``fraction``: the share
+        deleted). ``is_reland`` marks a revert of a revert; ``time_to_revert`` is in hours.
 
         >>> ai.Repo(".").reverts().query("kind == 'message'")  # doctest: +SKIP
         """
@@ -170,17 +168,14 @@ class Repo:
         self, fixes=None, rev: str = "HEAD", variant: str = "l", use_trailers: bool = True,
         context: bool = True, issue_dates=None,
     ) -> pd.DataFrame:  # fmt: skip
-        """Bug-inducing commits of *fixes* (default: :meth:`fixes`).
-
-        *issue_dates* maps fix shas to the date their bug was reported: candidates
-        committed after it are dropped (they cannot have caused it).
+        """Bug-inducing commits of *fixes* (default: :meth:`fixes`). *issue_dates* maps fix
+        shas to the date their bug was reported: candidates committed later are dropped.
 
         A fix whose ``Fixes: <sha>`` trailer names its inducing commit is linked to it
-        (``variant="trailer"``) when *use_trailers*; the others by line history (see
-        :mod:`aiimpact.outcomes.szz`), or, for a few fixes and no line history at hand, by
-        the same rules on per-fix ``git blame`` (``last_report.szz_method`` says which). The
-        default (``variant="l"``, ``context=True``) was the most accurate on the ``Fixes:``
-        oracle of iproute2. Fixes with nothing to blame are in ``last_report.ghost_fixes``.
+        (``variant="trailer"``) when *use_trailers*; the others by line history
+        (:mod:`aiimpact.outcomes.szz`; the default was the most accurate on iproute2's
+        ``Fixes:`` oracle), or for a few fixes without one at hand by per-fix ``git blame``
+        (``last_report.szz_method``). Fixes with nothing to blame: ``last_report.ghost_fixes``.
         """
         commits = self.commits(rev)
         links = self._szz(commits, fixes, rev, variant, use_trailers, context, issue_dates)
@@ -199,10 +194,9 @@ class Repo:
     def authorship(self, rev_range: str, paths=None) -> Authorship:
         """Who wrote the lines of the files at the end of *rev_range* (``"A..B"``).
 
-        Every line is attributed as ``git blame -M100 -C100 A..B`` does (files blamed in
-        parallel); lines from before ``A`` are boundary lines and are not counted. Returns an
-        :class:`~aiimpact.outcomes.authorship.Authorship` with ``total_lines``, ``ai_lines``,
-        ``ai_share``, ``lines`` and DataFrames ``by_file``, ``by_tool``, ``by_author``.
+        Lines are attributed as ``git blame -M100 -C100 A..B`` does (files in parallel; lines
+        from before ``A`` are not counted): an :class:`~aiimpact.outcomes.authorship.Authorship`
+        (``total_lines``, ``ai_lines``, ``ai_share``, ``lines``, ``by_file/tool/author``).
 
         >>> ai.Repo(".").authorship("v1.0..v1.1").ai_share  # doctest: +SKIP
         """
@@ -214,27 +208,31 @@ class Repo:
         return self._miner().authorship(list(ranges), paths, self.last_report)
 
     @one_report
-    def outcomes(self, rev: str = "HEAD") -> pd.DataFrame:
-        """The commit-level analysis table: the commit columns plus their outcomes.
+    def outcomes(self, rev: str = "HEAD", prs=None) -> pd.DataFrame:
+        """The commit-level analysis table: the commit columns plus their outcomes (reverts,
+        churn, SZZ fixes, controls: each defined in :data:`aiimpact.schema.OUTCOMES`).
 
-        Added columns: ``reverted`` (a message or content revert that still stands),
-        ``time_to_revert`` (hours), ``partially_reverted``, ``reverted_within_30d`` and
-        ``reverted_within_90d``, ``churn_14d``, ``churn_30d``, ``churn_90d`` and their
-        ``churn_rate_*``, ``lines_added``, ``lines_alive``, ``is_fix``, ``fix_inducing``,
-        ``n_fixes_induced``, ``days_to_first_fix`` (censored at the newest commit in
-        survival models), ``fix_inducing_within_90d``, ``author_experience`` (earlier
-        commits by the author), ``file_ownership`` (share of earlier commits to the touched
-        files by the author) and ``log_size``. Windowed columns are NA for every commit
-        younger than their window, whether or not the event came: ``reverted`` and
-        ``fix_inducing`` have no window, so recent commits look safer there. The table is
-        stored in the outcome store (:mod:`aiimpact.outcome_store`): a new process reads it.
+        Windowed columns (``churn_*``, ``*_within_*d``) are NA for every commit younger than
+        their window, whether or not the event came; ``reverted`` and ``fix_inducing`` have
+        no window, so recent commits look safer there. The table is stored in the outcome
+        store (:mod:`aiimpact.outcome_store`): a new process reads it. *prs*: as for
+        :meth:`commits` (applied to the stored table, not part of its key).
         """
         fp, tip = (self.detector or default_detector()).fingerprint, self.resolve(rev)
         compute = partial(self._outcomes, rev)
-        return self._histories.outcomes(tip, (self.renames, fp), self.last_report, compute)
+        table = self._histories.outcomes(tip, (self.renames, fp), self.last_report, compute)
+        return with_prs(table, prs, self.name, self.last_report)
+
+    @one_report
+    def pr_outcomes(self, prs, rev: str = "HEAD") -> pd.DataFrame:
+        """Per PR of this repository in *prs*: its review metrics beside what became of the
+        commits it landed (:mod:`aiimpact.platforms.pr_outcomes`).
+
+        >>> ai.Repo(".", name="o/r").pr_outcomes(ai.load_aidev("AIDev"))  # doctest: +SKIP
+        """
+        return pr_outcomes_table(prs, self.outcomes(rev, prs=prs), self.name)
 
     def _outcomes(self, rev: str) -> pd.DataFrame:
-        # the line history first: a replay's peak memory is then not on top of the commits'
         churn = churn_table(self.lines(rev), ("14D", "30D", "90D"))
         commits = self.commits(rev)
         return outcomes_table(

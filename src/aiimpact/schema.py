@@ -313,6 +313,7 @@ PR_COMMITS = pa.schema(
         _col("repo", TEXT, "owner/name"),
         _col("number", INT, "PR number", nullable=False, pandas="int64"),
         _col("sha", TEXT, "a commit of the PR", nullable=False),
+        _col("subject", TEXT, "its message's first line (finds its rebased copy)"),
     ]
 )
 """``pr_commits``: one row per (PR, commit)."""

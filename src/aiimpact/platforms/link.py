@@ -1,13 +1,35 @@
-"""Link commits to the pull requests that brought them in."""
+"""Link commits to the pull requests that brought them in, and let them inherit a PR's AI
+evidence.
+
+A PR lands in a history in one of three ways, and each leaves other commits behind:
+
+* a **merge** (GitHub's merge commit): the PR's ``merge_commit_sha`` is the merge, and the
+  PR's branch commits are the commits that merge brought into the first-parent line (the
+  ancestors of its other parents that were not already ancestors of its first parent);
+* a **squash**: ``merge_commit_sha`` is the one new commit, whose subject usually ends in
+  ``(#N)``;
+* a **rebase**: ``merge_commit_sha`` is the last of the PR's commits copied onto the base;
+  the copies before it are the first-parent commits just below it whose subjects are those
+  of the PR's own commits (the copies have new shas, so ``pr_commits`` cannot name them).
+
+Only merges into the first-parent line of the newest commit are followed into their branch
+commits; a PR merged into another branch gets its merge commit and the commits its
+``pr_commits`` list names.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from aiimpact.errors import InputError
+
 _SQUASH = re.compile(r"\(#(\d+)\)\s*$")
 _MERGE = re.compile(r"^Merge pull request #(\d+) from ")
+VIA = ("merge_commit", "branch", "rebase", "pr_commits", "merge_subject", "squash_subject")
+"""How a commit was linked to its PR, strongest evidence first."""
 
 
 def link_prs(
@@ -15,10 +37,14 @@ def link_prs(
 ) -> pd.DataFrame:
     """Which pull request each commit came from, and how we know.
 
-    Evidence, strongest first: the PR's ``merge_commit_sha`` (``via="merge_commit"``), the
-    PR's commit list (``pr_commits``), GitHub's merge subject ``Merge pull request #N from``
+    Evidence, strongest first (see :data:`VIA`): the PR's ``merge_commit_sha``
+    (``merge_commit``), the commits a PR's merge brought into the first-parent line
+    (``branch``), the rebased copies of a PR's commits (``rebase``), the PR's commit list
+    (``pr_commits``), GitHub's merge subject ``Merge pull request #N from``
     (``merge_subject``) and a squash-merge subject ending in ``(#N)`` (``squash_subject``),
-    the last two only for numbers that exist in *prs*.
+    the last two only for numbers that exist in *prs*. *commits* needs ``sha``,
+    ``parents`` and ``subject`` (``Repo.commits()``, newest first); with ``is_merge``
+    absent, merges are told by their parents.
 
     Returns
     -------
@@ -28,27 +54,37 @@ def link_prs(
 
     Examples
     --------
-    >>> links = ai.link_prs(repo.commits(), prs)  # doctest: +SKIP
-    >>> links.attrs["share_linked"]               # doctest: +SKIP
+    >>> links = ai.link_prs(repo.commits(), prs, data.pr_commits)  # doctest: +SKIP
+    >>> links.attrs["share_linked"]                                # doctest: +SKIP
     """
     numbers = set(prs["number"].dropna().astype(int))
+    parents = {s: list(ps) for s, ps in zip(commits["sha"], commits["parents"], strict=True)}
+    subject = dict(zip(commits["sha"], commits["subject"], strict=True))
     found: dict[str, tuple[int, str]] = {}
 
     def add(sha, number, via) -> None:
-        if sha not in found and pd.notna(number):
+        if sha in parents and sha not in found and pd.notna(number):
             found[sha] = (int(number), via)
 
-    shas = set(commits["sha"])
-    for sha, number in zip(prs["merge_commit_sha"], prs["number"], strict=True):
-        if sha in shas:
-            add(sha, number, "merge_commit")
+    landed = {s: n for s, n in zip(prs["merge_commit_sha"], prs["number"], strict=True) if s}
+    for sha, number in landed.items():
+        add(sha, number, "merge_commit")
+    brought = _brought_in(parents, _tip(commits["sha"], parents))
+    for sha, merge in brought.items():
+        if merge in landed:
+            add(sha, landed[merge], "branch")
     if pr_commits is not None:
         for sha, number in zip(pr_commits["sha"], pr_commits["number"], strict=True):
-            if sha in shas:
-                add(sha, number, "pr_commits")
-    for sha, subject in zip(commits["sha"], commits["subject"], strict=True):
+            add(sha, number, "pr_commits")
+    messages = _messages(pr_commits)  # pr_commits' subjects
+    for sha, number in landed.items():
+        own = messages.get(int(number), [])
+        if sha in parents and len(parents[sha]) == 1 and len(own) > 1:
+            for copy in _rebased(sha, own, parents, subject):
+                add(copy, number, "rebase")
+    for sha, text in subject.items():
         for rx, via in ((_MERGE, "merge_subject"), (_SQUASH, "squash_subject")):
-            m = rx.search(subject)
+            m = rx.search(text or "")
             if m and int(m.group(1)) in numbers:
                 add(sha, m.group(1), via)
     links = pd.DataFrame(
@@ -57,3 +93,144 @@ def link_prs(
     links["number"] = links["number"].astype("Int64")
     links.attrs["share_linked"] = len(found) / len(commits) if len(commits) else float("nan")
     return links
+
+
+def _tip(shas: Iterable[str], parents: Mapping[str, list[str]]) -> str | None:
+    """The commit no other commit of the table names as a parent (the first such one)."""
+    named = {q for ps in parents.values() for q in ps}
+    return next((s for s in shas if s not in named), None)
+
+
+def _brought_in(parents: Mapping[str, list[str]], tip: str | None) -> dict[str, str]:
+    """For each commit off the first-parent line of *tip*: the merge on that line that
+    brought it in. One pass from the oldest commit of the line up: what a merge's other
+    parents reach, and no earlier commit of the line did, is what it brought in."""
+    line: list[str] = []
+    at = tip
+    while at is not None and at in parents:
+        line.append(at)
+        at = parents[at][0] if parents[at] else None
+    seen: set[str] = set()  # always closed under "parent of"
+    brought: dict[str, str] = {}
+    for merge in reversed(line):
+        seen.add(merge)
+        stack = list(parents[merge][1:])
+        while stack:
+            c = stack.pop()
+            if c in seen or c not in parents:
+                continue
+            seen.add(c)
+            brought[c] = merge
+            stack.extend(parents[c])
+    return brought
+
+
+def _messages(pr_commits: pd.DataFrame | None) -> dict[int, list[str]]:
+    """Each PR's commit subjects, in the order listed (oldest first, as GitHub lists them);
+    a PR with a commit of unknown subject has none (its copies cannot be told)."""
+    if pr_commits is None or "subject" not in pr_commits:
+        return {}
+    out: dict[int, list[str]] = {}
+    unknown = set()
+    for number, subject in zip(pr_commits["number"], pr_commits["subject"], strict=True):
+        if pd.isna(number):
+            continue
+        if isinstance(subject, str) and subject:
+            out.setdefault(int(number), []).append(subject)
+        else:
+            unknown.add(int(number))
+    return {n: subjects for n, subjects in out.items() if n not in unknown}
+
+
+def _rebased(last: str, own: list[str], parents, subject) -> list[str]:
+    """The rebased copies of a PR's commits (subjects *own*) ending at *last*: the
+    first-parent commits from *last* down whose subjects match *own* from its end."""
+    copies: list[str] = []
+    c: str | None = last
+    for expected in reversed(own):
+        if c is None or c not in parents or (subject.get(c) or "").strip() != expected:
+            break
+        copies.append(c)
+        c = parents[c][0] if len(parents[c]) == 1 else None
+    return copies if len(copies) == len(own) else []
+
+
+def with_prs(table: pd.DataFrame, prs, repo: str, report) -> pd.DataFrame:
+    """*table* (commits or outcomes) as :func:`inherit_pr_evidence` makes it from the PR
+    data *prs* (:class:`~aiimpact.platforms.tables.PullRequestData`: ``ai.load_aidev``,
+    ``ai.load_gharchive``, ``ai.github.pull_requests``), its counts in ``report.prs``;
+    *table* itself when *prs* is None. The rows used are those whose ``repo`` is *repo*.
+    """
+    if prs is None:
+        return table
+    if not isinstance(getattr(prs, "prs", None), pd.DataFrame):
+        raise InputError(
+            "prs must be pull-request data (ai.load_aidev, ai.load_gharchive, "
+            f"ai.github.pull_requests), not {type(prs).__name__}"
+        )
+    table, report.prs = inherit_pr_evidence(table, prs.prs, getattr(prs, "pr_commits", None), repo)
+    return table
+
+
+def inherit_pr_evidence(
+    commits: pd.DataFrame, prs: pd.DataFrame, pr_commits: pd.DataFrame | None, repo: str
+) -> tuple[pd.DataFrame, dict]:
+    """*commits* with ``pr_number`` and ``ai_source``, the AI evidence of AI-assisted PRs
+    added to the commits that landed through them.
+
+    The rows of *prs* (and *pr_commits*) for this repository are those whose ``repo`` is
+    *repo*. A commit linked to an AI-assisted PR (:func:`link_prs`) gets the PR's tools and
+    modes, and its evidence as ``pr:<evidence>``; ``ai_source`` says where a commit's
+    attribution came from: ``commit`` (its own marks), ``pr``, ``both``, NA for a commit
+    neither marks. Returns the table and the counts behind it (``linked``, ``via``, and
+    the commits per ``ai_source``).
+
+    Raises :class:`~aiimpact.errors.InputError` when no PR row names *repo*.
+    """
+    mine = prs[prs["repo"] == repo] if "repo" in prs else prs.iloc[0:0]
+    if mine.empty:
+        names = sorted({str(r) for r in prs.get("repo", pd.Series(dtype=str)).dropna()})[:5]
+        raise InputError(
+            f"no pull request of {repo!r} in the PR data (its repo column has "
+            f"{', '.join(map(repr, names)) or 'no names'}); pass Repo(..., name='owner/name')"
+        )
+    listed = None
+    if pr_commits is not None and "repo" in pr_commits:
+        listed = pr_commits[pr_commits["repo"] == repo]
+    links = link_prs(commits, mine, listed)
+    number = commits["sha"].map(dict(zip(links["sha"], links["number"], strict=True)))
+    out = commits.copy()
+    out["pr_number"] = pd.array(number, dtype="Int64")
+    ai_prs = mine[mine["ai_assisted"].astype(bool)].drop_duplicates("number")
+    evidence = {
+        int(n): (tools, modes, ev)
+        for n, tools, modes, ev in zip(
+            ai_prs["number"], ai_prs["ai_tools"], ai_prs["ai_modes"], ai_prs["ai_evidence"],
+            strict=True,
+        )
+    }  # fmt: skip
+    own = out["ai_assisted"].astype("boolean").fillna(False).to_numpy(bool)
+    from_pr = [pd.notna(n) and int(n) in evidence for n in out["pr_number"]]
+    for column, k in (("ai_tools", 0), ("ai_modes", 1)):
+        out[column] = [
+            sorted({*mark, *evidence[int(n)][k]}) if inherit else list(mark)
+            for mark, n, inherit in zip(out[column], out["pr_number"], from_pr, strict=True)
+        ]
+    out["ai_evidence"] = [
+        sorted({*mark, *(f"pr:{e}" for e in evidence[int(n)][2])}) if inherit else list(mark)
+        for mark, n, inherit in zip(out["ai_evidence"], out["pr_number"], from_pr, strict=True)
+    ]
+    source = [
+        ("both" if mine_ else "pr") if pr else ("commit" if mine_ else None)
+        for mine_, pr in zip(own, from_pr, strict=True)
+    ]
+    out["ai_source"] = pd.Series(source, index=out.index, dtype="str")
+    out["ai_assisted"] = pd.array(own | pd.Series(from_pr).to_numpy(bool), dtype="boolean")
+    attributed = max(1, sum(s is not None for s in source))
+    counts = {
+        "linked": int(out["pr_number"].notna().sum()),
+        "via": {v: int(n) for v, n in links["via"].value_counts().items()},
+        **{s: source.count(s) for s in ("commit", "pr", "both")},
+        **{f"share_{s}": source.count(s) / attributed for s in ("commit", "pr", "both")},
+    }
+    return out, counts

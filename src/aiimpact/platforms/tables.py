@@ -238,7 +238,9 @@ def tables_from_raw(
             )
         for c in item.get("commits") or []:
             if c.get("sha"):
-                commits.append((repo, number, c["sha"]))
+                message = (c.get("commit") or {}).get("message")
+                subject = message.split("\n", 1)[0].strip() if isinstance(message, str) else None
+                commits.append((repo, number, c["sha"], subject))
     # typed by the schema, so that an empty table has the dtypes of a full one
     return (
         schema.conform(pd.DataFrame(prs, columns=PR_COLUMNS), schema.PRS),

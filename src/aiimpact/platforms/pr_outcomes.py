@@ -1,0 +1,75 @@
+"""What became of each pull request's code: the outcomes of the commits it landed, per PR.
+
+One row per PR of the data (those of this repository), its review metrics beside its code
+outcomes, aggregated over the commits that landed through it (``pr_number`` of
+``Repo.outcomes(prs=...)``: merge commit, branch commits, squash commit, rebased copies):
+
+* ``in_history``: some commit of the history landed through it; the code columns of a PR
+  that is not found (closed unmerged, or merged elsewhere) are NA, and the row is kept;
+* ``landed_commits``; ``lines_added`` and ``lines_alive`` summed over them;
+* ``churn_14d``/``30d``/``90d`` summed, NA when any of them is censored (younger than the
+  window), and ``churn_rate_*`` = churn / ``lines_added``;
+* ``reverted``, ``fix_inducing``: any of them; ``n_fixes_induced`` summed;
+  ``reverted_within_30d``/``90d`` and ``fix_inducing_within_90d``: true if any is, NA if
+  none is and one is censored;
+* ``author_prs_before``: the author's PRs in the data opened earlier (experience).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+_SUMS = ("lines_added", "lines_alive", "n_fixes_induced")
+_CENSORED_SUMS = ("churn_14d", "churn_30d", "churn_90d")
+_ANY = ("reverted", "partially_reverted", "fix_inducing")
+_ANY_WITHIN = ("reverted_within_30d", "reverted_within_90d", "fix_inducing_within_90d")
+
+
+def pr_outcomes_table(data, outcomes: pd.DataFrame, repo: str) -> pd.DataFrame:
+    """The PRs of *repo* in *data* (PR data: ``.prs``) with the code outcomes of the
+    commits that landed through each, from *outcomes* (``Repo.outcomes(prs=data)``, which
+    has ``pr_number``).
+
+    Examples
+    --------
+    >>> table = pr_outcomes_table(data, repo.outcomes(prs=data), repo.name)  # doctest: +SKIP
+    """
+    prs = data.prs[data.prs["repo"] == repo]
+    out = prs.drop_duplicates("number").reset_index(drop=True)
+    landed = outcomes[outcomes["pr_number"].notna()]
+    groups = landed.groupby(landed["pr_number"].astype("int64"))
+    numbers = out["number"].astype("int64")
+    count = groups.size()
+    out["in_history"] = numbers.isin(count.index).to_numpy()
+    out["landed_commits"] = numbers.map(count).fillna(0).astype("Int64")
+    for column in _SUMS:
+        out[column] = _on(numbers, groups[column].sum(min_count=1), "Int64")
+    for column in _CENSORED_SUMS:
+        censored = groups[column].apply(lambda s: s.isna().any())
+        total = groups[column].sum(min_count=1).where(~censored)
+        out[column] = _on(numbers, total, "Int64")
+        added = out["lines_added"].astype("Float64")
+        out[f"churn_rate_{column[6:]}"] = out[column].astype("Float64") / added.where(added > 0)
+    for column in _ANY:
+        out[column] = _on(numbers, groups[column].apply(lambda s: bool(s.fillna(False).any())))
+    for column in _ANY_WITHIN:
+        out[column] = _on(numbers, groups[column].apply(_any_within))
+    created = out["created_at"]
+    earlier = [
+        int(((out["author_login"] == who) & (created < when)).sum()) if pd.notna(who) else pd.NA
+        for who, when in zip(out["author_login"], created, strict=True)
+    ]
+    out["author_prs_before"] = pd.array(earlier, dtype="Int64")
+    return out
+
+
+def _any_within(values: pd.Series) -> object:
+    """True if any value is, NA if none is and one is NA (censored), else False."""
+    if values.fillna(False).astype(bool).any():
+        return True
+    return pd.NA if values.isna().any() else False
+
+
+def _on(numbers: pd.Series, by_pr: pd.Series, dtype: str = "boolean") -> pd.Series:
+    """*by_pr* (indexed by PR number) for each of *numbers*: NA for a PR not landed."""
+    return numbers.map(by_pr).astype(dtype)

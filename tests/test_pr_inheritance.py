@@ -1,0 +1,177 @@
+"""Commits inherit the AI evidence of the pull request they landed through: merge, squash
+and rebase merges, written beside the answer each commit should get."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import aiimpact as ai
+from aiimpact.platforms.tables import PullRequestData, tables_from_raw
+
+DEVIN = {"login": "devin-ai-integration[bot]", "id": 158243242, "type": "Bot"}
+HUMAN = {"login": "dana", "id": 7, "type": "User"}
+CLAUDE = "\n\nCo-Authored-By: Claude <noreply@anthropic.com>"
+
+
+def _pr(number, user, merge_sha, commits=(), body="", repo_state="closed"):
+    """A raw PR as the GitHub client gives it: the pull, and its own commits."""
+    return {
+        "pull": {
+            "number": number,
+            "title": f"PR {number}",
+            "body": body,
+            "user": user,
+            "state": repo_state,
+            "created_at": "2025-05-01T10:00:00Z",
+            "merged_at": "2025-05-02T10:00:00Z",
+            "closed_at": "2025-05-02T10:00:00Z",
+            "merge_commit_sha": merge_sha,
+            "head": {"ref": f"topic-{number}"},
+        },
+        "commits": [
+            {"sha": sha, "commit": {"message": message, "author": {"name": "x", "email": ""}}}
+            for sha, message in commits
+        ],
+    }
+
+
+def _data(items, repo="o/r") -> PullRequestData:
+    prs, reviews, commits = tables_from_raw(repo, items)
+    return PullRequestData(prs, reviews, commits)
+
+
+@pytest.fixture
+def landed(build):
+    b = build("landed")
+    b.commit("Initial", {"a": "1\n"})
+    # PR 13 (Devin, merged): two unmarked branch commits and GitHub's merge commit
+    b.branch("topic")
+    t1 = b.commit("Topic one", {"t": "1\n"}, branch="topic")
+    t2 = b.commit("Topic two" + CLAUDE, {"t": "2\n"}, branch="topic")  # its own mark too
+    merge = b.commit("Merge pull request #13 from dana/topic", merge=["topic"])
+    # PR 12 (Devin, squashed): one new commit, unmarked
+    squash = b.commit("Add retries (#12)", {"a": "2\n"})
+    # PR 14 (Devin, rebased): copies of its two commits, with new shas
+    r1 = b.commit("Rebased one", {"r": "1\n"})
+    r2 = b.commit("Rebased two", {"r": "2\n"})
+    # PR 15 (a human's, merged): its commit is linked but stays unassisted
+    b.branch("human")
+    h1 = b.commit("Human work", {"h": "1\n"}, branch="human")
+    hmerge = b.commit("Merge pull request #15 from dana/human", merge=["human"])
+    own = b.commit("Direct push" + CLAUDE, {"a": "3\n"})  # no PR, its own mark
+    plain = b.commit("Direct push, unmarked", {"a": "4\n"})
+    revert = b.commit(f'Revert "Add retries (#12)"\n\nThis reverts commit {squash}.', {"a": "1\n"})
+    b.close()
+    items = [
+        _pr(13, DEVIN, merge, [(t1, "Topic one"), (t2, "Topic two")]),
+        _pr(12, DEVIN, squash, [("e" * 40, "retries")]),
+        _pr(14, DEVIN, r2, [("c" * 40, "Rebased one"), ("d" * 40, "Rebased two")]),
+        _pr(15, HUMAN, hmerge, [(h1, "Human work")]),
+    ]
+    expected = {  # sha: (pr_number, via, ai_source)
+        t1: (13, "branch", "pr"),
+        t2: (13, "branch", "both"),
+        merge: (13, "merge_commit", "pr"),
+        squash: (12, "merge_commit", "pr"),
+        r1: (14, "rebase", "pr"),
+        r2: (14, "merge_commit", "pr"),
+        h1: (15, "branch", None),
+        hmerge: (15, "merge_commit", None),
+        own: (None, None, "commit"),
+        plain: (None, None, None),
+        revert: (None, None, None),
+    }
+    return b.path, items, expected
+
+
+def test_merged_squashed_and_rebased_commits_inherit_their_prs_evidence(landed, tmp_path):
+    path, items, expected = landed
+    other = _pr(13, HUMAN, None)  # another repository's PR 13 must not be used
+    data = _data(items)
+    foreign = _data([other], repo="someone/else")
+    data.prs = pd.concat([data.prs, foreign.prs], ignore_index=True)
+    repo = ai.Repo(path, cache_dir=tmp_path, name="o/r", progress=False)
+    links = ai.link_prs(repo.commits(), data.prs[data.prs.repo == "o/r"], data.pr_commits)
+    commits = repo.commits(prs=data).set_index("sha")
+    via = dict(zip(links.sha, links.via, strict=True))
+    for sha, (number, how, source) in expected.items():
+        row = commits.loc[sha]
+        assert (None if pd.isna(row.pr_number) else row.pr_number) == number, sha
+        assert via.get(sha) == how, sha
+        assert (None if pd.isna(row.ai_source) else row.ai_source) == source, sha
+        assert bool(row.ai_assisted) == (source is not None), sha
+        if source in ("pr", "both"):
+            assert "devin" in row.ai_tools and "agent" in row.ai_modes, sha
+            assert "pr:pr_author:bot" in row.ai_evidence, sha
+    both = next(sha for sha, e in expected.items() if e[2] == "both")
+    assert {"claude-code", "devin"} <= set(commits.loc[both].ai_tools)
+    report = repo.last_report.prs
+    assert report["linked"] == 8 and (report["commit"], report["pr"], report["both"]) == (1, 5, 1)
+    assert report["share_pr"] == pytest.approx(5 / 7)
+    table = ai.Repo(path, cache_dir=tmp_path, name="o/r", progress=False).outcomes(prs=data)
+    assert table.set_index("sha").loc[list(expected), "ai_source"].isna().sum() == 4
+    assert table.ai_assisted.sum() == 7
+
+
+def test_pr_data_of_another_repository_is_refused(landed, tmp_path):
+    path, items, _ = landed
+    repo = ai.Repo(path, cache_dir=tmp_path, progress=False)  # named after its directory
+    with pytest.raises(ai.InputError, match=r"no pull request of 'landed'.*'o/r'"):
+        repo.commits(prs=_data(items))
+    with pytest.raises(ai.InputError, match="pull-request data"):
+        repo.commits(prs=_data(items).prs)
+
+
+def test_the_same_answers_through_the_github_client(landed, tmp_path, server):
+    """Merge, squash and rebase PRs served by a local GitHub (REST), fetched by the client."""
+    from github_model import serve_rest
+
+    path, items, expected = landed
+    served = {}
+    for raw in items:
+        pull = {**raw["pull"], "updated_at": f"2025-05-0{3 + len(served)}T00:00:00Z"}
+        commits = [
+            {**c, "commit": {**c["commit"], "committer": c["commit"]["author"]}}
+            for c in raw["commits"]
+        ]
+        served[pull["number"]] = {
+            "pull": pull,
+            "reviews": [],
+            "review_comments": [],
+            "issue_comments": [],
+            "timeline": [],
+            "commits": commits,
+        }
+    serve_rest(server, served, repo="o/r")
+    data = ai.github.pull_requests("o/r", token="t0ken", api_url=server.url, cache_dir=tmp_path)
+    assert sorted(data.prs.number) == [12, 13, 14, 15]
+    assert set(data.pr_commits.subject) >= {"Rebased one", "Rebased two"}
+    commits = ai.Repo(path, cache_dir=tmp_path, name="o/r", progress=False).commits(prs=data)
+    got = commits.set_index("sha")
+    for sha, (number, _how, source) in expected.items():
+        assert (None if pd.isna(got.loc[sha, "pr_number"]) else got.loc[sha, "pr_number"]) == number
+        assert (None if pd.isna(got.loc[sha, "ai_source"]) else got.loc[sha, "ai_source"]) == source
+
+
+def test_pr_outcomes_sum_up_the_commits_each_pr_landed(landed, tmp_path):
+    path, items, _ = landed
+    unmerged = _pr(16, DEVIN, None)  # closed without a merge: kept, flagged
+    unmerged["pull"]["merged_at"] = None
+    data = _data([*items, unmerged])
+    repo = ai.Repo(path, cache_dir=tmp_path, name="o/r", progress=False)
+    table = repo.pr_outcomes(data).set_index("number")
+    commits = repo.outcomes(prs=data)
+    assert sorted(table.index) == [12, 13, 14, 15, 16]
+    assert not table.loc[16, "in_history"] and pd.isna(table.loc[16, "lines_added"])
+    for n in (12, 13, 14, 15):
+        mine = commits[commits.pr_number == n]
+        assert table.loc[n, "in_history"] and table.loc[n, "landed_commits"] == len(mine)
+        assert table.loc[n, "lines_added"] == mine.lines_added.sum()
+        assert table.loc[n, "lines_alive"] == mine.lines_alive.sum()
+    assert table.landed_commits.to_dict() == {12: 1, 13: 3, 14: 2, 15: 2, 16: 0}
+    assert table.loc[12, "reverted"] and not table.loc[13, "reverted"]  # the revert of #12
+    assert table.loc[13, "lines_added"] == 2 and table.loc[13, "lines_alive"] == 1
+    assert pd.isna(table.loc[13, "churn_14d"])  # the history is a few days long: censored
+    assert table.loc[[12, 13, 14], "ai_assisted"].all() and not table.loc[15, "ai_assisted"]
+    assert table.loc[13, "author_prs_before"] == 0  # all opened at the same time
