@@ -27,7 +27,10 @@ __version__ = "0.1.0"
 
 # statsmodels takes seconds to import: the statistics load on first use, so that mining
 # (and the CLI) start at once.
-_LAZY = dict.fromkeys(["compare", "compare_many", "did", "panel", "study"], "aiimpact.stats")
+_LAZY = dict.fromkeys(
+    ["compare", "compare_many", "did", "panel", "study", "adoption_cohorts", "dose_response"],
+    "aiimpact.stats",
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -51,10 +54,12 @@ __all__ = [
     "InputError",
     "MiningReport",
     "Repo",
+    "adoption_cohorts",
     "compare",
     "compare_many",
     "coverage",
     "detect",
+    "dose_response",
     "github",
     "link_prs",
     "load_aidev",

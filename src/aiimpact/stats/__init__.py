@@ -1,5 +1,6 @@
 """Honest comparisons of AI-assisted and unassisted changes (statsmodels underneath)."""
 
+from aiimpact.stats.cohorts import adoption_cohorts, dose_response
 from aiimpact.stats.compare import StatsWarning, compare
 from aiimpact.stats.did import DidResult, did
 from aiimpact.stats.many import compare_many
@@ -14,9 +15,11 @@ __all__ = [
     "DidResult",
     "StatsWarning",
     "Study",
+    "adoption_cohorts",
     "compare",
     "compare_many",
     "did",
+    "dose_response",
     "panel",
     "study",
 ]
