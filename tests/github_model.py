@@ -40,6 +40,7 @@ def pull_request(pull: dict, timeline: list[dict], review_comments: list[dict] =
                 "state": e["state"].upper(),
                 "submitted_at": e["submitted_at"],
                 "commit_id": e["commit_id"],
+                "body": e.get("body") or "",
             }
             for e in reviewed
         ],
@@ -184,6 +185,7 @@ class GraphQLModel:
                         "submittedAt": e["submitted_at"],
                         "author": _actor(e["user"]),
                         "commit": {"oid": e["commit_id"]},
+                        "body": e.get("body") or "",
                         "all_comments": comments_of.get(e["id"], []),
                     }
                 )

@@ -21,6 +21,7 @@ from aiimpact.platforms import github
 from aiimpact.platforms.aidev import load_aidev
 from aiimpact.platforms.gharchive import load_gharchive
 from aiimpact.platforms.link import link_prs
+from aiimpact.platforms.review_load import review_load
 from aiimpact.repo import MiningReport, Repo
 
 __version__ = "0.1.0"
@@ -66,6 +67,7 @@ __all__ = [
     "load_gharchive",
     "mine_many",
     "open_dataset",
+    "review_load",
     "study",
     "synth",
 ]

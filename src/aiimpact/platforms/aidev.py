@@ -170,6 +170,7 @@ def _raw(pr: dict, related: dict[str, list]) -> dict:
                 "user": _user(r.get("user")),
                 "state": r.get("state"),
                 "submitted_at": _text(r.get("submitted_at")) or None,
+                **({"body": _text(r.get("body"))} if "body" in r else {}),
             }
             for r in related.get("reviews", [])
         ],

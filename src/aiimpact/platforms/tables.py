@@ -23,6 +23,12 @@ Definitions (times are UTC; durations in hours):
   ``observed_at`` is when the data was fetched from GitHub (``fetched_at`` of the raw
   item), else the latest time the data shows (offline sources), which can only make an
   open PR look younger than it is;
+* ``review_comments``: inline review comments by other humans, also per 100 changed lines
+  (``review_comments_per_100_lines``, NA where the size is unknown); ``reviewers``: the
+  other humans who reviewed or commented inline; ``rubber_stamp``: approved, and no
+  approval says anything (an empty review body, no inline comment by the approver), NA
+  where the data has no review bodies or no inline comments (AIDev's CSV layout): the
+  inline counts are then NA too, never 0;
 * the cycle-time phases: ``cycle_coding`` from the first commit (the earliest author date
   among the PR's commits) to ``created_at``; ``cycle_pickup`` from ``ready_at`` to the
   first review; ``cycle_review`` from the first review to the first approval;
@@ -135,6 +141,12 @@ def review_metrics(item: Mapping) -> dict:
         if isinstance(c, Mapping) and c.get("user") is not None and not is_bot(c.get("user"))
     ]
     merged, closed = _ts(pull.get("merged_at")), _ts(pull.get("closed_at"))
+    known = item.get("review_comments") is not None
+    inline = [
+        c
+        for c in item.get("review_comments") or []
+        if isinstance(c, Mapping) and human_other(c.get("user"))
+    ]
     first_review = min(firsts) if firsts else None
     first_approval = min((a for a in approvals if a), default=None)
     # an approval counts for the phases if it came before the merge, or nothing was merged
@@ -153,6 +165,11 @@ def review_metrics(item: Mapping) -> dict:
         "reviews": len(counted),
         "review_rounds": review_rounds(timeline, counted, human_other),
         "comments": len(humans),
+        # a source without inline comments (AIDev's CSVs) leaves these unknown, not 0
+        "review_comments": len(inline) if known else None,
+        "review_comments_per_100_lines": _per_100_lines(len(inline), pull) if known else None,
+        "reviewers": len({login(x.get("user")) for x in [*counted, *inline]}),
+        "rubber_stamp": _rubber_stamp(counted, inline if known else None),
         "time_to_first_review": _hours(first_review, ready),
         "time_to_merge": _hours(merged, created),
         "time_to_close": _hours(closed, created),
@@ -165,6 +182,29 @@ def review_metrics(item: Mapping) -> dict:
         "is_open": pull.get("state") == "open",
         "observed_at": _ts(item.get("fetched_at")) or (max(seen) if seen else None),
     }
+
+
+def _per_100_lines(n: int, pull: Mapping) -> float | None:
+    """*n* per 100 changed lines of the PR; None when its size is unknown or 0."""
+    added, deleted = pull.get("additions"), pull.get("deletions")
+    if added is None or deleted is None or added + deleted == 0:
+        return None
+    return 100 * n / (added + deleted)
+
+
+def _rubber_stamp(counted: list[Mapping], inline: list[Mapping] | None) -> bool | None:
+    """Approved, and no approval says anything: each approving review has an empty body and
+    its reviewer left no inline comment. None when an approval's body, or the inline
+    comments (*inline* None), are not in the data."""
+    approving = [r for r in counted if str(r.get("state", "")).upper() == "APPROVED"]
+    if not approving:
+        return False
+    if inline is None or any("body" not in r for r in approving):
+        return None
+    remarked = {login(c.get("user")) for c in inline}
+    return not any(
+        str(r.get("body") or "").strip() or login(r.get("user")) in remarked for r in approving
+    )
 
 
 def review_rounds(timeline: list[Mapping], counted: list[Mapping], counts) -> int:

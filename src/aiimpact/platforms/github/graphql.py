@@ -62,7 +62,7 @@ fragment timeline on PullRequestTimelineItemsConnection {
     __typename
     ... on PullRequestCommit { commit { oid message
         author { name email date } committer { name email date } } }
-    ... on PullRequestReview { id state submittedAt author { ...who } commit { oid }
+    ... on PullRequestReview { id state body submittedAt author { ...who } commit { oid }
         comments(first: 100) { ...comments } }
     ... on IssueComment { author { ...who } createdAt }
     ... on ReadyForReviewEvent { createdAt }
@@ -314,6 +314,7 @@ def to_raw(node: Mapping) -> dict[str, Any]:
                 "state": item.get("state"),
                 "submitted_at": item.get("submittedAt"),
                 "commit_id": _field(item, "commit", dict, kind).get("oid"),
+                **({"body": item["body"]} if "body" in item else {}),
             }
             raw["reviews"].append(review)
             raw["timeline"].append({"event": "reviewed", **review})
