@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -35,10 +36,18 @@ def sources(tmp_path_factory):
     hang = socket.socket()
     hang.bind(("127.0.0.1", 0))
     hang.listen(8)
-    threading.Thread(target=lambda: [hang.accept() for _ in range(8)], daemon=True).start()
+    threading.Thread(target=_hold_connections, args=(hang,), daemon=True).start()
     paths.append(f"http://127.0.0.1:{hang.getsockname()[1]}/stuck/never.git")
     yield paths
     hang.close()
+
+
+def _hold_connections(server: socket.socket) -> None:
+    """Accept connections and never answer them (kept open), until *server* is closed."""
+    held = []
+    with contextlib.suppress(OSError):  # closed at the fixture's end
+        while True:
+            held.append(server.accept())
 
 
 def expected_commits(path: str) -> int:
