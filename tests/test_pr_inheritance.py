@@ -175,3 +175,23 @@ def test_pr_outcomes_sum_up_the_commits_each_pr_landed(landed, tmp_path):
     assert pd.isna(table.loc[13, "churn_14d"])  # the history is a few days long: censored
     assert table.loc[[12, 13, 14], "ai_assisted"].all() and not table.loc[15, "ai_assisted"]
     assert table.loc[13, "author_prs_before"] == 0  # all opened at the same time
+
+
+def test_the_report_command_takes_a_directory_of_pr_data(landed, tmp_path, capsys):
+    from aiimpact.cli import main
+
+    path, items, _ = landed
+    data = _data(items)
+    prs_dir = tmp_path / "prs"
+    prs_dir.mkdir()
+    for name in ("prs", "reviews", "pr_commits"):
+        getattr(data, name).to_parquet(prs_dir / f"{name}.parquet")
+    out = tmp_path / "report.html"
+    args = ["report", str(path), "--prs", str(prs_dir), "-o", str(out)]
+    assert main([*args, "--name", "o/r", "--cache-dir", str(tmp_path / "c")]) == 0
+    err = capsys.readouterr().err
+    assert "8 commits landed through 4 PRs of o/r" in err, err[-2000:]
+    assert "1 by their own marks, 5 by their PR alone, 1 by both" in err
+    assert out.stat().st_size > 10_000
+    assert main([*args, "--cache-dir", str(tmp_path / "c")]) == 2  # named after its directory
+    assert "no pull request of 'landed'" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from aiimpact import schema
 from aiimpact.detect.coverage import CAVEAT
 from aiimpact.detect.detector import Detector
 from aiimpact.errors import AiimpactError, InputError, printable
@@ -221,16 +222,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     writable_file(args.output, "report")
     repo = _repo_from(args)
-    prs = None
-    if args.prs:
-        path = Path(args.prs)
-        if not path.is_file():
-            raise InputError(f"--prs {path}: no such file (a prs.parquet from `aiimpact prs`)")
-        try:
-            prs = pd.read_parquet(path)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"--prs {path} is not a readable Parquet file: {exc}") from None
-    outcomes = repo.outcomes(args.rev)
+    prs, data = _read_prs(Path(args.prs), repo.name) if args.prs else (None, None)
+    outcomes = repo.outcomes(args.rev, prs=data)
+    if data is not None and prs is not None:
+        n = repo.last_report.prs
+        print(
+            f"{n['linked']} commits landed through {len(prs)} PRs of {repo.name}; "
+            f"AI attribution: {n['commit']} by their own marks, {n['pr']} by their PR alone, "
+            f"{n['both']} by both",
+            file=sys.stderr,
+        )
     controls = args.controls.split(",") if args.controls else None
     report = write_report(
         outcomes,
@@ -301,7 +302,42 @@ def _repo_from(args: argparse.Namespace):
     from aiimpact.repo import Repo
 
     quiet = getattr(args, "json", False)
-    return Repo(args.repo, cache_dir=args.cache_dir, progress=False if quiet else None)
+    progress = False if quiet else None
+    return Repo(
+        args.repo, cache_dir=args.cache_dir, progress=progress, name=getattr(args, "name", None)
+    )
+
+
+def _read_prs(path: Path, name: str):
+    """``(prs, data)`` for ``report --prs``: a ``prs.parquet`` file gives the PR table alone
+    (``data`` None); a directory (``aiimpact prs`` output, AIDev tables, GH Archive hours)
+    gives the PR data too, whose commits then inherit their PRs' AI evidence."""
+    from aiimpact.platforms.aidev import load_aidev
+    from aiimpact.platforms.gharchive import load_gharchive
+    from aiimpact.platforms.tables import PullRequestData
+
+    if path.is_file():
+        try:
+            return pd.read_parquet(path), None
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--prs {path} is not a readable Parquet file: {exc}") from None
+    if not path.is_dir():
+        raise InputError(
+            f"--prs {path}: no such file or directory (a prs.parquet, or a directory from "
+            "`aiimpact prs`, AIDev or GH Archive)"
+        )
+    if (path / "prs.parquet").is_file():
+        tables = {
+            t: pd.read_parquet(path / f"{t}.parquet") if (path / f"{t}.parquet").is_file()
+            else schema.empty(schema.SCHEMAS[t])
+            for t in ("prs", "reviews", "pr_commits")
+        }  # fmt: skip
+        data = PullRequestData(tables["prs"], tables["reviews"], tables["pr_commits"])
+    elif any(path.glob("*.json")) or any(path.glob("*.json.gz")):
+        data = load_gharchive(path, repos=[name])
+    else:
+        data = load_aidev(path)
+    return data.prs[data.prs["repo"] == name], data
 
 
 def _cmd_reverts(args: argparse.Namespace) -> int:
@@ -467,7 +503,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="the HTML report: AI share, outcomes, models, caveats")
     rp.add_argument("repo", help="path or URL of a git repository")
     rp.add_argument("-o", "--output", default="report.html", help="HTML file to write")
-    rp.add_argument("--prs", help="prs.parquet (from `aiimpact prs`) for the review section")
+    rp.add_argument(
+        "--prs",
+        help="prs.parquet for the review section, or a directory (`aiimpact prs` output, "
+        "AIDev, GH Archive hours) whose PRs the commits also inherit AI evidence from",
+    )
+    rp.add_argument("--name", help="owner/name of the repository in the PR data")
     rp.add_argument("--rev", default="HEAD")
     rp.add_argument(
         "--controls", help="comma-separated controls (default: size, time trend, author)"
