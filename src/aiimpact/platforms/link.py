@@ -22,14 +22,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from aiimpact.errors import InputError
 
 _SQUASH = re.compile(r"\(#(\d+)\)\s*$")
 _MERGE = re.compile(r"^Merge pull request #(\d+) from ")
-VIA = ("merge_commit", "branch", "rebase", "pr_commits", "merge_subject", "squash_subject")
-"""How a commit was linked to its PR, strongest evidence first."""
 
 
 def link_prs(
@@ -37,14 +36,14 @@ def link_prs(
 ) -> pd.DataFrame:
     """Which pull request each commit came from, and how we know.
 
-    Evidence, strongest first (see :data:`VIA`): the PR's ``merge_commit_sha``
+    Evidence (``via``), strongest first: the PR's ``merge_commit_sha``
     (``merge_commit``), the commits a PR's merge brought into the first-parent line
     (``branch``), the rebased copies of a PR's commits (``rebase``), the PR's commit list
     (``pr_commits``), GitHub's merge subject ``Merge pull request #N from``
     (``merge_subject``) and a squash-merge subject ending in ``(#N)`` (``squash_subject``),
     the last two only for numbers that exist in *prs*. *commits* needs ``sha``,
-    ``parents`` and ``subject`` (``Repo.commits()``, newest first); with ``is_merge``
-    absent, merges are told by their parents.
+    ``parents`` and ``subject`` (``Repo.commits()``, newest first); merges are told by
+    their parents.
 
     Returns
     -------
@@ -66,7 +65,11 @@ def link_prs(
         if sha in parents and sha not in found and pd.notna(number):
             found[sha] = (int(number), via)
 
-    landed = {s: n for s, n in zip(prs["merge_commit_sha"], prs["number"], strict=True) if s}
+    landed = {
+        s: n
+        for s, n in zip(prs["merge_commit_sha"], prs["number"], strict=True)
+        if isinstance(s, str)  # not NA: unmerged, or a source without merge commits
+    }
     for sha, number in landed.items():
         add(sha, number, "merge_commit")
     brought = _brought_in(parents, _tip(commits["sha"], parents))
@@ -210,22 +213,21 @@ def inherit_pr_evidence(
         )
     }  # fmt: skip
     own = out["ai_assisted"].astype("boolean").fillna(False).to_numpy(bool)
-    from_pr = [pd.notna(n) and int(n) in evidence for n in out["pr_number"]]
-    for column, k in (("ai_tools", 0), ("ai_modes", 1)):
+    gained = [evidence.get(int(n)) if pd.notna(n) else None for n in out["pr_number"]]
+    from_pr = np.array([g is not None for g in gained], dtype=bool)
+    for k, (column, prefix) in enumerate(
+        (("ai_tools", ""), ("ai_modes", ""), ("ai_evidence", "pr:"))
+    ):
         out[column] = [
-            sorted({*mark, *evidence[int(n)][k]}) if inherit else list(mark)
-            for mark, n, inherit in zip(out[column], out["pr_number"], from_pr, strict=True)
+            sorted({*mark, *(prefix + e for e in got[k])}) if got is not None else list(mark)
+            for mark, got in zip(out[column], gained, strict=True)
         ]
-    out["ai_evidence"] = [
-        sorted({*mark, *(f"pr:{e}" for e in evidence[int(n)][2])}) if inherit else list(mark)
-        for mark, n, inherit in zip(out["ai_evidence"], out["pr_number"], from_pr, strict=True)
-    ]
     source = [
         ("both" if mine_ else "pr") if pr else ("commit" if mine_ else None)
         for mine_, pr in zip(own, from_pr, strict=True)
     ]
     out["ai_source"] = pd.Series(source, index=out.index, dtype="str")
-    out["ai_assisted"] = pd.array(own | pd.Series(from_pr).to_numpy(bool), dtype="boolean")
+    out["ai_assisted"] = pd.array(own | from_pr, dtype="boolean")
     attributed = max(1, sum(s is not None for s in source))
     counts = {
         "linked": int(out["pr_number"].notna().sum()),
