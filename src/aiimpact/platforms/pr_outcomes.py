@@ -44,22 +44,22 @@ def pr_outcomes_table(data, outcomes: pd.DataFrame, repo: str) -> pd.DataFrame:
     out["landed_commits"] = numbers.map(count).fillna(0).astype("Int64")
     for column in _SUMS:
         out[column] = _on(numbers, groups[column].sum(min_count=1), "Int64")
+    added = out["lines_added"].astype("Float64")
     for column in _CENSORED_SUMS:
         censored = groups[column].apply(lambda s: s.isna().any())
         total = groups[column].sum(min_count=1).where(~censored)
         out[column] = _on(numbers, total, "Int64")
-        added = out["lines_added"].astype("Float64")
         out[f"churn_rate_{column[6:]}"] = out[column].astype("Float64") / added.where(added > 0)
     for column in _ANY:
         out[column] = _on(numbers, groups[column].apply(lambda s: bool(s.fillna(False).any())))
     for column in _ANY_WITHIN:
         out[column] = _on(numbers, groups[column].apply(_any_within))
-    created = out["created_at"]
-    earlier = [
-        int(((out["author_login"] == who) & (created < when)).sum()) if pd.notna(who) else pd.NA
-        for who, when in zip(out["author_login"], created, strict=True)
-    ]
-    out["author_prs_before"] = pd.array(earlier, dtype="Int64")
+    # the author's PRs opened strictly earlier: the lowest rank among ties, less one (a PR
+    # with no creation time counts none before it, and is counted before none)
+    seconds = (out["created_at"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()  # NaT: NaN
+    rank = seconds.groupby(out["author_login"]).rank(method="min") - 1  # (datetimes: NaT ranks)
+    known = out["author_login"].notna()
+    out["author_prs_before"] = rank.where(~(known & out["created_at"].isna()), 0).astype("Int64")
     return out
 
 
