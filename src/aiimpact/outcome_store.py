@@ -27,19 +27,21 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import json
+import sys
 import warnings
 from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from functools import partial
-from itertools import islice, repeat
+from itertools import repeat
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from aiimpact import schema
@@ -57,6 +59,7 @@ from aiimpact.mining import PROGRESS_MIN, MiningReport
 from aiimpact.outcomes.churn import window_seconds
 from aiimpact.outcomes.lines import LineHistory, UnknownState
 from aiimpact.outcomes.linking import unfollowed
+from aiimpact.outcomes.origins import OriginTable
 from aiimpact.outcomes.szz import szz
 from aiimpact.outcomes.szz_blame import szz_by_blame
 from aiimpact.store import open_checked, transaction
@@ -157,6 +160,36 @@ def _tuples(table: pa.Table) -> Iterator[tuple]:
     return zip(*(table[c].to_pylist() for c in table.column_names), strict=True)
 
 
+def _origin_frame(kind: str, table: OriginTable) -> pa.Table:
+    """The ``h_origins`` rows of *table* (of *kind*), made from its arrays."""
+    ci, origin, n, path, paths = table.arrays()
+    names = pa.DictionaryArray.from_arrays(
+        pa.array(path, mask=path < 0), pa.array(paths, pa.string())
+    )
+    return pa.table(
+        {
+            "kind": pa.array(np.full(len(ci), kind, dtype=object), pa.string()),
+            "ci": pa.array(ci, pa.int32()),
+            "origin": pa.array(origin, pa.int32()),
+            "n": pa.array(n, pa.int32()),
+            "path": names.cast(pa.string()),
+        }
+    )
+
+
+def _origin_table(rows: pa.Table, kind: str) -> OriginTable:
+    """The :class:`OriginTable` of *kind* from ``h_origins`` *rows* (written commit by commit;
+    a stable sort by commit puts each commit's rows together in their order either way)."""
+    rows = rows.filter(pc.equal(rows["kind"], kind)).sort_by("ci")
+    names = pc.dictionary_encode(rows["path"]).combine_chunks()
+    path = pc.fill_null(names.indices, -1).to_numpy()
+    paths = [sys.intern(p) for p in names.dictionary.to_pylist()]
+    column = rows.column
+    return OriginTable.from_arrays(
+        column("ci").to_numpy(), column("origin").to_numpy(), column("n").to_numpy(), path, paths
+    )
+
+
 def _ints(kind: str, data: np.ndarray) -> array:
     """An array of *kind* holding a copy of *data*'s items (of the same width)."""
     values = array(kind)
@@ -202,17 +235,10 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
     write("h_states", states)
     for frame in _list_batches(lists):
         write("h_lists", frame)
-    origins = (
-        (kind, ci, origin, n, where[ci].get(origin))
-        for kind, counts, where in (
-            ("deleted", h.deleted_from, h.deleted_where),
-            ("context", h.context_of, h.context_where),
-        )
-        for ci, by in counts.items()
-        for origin, n in by.items()
-    )
-    while rows := list(islice(origins, _ROWS_PER_TRANSACTION)):
-        write("h_origins", _rows(rows, ("kind", "ci", "origin", "n", "path")))
+    for kind, table in (("deleted", h.deleted), ("context", h.context)):
+        frame = _origin_frame(kind, table)
+        for start in range(0, len(frame), _ROWS_PER_TRANSACTION):
+            write("h_origins", frame.slice(start, _ROWS_PER_TRANSACTION))
     reverts = [("content", i, r, c, 1.0) for i, (r, c) in enumerate(h.content_reverts)]
     reverts += [("partial", i, *rcf) for i, rcf in enumerate(h.partial_reverts)]
     write("h_reverts", _rows(reverts, ("kind", "pos", "revert", "reverted", "fraction")))
@@ -403,15 +429,7 @@ def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
     _load_states(h, lists, states)
     born = h.born
     h.alive_at_tip = Counter(born[i] for ids in h.tip_state.values() for i in ids)
-    targets = {
-        "deleted": (h.deleted_from, h.deleted_where),
-        "context": (h.context_of, h.context_where),
-    }
-    for kind, ci, origin, n, p in _tuples(origins):
-        counts, where = targets[kind]
-        counts.setdefault(ci, Counter())[origin] = n
-        if p is not None:
-            where.setdefault(ci, {})[origin] = p
+    h.deleted, h.context = (_origin_table(origins, kind) for kind in ("deleted", "context"))
     for kind, r, c, fraction in _tuples(reverts):
         if kind == "content":
             h.content_reverts.append((r, c))

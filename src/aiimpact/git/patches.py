@@ -11,6 +11,7 @@ is never silently shorter.
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -151,7 +152,10 @@ def _unquote(path: bytes) -> bytes:
 
 
 def _decode(path: bytes) -> str:
-    return path.decode("utf-8", "replace")
+    """The path as text, interned: every commit's copy of a path is then the same object (a
+    line history holds a path per commit and origin; and dict lookups by it compare by
+    identity first)."""
+    return sys.intern(path.decode("utf-8", "replace"))
 
 
 def child_counts(git_dir: str, rev: str) -> tuple[Counter, int]:

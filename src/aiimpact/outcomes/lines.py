@@ -45,6 +45,7 @@ from tqdm.auto import tqdm
 
 from aiimpact.errors import GitCommandError
 from aiimpact.git.patches import Patch, child_counts, stream_patches
+from aiimpact.outcomes.origins import OriginTable, counts_view, where_view
 
 _MOVE_MIN = 10  # a line moves with its birth only if it has this many non-blank characters
 # blank, or a comment only (what the usual SZZ filter leaves out)
@@ -102,17 +103,15 @@ class LineHistory:
         branch (-1: alive).
     alive_at_tip : Counter
         Lines of each commit still present at the replayed revision.
-    deleted_from : dict
-        ``{commit index: Counter({origin commit index: meaningful lines deleted})}``:
-        which earlier commits' lines each commit deleted or modified.
-    deleted_where : dict
-        ``{commit index: {origin commit index: path}}``: the file (as the deleting commit
-        names it) that held most of those lines (ties: the first path in sort order).
-    context_of : dict
+    deleted : OriginTable
+        Which earlier commits' lines each commit deleted or modified (meaningful lines
+        only), and the file (as the deleting commit names it) that held most of them (ties:
+        the first path in sort order); read through :attr:`deleted_from` and
+        :attr:`deleted_where`.
+    context : OriginTable
         For commits that insert lines without deleting any there: the births of the lines
-        just above and below each insertion (where an add-only fix is anchored).
-    context_where : dict
-        Like ``deleted_where``, for ``context_of``: the file of the insertion.
+        just above and below each insertion (where an add-only fix is anchored), and the
+        file of the insertion; read through :attr:`context_of` and :attr:`context_where`.
     content_reverts : list of (int, int)
         ``(revert, reverted)`` commit indexes where the revert's diff is the exact inverse
         of the earlier commit's (same files, lines removed and added swapped; whitespace
@@ -135,10 +134,8 @@ class LineHistory:
     born: array = field(default_factory=lambda: array("i"))  # compact: 4 bytes per line
     died: array = field(default_factory=lambda: array("q"))
     alive_at_tip: Counter = field(default_factory=Counter)
-    deleted_from: dict[int, Counter] = field(default_factory=dict)
-    deleted_where: dict[int, dict[int, str]] = field(default_factory=dict)
-    context_of: dict[int, Counter] = field(default_factory=dict)
-    context_where: dict[int, dict[int, str]] = field(default_factory=dict)
+    deleted: OriginTable = field(default_factory=OriginTable, repr=False)
+    context: OriginTable = field(default_factory=OriginTable, repr=False)
     content_reverts: list[tuple[int, int]] = field(default_factory=list)
     partial_reverts: list[tuple[int, int, float]] = field(default_factory=list)
     revert_window: int = 30 * 86400
@@ -149,6 +146,26 @@ class LineHistory:
     tip_state: dict[str, array] = field(default_factory=dict, repr=False)
     tip_text: dict[str, array] = field(default_factory=dict, repr=False)
     kept: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False)
+
+    @property
+    def deleted_from(self) -> Mapping[int, Counter]:
+        """``{commit index: Counter({origin commit index: meaningful lines deleted})}``."""
+        return counts_view(self.deleted)
+
+    @property
+    def deleted_where(self) -> Mapping[int, dict[int, str]]:
+        """``{commit index: {origin commit index: path}}``: the file with most of them."""
+        return where_view(self.deleted)
+
+    @property
+    def context_of(self) -> Mapping[int, Counter]:
+        """``{commit index: Counter({origin commit index: lines beside insertions})}``."""
+        return counts_view(self.context)
+
+    @property
+    def context_where(self) -> Mapping[int, dict[int, str]]:
+        """``{commit index: {origin commit index: path}}`` of :attr:`context_of`."""
+        return where_view(self.context)
 
     def replay(
         self,
@@ -381,9 +398,9 @@ class LineHistory:
         deleted_from = Counter(compress(zip(origins, gone_path, strict=True), worth))
         self.added.append(added_here)
         if deleted_from:
-            self.deleted_from[ci], self.deleted_where[ci] = _by_origin(deleted_from)
+            self.deleted.add(ci, *_by_origin(deleted_from))
         if context:
-            self.context_of[ci], self.context_where[ci] = _by_origin(context)
+            self.context.add(ci, *_by_origin(context))
         self._find_reverts(ci, p.time, removed_text, added_text, Counter(origins), added_here)
 
     def _find_reverts(self, ci, when, removed_text, added_text, deleted_all, new_lines) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
+from functools import cached_property
 
 import pandas as pd
 
@@ -47,28 +48,37 @@ COLUMNS = schema.columns(schema.REVERTS)
 
 
 class CommitIndex:
-    """Resolve full or abbreviated shas, and subjects, against a commits table."""
+    """Resolve full or abbreviated shas, and subjects, against a commits table.
+
+    Only the sorted shas are made up front; the subject and pull-request indexes (a regex
+    or two per commit) are built on first use, so resolving ``Fixes:`` trailers costs a sort.
+    """
 
     def __init__(self, commits: pd.DataFrame) -> None:
+        self._commits = commits
         self.shas = sorted(commits["sha"])
-        self.time = dict(zip(commits["sha"], commits["commit_time"], strict=True))
-        self.by_subject: dict[str, list[tuple[pd.Timestamp, str]]] = {}
-        self.by_pr: dict[int, tuple[pd.Timestamp, str]] = {}
+
+    @cached_property
+    def _by_subject_and_pr(self) -> tuple[dict, dict]:
+        commits = self._commits
+        by_subject: dict[str, list[tuple[pd.Timestamp, str]]] = {}
+        by_pr: dict[int, tuple[pd.Timestamp, str]] = {}
         for sha, subject, when in zip(
             commits["sha"], commits["subject"], commits["commit_time"], strict=True
         ):
             known = pd.notna(when)  # NaT (a date pandas cannot hold) is before nothing
             bare = _SQUASH_SUFFIX.sub("", subject)
             for key in {subject, bare, _CONVENTIONAL_PREFIX.sub("", subject)} if known else ():
-                self.by_subject.setdefault(key, []).append((when, sha))
+                by_subject.setdefault(key, []).append((when, sha))
             pr = _SQUASH_SUFFIX.search(subject) or _MERGE_PR.match(subject)
             if pr and not subject.startswith("Revert"):
                 number = int(pr.group(1))
-                first = self.by_pr.get(number)
+                first = by_pr.get(number)
                 if first is None or (known and (pd.isna(first[0]) or when < first[0])):
-                    self.by_pr[number] = (when, sha)
-        for entries in self.by_subject.values():
+                    by_pr[number] = (when, sha)
+        for entries in by_subject.values():
             entries.sort()
+        return by_subject, by_pr
 
     def sha(self, prefix: str) -> str | None:
         """The one commit whose sha starts with *prefix* (None if none or ambiguous)."""
@@ -82,13 +92,13 @@ class CommitIndex:
     def pull_request(self, number: int) -> str | None:
         """The commit that landed pull request *number*: a squash merge whose subject ends
         with ``(#N)``, or GitHub's ``Merge pull request #N from ...``."""
-        hit = self.by_pr.get(number)
+        hit = self._by_subject_and_pr[1].get(number)
         return hit[1] if hit else None
 
     def before(self, subject: str, when: pd.Timestamp, not_sha: str) -> str | None:
         """The most recent commit with this subject committed before *when* (None when
         *when* is NaT: commits of unknown time are resolved by sha only)."""
-        for t, sha in reversed(self.by_subject.get(subject, [])):
+        for t, sha in reversed(self._by_subject_and_pr[0].get(subject, [])):
             if t <= when and sha != not_sha:
                 return sha
         return None
@@ -159,12 +169,13 @@ def reverts_table(commits: pd.DataFrame, rows: Iterable[tuple]) -> pd.DataFrame:
 
     ``time_to_revert`` (hours) is NaN when either commit's time is NaT.
     """
-    index = CommitIndex(commits)
+    time = commits.set_index("sha")["commit_time"]
+    time = time[~time.index.duplicated(keep="last")]  # a sha twice (forks): the last, as before
     df = pd.DataFrame(rows, columns=["revert_sha", "reverted_sha", "kind", "fraction", "evidence"])
     repo = commits["repo"].iloc[0] if "repo" in commits and len(commits) else None
     df.insert(0, "repo", repo)
-    df["revert_time"] = df["revert_sha"].map(index.time)
-    df["reverted_time"] = df["reverted_sha"].map(index.time)
+    df["revert_time"] = df["revert_sha"].map(time)
+    df["reverted_time"] = df["reverted_sha"].map(time)
     delta = df["revert_time"] - df["reverted_time"]
     df["time_to_revert"] = delta.dt.total_seconds() / 3600 if len(df) else pd.Series(dtype=float)
     reverts = set(df["revert_sha"]) | set(

@@ -61,7 +61,7 @@ def outcomes_table(
     """Join commits with their outcomes (see ``Repo.outcomes`` for the columns)."""
     if commits.empty:  # an empty repository: the typed empty table
         return schema.empty(schema.OUTCOMES)
-    out = commits.copy()
+    out = commits.copy(deep=False)  # copy-on-write: the commits table is never changed
     newest = out["commit_time"].max()
     age_h = (newest - out["commit_time"]).dt.total_seconds() / HOUR
 
@@ -75,12 +75,15 @@ def outcomes_table(
         out[f"reverted_within_{days}d"] = _within(out["time_to_revert"] / 24, days, age_h)
 
     cols = [c for c in churn.columns if c.startswith(("churn", "lines_"))]
-    out = out.merge(churn[["sha", *cols]], on="sha", how="left")
+    aligned = churn.set_index("sha")[cols].reindex(out["sha"].to_numpy())  # no frame copy
+    for c in cols:
+        out[c] = aligned[c].array
     windowed = [c for c in cols if c.startswith("churn")]
     out.loc[out["commit_time"].isna().to_numpy(), windowed] = pd.NA
 
     out["is_fix"] = out["sha"].isin(fixes["sha"]).astype("boolean")
-    times = dict(zip(out["sha"], out["commit_time"], strict=True))
+    times = out.set_index("sha")["commit_time"]
+    times = times[~times.index.duplicated(keep="last")]
     if len(links):
         lk = links.assign(
             fix_time=links["fix_sha"].map(times), inducing_time=links["inducing_sha"].map(times)
