@@ -203,6 +203,36 @@ def test_without_kept_states_a_topic_of_changed_files_needs_a_full_replay(
     assert "changes 'b.py', whose line state is not known" in how
 
 
+def test_a_topic_on_another_ref_keeps_its_fork_for_the_update(build, tmp_path, monkeypatch):
+    """A topic branch that already exists when the history is stored (an integration
+    branch, a fetched pull request) forks before main changed b.py: its fork's state is
+    kept (the boundary of the other refs), so merging it later extends the stored history
+    even with no recent states kept; and the result equals a full replay."""
+    monkeypatch.setattr(outcome_store, "KEPT_STATES", 0)
+    b = build()
+    fork = b.commit("Add files", {"a.py": "version one of a\n" * 5, "b.py": "b\n"})
+    b.branch("topic", at=fork)
+    content = "the topic rewrote this file entirely\n"
+    b.commit("Topic change", {"b.py": content}, branch="topic")
+    b.commit("Change b on main", {"b.py": "b was changed on main\n"})
+    b.close()
+    stored = ai.Repo(b.path, cache_dir=tmp_path / "s", progress=False)
+    stored.outcomes("main")
+    assert list(stored.lines("main").kept) == [fork]  # main's tip is the state itself
+    b2 = build()
+    b2.commit("Main again", {"a.py": "version one of a\n" * 4})
+    b2.commit("Merge topic", merge=["topic"], files={"b.py": content})
+    b2.close()
+    later = ai.Repo(b.path, cache_dir=tmp_path / "s", progress=False)
+    table = later.outcomes("main")
+    assert later.last_report.line_history.endswith(
+        "by 3 commit(s), 1 of them branching from older commits"
+    )
+    fresh = ai.Repo(b.path, cache_dir=tmp_path / "f", progress=False)
+    pd.testing.assert_frame_equal(table, fresh.outcomes("main"))
+    assert _tidy(later.lines("main")) == _tidy(fresh.lines("main"))
+
+
 _KILLER = """
 import os, signal, sys
 import aiimpact.outcome_store as store

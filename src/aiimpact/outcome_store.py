@@ -51,6 +51,7 @@ from aiimpact.git.patches import (
     changed_paths,
     child_counts,
     has_commit,
+    pending_forks,
     range_parents,
     recent_commits,
     stream_patches,
@@ -71,6 +72,7 @@ _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest fi
 _CHUNK = 1 << 20  # line rows (h_lines, h_lists) written per transaction
 _ROWS_PER_BLOB = 20_000  # outcomes table rows per stored blob
 KEPT_STATES = 128
+PENDING_FORKS = 64  # at most this many fork points of other refs' branches kept besides
 """The line states of this many first-parent commits before the tip, and of this many newest
 commits by commit time, are stored with it, so that new commits branching from one of them
 extend the stored history."""
@@ -289,12 +291,11 @@ def _states(h: LineHistory) -> tuple[list[tuple[array, array]], pa.Table]:
     rows: list[tuple[str | None, str | None, int]] = [
         (h.tip, path, list_id(ids, h.tip_text[path])) for path, ids in tip.items()
     ]
-    for sha, (state, text) in h.kept.items():
+    for sha, (state, text) in h.kept.items():  # only where each differs from the tip's
         rows.append((sha, None, -2))
-        for path in sorted(state.keys() | tip.keys()):
-            ids = state.get(path)
-            if ids is not tip.get(path):
-                rows.append((sha, path, -1 if ids is None else list_id(ids, text[path])))
+        for path in sorted(state):
+            ids = state[path]
+            rows.append((sha, path, -1 if ids is None else list_id(ids, text[path])))
     return lists, _rows(rows, ("sha", "path", "list_id"))
 
 
@@ -331,20 +332,15 @@ def _load_states(h: LineHistory, lists: pa.Table, states: pa.Table) -> None:
         starts = [0, *(np.flatnonzero(list_ids[1:] != list_ids[:-1]) + 1).tolist()]
         for start, end in zip(starts, [*starts[1:], len(list_ids)], strict=True):
             by_id[int(list_ids[start])] = (_ints("q", ids[start:end]), _ints("I", texts[start:end]))
-    kept: dict[str, list[tuple[str, int]]] = {}
     for sha, path, i in _tuples(states):
         if sha == h.tip:
             h.tip_state[path], h.tip_text[path] = by_id[i]
-        else:
-            kept.setdefault(sha, []).append((path, i))
-    for sha, changes in kept.items():
-        state, text = dict(h.tip_state), dict(h.tip_text)
-        for path, i in changes:
-            if i == -1:
-                del state[path], text[path]
-            elif i >= 0:
-                state[path], text[path] = by_id[i]
-        h.kept[sha] = (state, text)
+            continue
+        state, text = h.kept.setdefault(sha, ({}, {}))
+        if i == -1:  # absent at the kept commit
+            state[path] = text[path] = None
+        elif i >= 0:
+            state[path], text[path] = by_id[i]
 
 
 _TYPES = {
@@ -559,7 +555,7 @@ class Histories:
                 for f in sorted(outside - history.kept.keys())
             }
             patches = stream_patches(self.git_dir, f"{base}..{tip}", exclude)
-            keep = recent_commits(self.git_dir, tip, KEPT_STATES)
+            keep = self._keep(tip)
             try:
                 history = _run(history, patches, children, len(parents), progress, forks, keep)
             except UnknownState as exc:
@@ -572,8 +568,14 @@ class Histories:
         report.line_history = f"replayed all {total} commit(s) ({why})"
         history = LineHistory(revert_window=revert_window)
         patches = stream_patches(self.git_dir, tip, exclude)
-        keep = recent_commits(self.git_dir, tip, KEPT_STATES)
-        return _run(history, patches, children, total, progress, None, keep)
+        return _run(history, patches, children, total, progress, None, self._keep(tip))
+
+    def _keep(self, tip: str) -> list[str]:
+        """The commits whose line states a replay to *tip* keeps for the next one to branch
+        from: recent ones (:func:`recent_commits`) and those that the branches of other refs
+        fork from (:func:`pending_forks`, which will come in when merged)."""
+        recent = recent_commits(self.git_dir, tip, KEPT_STATES)
+        return list(dict.fromkeys([*recent, *pending_forks(self.git_dir, tip, PENDING_FORKS)]))
 
 
 def _run(history, patches, children, total, progress, forks, keep) -> LineHistory:

@@ -196,6 +196,16 @@ def recent_commits(git_dir: str, rev: str, n: int) -> list[str]:
     return list(found)
 
 
+def pending_forks(git_dir: str, rev: str, n: int) -> list[str]:
+    """Up to *n* commits of *rev*'s history that commits on other refs branch from: where
+    those branches will come in when they are merged (an integration branch such as
+    ``next``, a fetched pull request). The boundary of one
+    ``git rev-list --boundary --all --not rev`` (notes refs left out), newest first."""
+    args = ["rev-list", "--boundary", "--exclude=refs/notes/*", "--all", "--not", rev, "--"]
+    lines = run_git(git_dir, args).stdout.decode().splitlines()
+    return [line[1:] for line in lines if line.startswith("-")][:n]
+
+
 def has_commit(git_dir: str, sha: str) -> bool:
     """Whether the repository still holds commit *sha* (a rewritten, pruned history may
     not): one ``git cat-file -e``, whose only failure is the answer no."""

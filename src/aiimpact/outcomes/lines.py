@@ -124,8 +124,9 @@ class LineHistory:
     tip : str or None
         The last commit replayed; ``tip_state`` and ``tip_text`` are its files' line ids and
         their lines' hashes (CRC-32s of the lines as git's hunks add them), from which a
-        later :meth:`replay` goes on; ``kept`` holds the same for some recent commits
-        (``{sha: (state, text)}``), which new commits may branch from.
+        later :meth:`replay` goes on; ``kept`` holds the same for some other commits, which
+        new commits may branch from (``{sha: (state, text)}``, each only where it differs
+        from the tip's: a path's list, or None for a file absent there).
     """
 
     commits: list[str] = field(default_factory=list)
@@ -145,7 +146,7 @@ class LineHistory:
     tip: str | None = None
     tip_state: dict[str, array] = field(default_factory=dict, repr=False)
     tip_text: dict[str, array] = field(default_factory=dict, repr=False)
-    kept: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False)
+    kept: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False)  # vs the tip
 
     @property
     def deleted_from(self) -> Mapping[int, Counter]:
@@ -202,7 +203,8 @@ class LineHistory:
         if self.tip is not None:
             states[self.tip], texts[self.tip] = self.tip_state, self.tip_text
             for commit, (state, text) in self.kept.items():
-                states[commit], texts[commit] = state, text
+                states[commit] = _patched(self.tip_state, state)
+                texts[commit] = _patched(self.tip_text, text)
             for fork, changed in (forks or {}).items():
                 if fork in states:
                     continue
@@ -237,7 +239,11 @@ class LineHistory:
             raise UnknownState(f"the replay ends on {last}, whose line state is not known")
         if last is not None:
             self.tip, self.tip_state, self.tip_text = last, states[last], texts[last]
-            self.kept = {c: (states[c], texts[c]) for c in keep if c in states and c != last}
+            self.kept = {
+                c: (_changed(states[c], self.tip_state), _changed(texts[c], self.tip_text))
+                for c in keep
+                if c in states and c != last
+            }
             born = self.born
             self.alive_at_tip = Counter(born[i] for ids in self.tip_state.values() for i in ids)
         return self
@@ -476,6 +482,23 @@ def _no_cycle_collection() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _changed(state: dict[str, array], tip: dict[str, array]) -> dict[str, array | None]:
+    """Where *state* differs from *tip*: its list of each such path (None: absent). Lists
+    are never changed in place, so an unchanged file holds the very same list."""
+    return {p: state.get(p) for p in state.keys() | tip.keys() if state.get(p) is not tip.get(p)}
+
+
+def _patched(tip: dict[str, array], changed: Mapping[str, array | None]) -> dict[str, array]:
+    """*tip* with the differences *changed* (:func:`_changed`) applied."""
+    state = dict(tip)
+    for path, ids in changed.items():
+        if ids is None:
+            state.pop(path, None)
+        else:
+            state[path] = ids
+    return state
 
 
 class UnknownState(Exception):
