@@ -203,10 +203,10 @@ def test_without_kept_states_a_topic_of_changed_files_needs_a_full_replay(
     assert "changes 'b.py', whose line state is not known" in how
 
 
-def test_a_topic_on_another_ref_keeps_its_fork_for_the_update(build, tmp_path, monkeypatch):
+def test_a_topic_on_another_branch_keeps_its_fork_for_the_update(build, tmp_path, monkeypatch):
     """A topic branch that already exists when the history is stored (an integration
-    branch, a fetched pull request) forks before main changed b.py: its fork's state is
-    kept (the boundary of the other refs), so merging it later extends the stored history
+    branch such as git's ``next``) forks before main changed b.py: its fork's state is kept
+    (the boundary of the other branches), so merging it later extends the stored history
     even with no recent states kept; and the result equals a full replay."""
     monkeypatch.setattr(outcome_store, "KEPT_STATES", 0)
     b = build()

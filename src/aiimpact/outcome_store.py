@@ -72,7 +72,7 @@ _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest fi
 _CHUNK = 1 << 20  # line rows (h_lines, h_lists) written per transaction
 _ROWS_PER_BLOB = 20_000  # outcomes table rows per stored blob
 KEPT_STATES = 128
-PENDING_FORKS = 64  # at most this many fork points of other refs' branches kept besides
+PENDING_FORKS = 128  # at most this many fork points of other branches kept besides
 """The line states of this many first-parent commits before the tip, and of this many newest
 commits by commit time, are stored with it, so that new commits branching from one of them
 extend the stored history."""
@@ -572,7 +572,7 @@ class Histories:
 
     def _keep(self, tip: str) -> list[str]:
         """The commits whose line states a replay to *tip* keeps for the next one to branch
-        from: recent ones (:func:`recent_commits`) and those that the branches of other refs
+        from: recent ones (:func:`recent_commits`) and those that other branches
         fork from (:func:`pending_forks`, which will come in when merged)."""
         recent = recent_commits(self.git_dir, tip, KEPT_STATES)
         return list(dict.fromkeys([*recent, *pending_forks(self.git_dir, tip, PENDING_FORKS)]))
