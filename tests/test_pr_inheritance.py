@@ -190,8 +190,52 @@ def test_the_report_command_takes_a_directory_of_pr_data(landed, tmp_path, capsy
     args = ["report", str(path), "--prs", str(prs_dir), "-o", str(out)]
     assert main([*args, "--name", "o/r", "--cache-dir", str(tmp_path / "c")]) == 0
     err = capsys.readouterr().err
-    assert "8 commits landed through 4 PRs of o/r" in err, err[-2000:]
+    assert "8 commits landed through 4 of the 4 PRs of o/r" in err, err[-2000:]
     assert "1 by their own marks, 5 by their PR alone, 1 by both" in err
-    assert out.stat().st_size > 10_000
+    page = out.read_text()
+    assert 'id="pull-requests"' in page and 'id="pull-requests-code"' in page
+    assert "What became of the code: for the 4 PRs whose commits are in the history" in page
+    assert "reverted_within_90d" in page.split('id="pull-requests-code"')[1]
     assert main([*args, "--cache-dir", str(tmp_path / "c")]) == 2  # named after its directory
     assert "no pull request of 'landed'" in capsys.readouterr().err
+
+
+def test_rebased_copies_with_reworded_subjects_are_found_by_patch_id(build, tmp_path):
+    """PR 16 was rebase-merged with its subjects reworded; its own commits are still in the
+    repository (as a mirror fetches refs/pull/16/head), so its copies are found by patch
+    id. PR 17 was squashed: its one commit has the patch id of neither of its commits, so
+    the commit below it is not taken for PR 17's."""
+    b = build("reworded")
+    base = b.commit("Initial", {"a": "1\n"})
+    b.branch("pr16")
+    o1 = b.commit("WIP", {"p.py": "def parse():\n    pass\n"}, branch="pr16")
+    o2 = b.commit("fix typo", {"p.py": "def parse():\n    return 1\n"}, branch="pr16")
+    b.branch("pr17", at=base)
+    s1 = b.commit("Part one", {"q.py": "x = 1\n"}, branch="pr17")
+    s2 = b.commit("Part two", {"q.py": "x = 2\n"}, branch="pr17")
+    before = b.commit("Unrelated", {"a": "2\n"})
+    c1 = b.commit("Add a parser", {"p.py": "def parse():\n    pass\n"})
+    c2 = b.commit("Parser returns one", {"p.py": "def parse():\n    return 1\n"})
+    squash = b.commit("Add q (#17)", {"q.py": "x = 2\n"})
+    b.close()
+    data = _data(
+        [
+            _pr(16, DEVIN, c2, [(o1, "WIP"), (o2, "fix typo")]),
+            _pr(17, DEVIN, squash, [(s1, "Part one"), (s2, "Part two")]),
+        ]
+    )
+    expected = {  # sha: (pr_number, via)
+        c1: (16, "patch_id"),
+        c2: (16, "merge_commit"),
+        squash: (17, "merge_commit"),
+        before: (None, None),
+    }
+    repo = ai.Repo(b.path, cache_dir=tmp_path, name="o/r", progress=False)
+    commits = repo.commits(prs=data).set_index("sha")
+    for sha, (number, _via) in expected.items():
+        got = commits.loc[sha, "pr_number"]
+        assert (None if pd.isna(got) else got) == number, sha
+    assert repo.last_report.prs["via"] == {"merge_commit": 2, "patch_id": 1}
+    assert commits.loc[c1, "ai_source"] == "pr"
+    plain = ai.link_prs(repo.commits(), data.prs, data.pr_commits)  # no repository: subjects
+    assert c1 not in set(plain.sha) and set(plain.via) == {"merge_commit"}

@@ -154,3 +154,75 @@ def test_an_outcome_the_author_effects_cannot_fit_is_refitted_and_says_so():
     assert "author_email" not in row["adjusted_for"]
     (result,) = s.results.results
     assert any("with author fixed effects" in n and "separation" in n for n in result.notes)
+
+
+def _planted_pr_outcomes(n: int = 800, seed: int = 5) -> pd.DataFrame:
+    """A ``Repo.pr_outcomes()``-shaped table with planted effects. Larger PRs are more often
+    AI-assisted and more often reverted (confounding by size); on top of that, AI-assisted
+    PRs have log-odds +0.9 of a revert within 90 days and 0.06 more of their lines churned
+    within 14 days. A tenth are not in the history (their code columns NA), and the newest
+    are censored for the 90-day windows."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    size = rng.lognormal(4, 1, n).round()
+    log_size = np.log1p(size)
+    ai_ = rng.random(n) < 1 / (1 + np.exp(-(log_size - 4.5)))
+    z = (log_size - log_size.mean()) / log_size.std()
+    reverted = rng.random(n) < 1 / (1 + np.exp(-(-1.5 + 0.9 * ai_ + 0.6 * z)))
+    churn = 0.2 + 0.06 * ai_ + 0.05 * z + rng.normal(0, 0.1, n)
+    created = pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(
+        np.sort(rng.uniform(0, 300, n)), unit="D"
+    )
+    found = rng.random(n) < 0.9
+    young = created > created.max() - pd.Timedelta(days=90)
+    return pd.DataFrame(
+        {
+            "number": np.arange(1, n + 1),
+            "state": "merged",
+            "created_at": created,
+            "author_login": [f"dev{i % 40}" for i in range(n)],
+            "ai_assisted": ai_,
+            "additions": (size * 0.7).round().astype(int),
+            "deletions": (size * 0.3).round().astype(int),
+            "author_prs_before": np.arange(n) // 40,
+            "in_history": found,
+            "reverted_within_90d": pd.Series(reverted, dtype="boolean").where(found & ~young),
+            "fix_inducing_within_90d": pd.Series(rng.random(n) < 0.2, dtype="boolean").where(
+                found & ~young
+            ),
+            "churn_rate_14d": pd.Series(churn, dtype="Float64").where(found),
+        }
+    )
+
+
+def test_pr_code_outcomes_are_compared_with_size_and_author_adjusted(long_history):
+    """The code half of the PR comparison recovers the planted effects (naive figures are
+    inflated by size), over the PRs found in the history and observed long enough."""
+    import numpy as np
+
+    from aiimpact.stats.study import PR_CODE_OUTCOMES, PR_OUTCOMES
+
+    prs = _planted_pr_outcomes()
+    s = ai.study(long_history, prs=prs)
+    t = s.table().set_index(["level", "outcome"]).loc["pr"]
+    assert list(t.index) == [*PR_OUTCOMES, *PR_CODE_OUTCOMES]
+    assert t.loc["merged", "reason"] != "" and pd.isna(t.loc["merged", "estimate"])  # all merged
+    assert "no column 'time_to_merge'" in t.loc["time_to_merge", "reason"]
+    revert = t.loc["reverted_within_90d"]
+    assert revert["ci_low"] < np.exp(0.9) < revert["ci_high"], revert
+    found, young = prs["in_history"], prs["reverted_within_90d"].isna() & prs["in_history"]
+    assert revert["n_ai"] + revert["n_other"] == (found & ~young).sum()
+    churn = t.loc["churn_rate_14d"]
+    assert churn["ci_low"] < 0.06 < churn["ci_high"], churn
+    assert "log_size" in churn["adjusted_for"] and "author_login" in churn["adjusted_for"]
+    naive = prs.groupby("ai_assisted")["churn_rate_14d"].mean()
+    assert naive[True] - naive[False] > 0.09  # size confounds the raw difference
+
+
+def test_a_prs_table_alone_gets_the_review_half_only(long_history):
+    from aiimpact.stats.study import PR_OUTCOMES
+
+    prs = _planted_pr_outcomes().drop(columns=["in_history"])
+    t = ai.study(long_history, prs=prs).table()
+    assert list(t.loc[t["level"] == "pr", "outcome"]) == list(PR_OUTCOMES)

@@ -217,6 +217,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from aiimpact.platforms.pr_outcomes import pr_outcomes_table
     from aiimpact.report.study import mining_notes, write_report
     from aiimpact.stats.study import nothing_to_compare
 
@@ -225,9 +226,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     prs, data = _read_prs(Path(args.prs), repo.name) if args.prs else (None, None)
     outcomes = repo.outcomes(args.rev, prs=data)
     if data is not None and prs is not None:
+        prs = pr_outcomes_table(data, outcomes, repo.name)  # review and code, per PR
         n = repo.last_report.prs
         print(
-            f"{n['linked']} commits landed through {len(prs)} PRs of {repo.name}; "
+            f"{n['linked']} commits landed through {int(prs['in_history'].sum())} of the "
+            f"{len(prs)} PRs of {repo.name}; "
             f"AI attribution: {n['commit']} by their own marks, {n['pr']} by their PR alone, "
             f"{n['both']} by both",
             file=sys.stderr,

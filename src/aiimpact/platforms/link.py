@@ -10,7 +10,11 @@ A PR lands in a history in one of three ways, and each leaves other commits behi
   ``(#N)``;
 * a **rebase**: ``merge_commit_sha`` is the last of the PR's commits copied onto the base;
   the copies before it are the first-parent commits just below it whose subjects are those
-  of the PR's own commits (the copies have new shas, so ``pr_commits`` cannot name them).
+  of the PR's own commits (the copies have new shas, so ``pr_commits`` cannot name them),
+  or, where the repository holds the PR's own commits (a mirror fetches
+  ``refs/pull/*/head``), whose patch ids (``git patch-id --stable``) are theirs: that holds
+  when a subject was reworded, and tells a rebase from a squash, whose one commit has the
+  patch id of none of them.
 
 Only merges into the first-parent line of the newest commit are followed into their branch
 commits; a PR merged into another branch gets its merge commit and the commits its
@@ -20,19 +24,25 @@ commits; a PR merged into another branch gets its merge commit and the commits i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from aiimpact.errors import InputError
+from aiimpact.git.patches import patch_ids
 
 _SQUASH = re.compile(r"\(#(\d+)\)\s*$")
 _MERGE = re.compile(r"^Merge pull request #(\d+) from ")
 
 
 def link_prs(
-    commits: pd.DataFrame, prs: pd.DataFrame, pr_commits: pd.DataFrame | None = None
+    commits: pd.DataFrame,
+    prs: pd.DataFrame,
+    pr_commits: pd.DataFrame | None = None,
+    patch_ids: Callable[[list[str]], Mapping[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Which pull request each commit came from, and how we know.
 
@@ -43,7 +53,9 @@ def link_prs(
     (``merge_subject``) and a squash-merge subject ending in ``(#N)`` (``squash_subject``),
     the last two only for numbers that exist in *prs*. *commits* needs ``sha``,
     ``parents`` and ``subject`` (``Repo.commits()``, newest first); merges are told by
-    their parents.
+    their parents. *patch_ids*, if given (``Repo`` gives
+    :func:`aiimpact.git.patches.patch_ids` on its repository), maps commits to their
+    patch ids, and rebased copies are also found by them (``patch_id``).
 
     Returns
     -------
@@ -85,6 +97,9 @@ def link_prs(
         if sha in parents and len(parents[sha]) == 1 and len(own) > 1:
             for copy in _rebased(sha, own, parents, subject):
                 add(copy, number, "rebase")
+    if patch_ids is not None and pr_commits is not None:
+        for copy, number in _rebased_by_patch(landed, pr_commits, parents, patch_ids).items():
+            add(copy, number, "patch_id")
     for sha, text in subject.items():
         for rx, via in ((_MERGE, "merge_subject"), (_SQUASH, "squash_subject")):
             m = rx.search(text or "")
@@ -158,11 +173,48 @@ def _rebased(last: str, own: list[str], parents, subject) -> list[str]:
     return copies if len(copies) == len(own) else []
 
 
-def with_prs(table: pd.DataFrame, prs, repo: str, report) -> pd.DataFrame:
+def _rebased_by_patch(landed, pr_commits, parents, patch_ids) -> dict[str, int]:
+    """Rebased copies found by patch id: for each PR landed by a one-parent commit, the
+    first-parent commits from it down whose patch ids are those of the PR's own commits
+    (each matched once; the walk stops at the first that is none of them). One
+    :func:`patch_ids` call for all PRs."""
+    own: dict[int, list[str]] = {}
+    for sha, number in zip(pr_commits["sha"], pr_commits["number"], strict=True):
+        if isinstance(sha, str) and sha not in parents and pd.notna(number):
+            own.setdefault(int(number), []).append(sha)
+    chains: dict[int, list[str]] = {}
+    for last, number in landed.items():
+        mine = own.get(int(number), [])
+        chain: list[str] = []
+        c = last
+        while c in parents and len(parents[c]) == 1 and len(chain) < len(mine):
+            chain.append(c)
+            c = parents[c][0]
+        if chain:
+            chains[int(number)] = chain
+    if not chains:
+        return {}
+    ids = patch_ids([s for n in chains for s in (*own[n], *chains[n])])
+    found: dict[str, int] = {}
+    for number, chain in chains.items():
+        left = Counter(ids[s] for s in own[number] if s in ids)
+        for c in chain:
+            pid = ids.get(c)
+            if not left[pid]:
+                break
+            left[pid] -= 1
+            found[c] = number
+    return found
+
+
+def with_prs(
+    table: pd.DataFrame, prs, repo: str, report, git_dir: str | None = None
+) -> pd.DataFrame:
     """*table* (commits or outcomes) as :func:`inherit_pr_evidence` makes it from the PR
     data *prs* (:class:`~aiimpact.platforms.tables.PullRequestData`: ``ai.load_aidev``,
     ``ai.load_gharchive``, ``ai.github.pull_requests``), its counts in ``report.prs``;
-    *table* itself when *prs* is None. The rows used are those whose ``repo`` is *repo*.
+    *table* itself when *prs* is None. The rows used are those whose ``repo`` is *repo*;
+    with *git_dir*, rebased copies are also found by patch id there.
     """
     if prs is None:
         return table
@@ -171,12 +223,18 @@ def with_prs(table: pd.DataFrame, prs, repo: str, report) -> pd.DataFrame:
             "prs must be pull-request data (ai.load_aidev, ai.load_gharchive, "
             f"ai.github.pull_requests), not {type(prs).__name__}"
         )
-    table, report.prs = inherit_pr_evidence(table, prs.prs, getattr(prs, "pr_commits", None), repo)
+    pid = partial(patch_ids, git_dir) if git_dir is not None else None
+    listed = getattr(prs, "pr_commits", None)
+    table, report.prs = inherit_pr_evidence(table, prs.prs, listed, repo, pid)
     return table
 
 
 def inherit_pr_evidence(
-    commits: pd.DataFrame, prs: pd.DataFrame, pr_commits: pd.DataFrame | None, repo: str
+    commits: pd.DataFrame,
+    prs: pd.DataFrame,
+    pr_commits: pd.DataFrame | None,
+    repo: str,
+    patch_ids: Callable[[list[str]], Mapping[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """*commits* with ``pr_number`` and ``ai_source``, the AI evidence of AI-assisted PRs
     added to the commits that landed through them.
@@ -200,7 +258,7 @@ def inherit_pr_evidence(
     listed = None
     if pr_commits is not None and "repo" in pr_commits:
         listed = pr_commits[pr_commits["repo"] == repo]
-    links = link_prs(commits, mine, listed)
+    links = link_prs(commits, mine, listed, patch_ids)
     number = commits["sha"].map(dict(zip(links["sha"], links["number"], strict=True)))
     out = commits.copy()
     out["pr_number"] = pd.array(number, dtype="Int64")

@@ -26,7 +26,7 @@ from aiimpact.errors import InputError
 from aiimpact.files import atomic_output, writable_file
 from aiimpact.report import figures
 from aiimpact.stats.results import fmt as _f
-from aiimpact.stats.study import TABLE_COLUMNS
+from aiimpact.stats.study import PR_CODE_OUTCOMES, TABLE_COLUMNS
 from aiimpact.times import day
 
 SENSITIVITY_OUTCOMES = ("reverted_within_90d", "fix_inducing_within_90d")
@@ -230,36 +230,43 @@ def _interval(g: dict) -> str:
     return f"{_f(low)} to {'not reached' if pd.isna(high) else _f(high)}"
 
 
-def _models(s, level, truth, anchor, heading) -> str:
-    """Every outcome tried at *level*: its estimate, or the reason it has none."""
+def _models(s, level, truth, anchor, heading, only=None, intro="") -> str:
+    """Every outcome tried at *level* (or those of *only*): its estimate, or the reason it
+    has none; *intro* (HTML) opens the section."""
     models = s.results if level == "commit" else s.pr_results
     design = s.design if level == "commit" else s.pr_design
     absent = s.absent if level == "commit" else s.pr_absent
     table = s.table()
     table = table[table["level"] == level].drop(columns=["level"])
+    note = models.multiple_comparisons_note  # p_holm is over every outcome of the level
+    results = models.results
+    if only is not None:
+        table = table[table["outcome"].isin(only)]
+        results = [r for r in results if r.outcome in only]
     if absent:
         listed = table[["outcome", "reason"]].to_html(index=False, na_rep="")
-        return f'<section id="{anchor}"><h2>{heading}</h2>{_statement(absent)}{listed}</section>'
+        head = f'<section id="{anchor}"><h2>{heading}</h2>{intro}'
+        return f"{head}{_statement(absent)}{listed}</section>"
     shown = table[[c for c in TABLE_COLUMNS if c not in _NOT_SHOWN]].copy()
     if truth:
         shown.insert(3, "planted truth", shown["outcome"].map(truth))
     shown = shown.astype(object).where(shown.notna(), "")
     warn = "".join(
         f"<li><b>{html.escape(r.outcome)}</b>: {html.escape(m)}</li>"
-        for r in models.results
+        for r in results
         for m in r.warnings + r.notes
     )
     tests = "".join(
-        f"<li><b>{html.escape(r.outcome)}</b>: {html.escape(r.test)}</li>" for r in models.results
+        f"<li><b>{html.escape(r.outcome)}</b>: {html.escape(r.test)}</li>" for r in results
     )
     forest = ""
-    if models.results:
-        forest = f"""{figures.forest(models.results, truth)}
+    if results:
+        forest = f"""{figures.forest(results, truth)}
 <p class="caveat">Squares: estimates (red when p &lt; 0.05); lines: 95% CIs{
             "; hollow diamonds: the planted truth" if truth else ""
         }.</p>
-<p class="caveat">{html.escape(models.multiple_comparisons_note)}</p>"""
-    return f"""<section id="{anchor}"><h2>{heading}</h2>
+<p class="caveat">{html.escape(note)}</p>"""
+    return f"""<section id="{anchor}"><h2>{heading}</h2>{intro}
 <p>{html.escape(design.describe())} Each outcome's model is chosen by its kind (logistic for
 yes/no, negative binomial or Poisson for counts, Cox for censored durations, OLS for rates).
 Ratios above 1 mean more of the outcome (for hazard ratios: sooner) for AI-assisted changes;
@@ -328,10 +335,35 @@ def _adoption(commits, absent) -> str:
 
 
 def _prs(s, truth) -> str:
-    heading = f"Pull requests ({len(s.prs)}; AI-assisted vs other)"
-    return _models(s, "pr", truth, "pull-requests", heading) + _raw(
-        s.pr_raw, "pull-requests-raw", "Pull requests by group (raw)"
+    """The PR part: the review half, then (for a ``Repo.pr_outcomes()`` table) what became
+    of the code each PR landed, then the raw figures."""
+    p = s.prs
+    review = [o for o in s.pr_tried if o not in PR_CODE_OUTCOMES]
+    heading = f"Pull requests ({len(p)}; AI-assisted vs other): review"
+    intro = (
+        f"<p>{int(p['ai_assisted'].fillna(False).astype(bool).sum())} of the {len(p)} PRs "
+        "opened in the study window are AI-assisted (by their author, branch, body or the "
+        "marks of their commits). How each went through review: merged (open PRs are left "
+        "out), hours from creation to merge and to the first review, review rounds, human "
+        "review comments per 100 changed lines, and approvals with no comment at all.</p>"
     )
+    parts = [_models(s, "pr", truth, "pull-requests", heading, review, intro)]
+    code = [o for o in s.pr_tried if o in PR_CODE_OUTCOMES]
+    if code and "in_history" in p:
+        found = p["in_history"].astype(bool)
+        intro = (
+            f"<p>What became of the code: for the {int(found.sum())} PRs whose commits are in "
+            f"the history ({int((~found).sum())} are not: closed unmerged, or merged "
+            "elsewhere), the outcomes of the commits each landed (merge commit, branch "
+            "commits, squash commit, rebased copies), taken together: reverted within 90 "
+            "days, blamed by a later fix within 90 days (SZZ), and the share of its lines "
+            "rewritten within 14 days. A PR younger than a window is censored (left out), "
+            "never counted as a success.</p>"
+        )
+        heading = "Pull requests: what became of their code"
+        parts.append(_models(s, "pr", truth, "pull-requests-code", heading, code, intro))
+    raw = _raw(s.pr_raw, "pull-requests-raw", "Pull requests by group (raw)")
+    return "".join(parts) + raw
 
 
 def _truth(truth) -> str:

@@ -55,11 +55,18 @@ COMMIT_OUTCOMES: dict[str, str] = {  # outcome -> model ("auto" unless a rate re
     "days_to_first_fix": "auto",
     "churn_rate_14d": "ols",
 }
-PR_OUTCOMES: dict[str, str] = {
+PR_OUTCOMES: dict[str, str] = {  # the review half: how the PR went through review
     "merged": "logit",
     "time_to_merge": "auto",
     "time_to_first_review": "auto",
     "review_rounds": "auto",
+    "review_comments_per_100_lines": "ols",
+    "rubber_stamp": "logit",
+}
+PR_CODE_OUTCOMES: dict[str, str] = {  # the code half, for a Repo.pr_outcomes() table
+    "reverted_within_90d": "auto",
+    "fix_inducing_within_90d": "auto",
+    "churn_rate_14d": "ols",
 }
 MAX_AUTHOR_EFFECTS = 100
 LEAD = pd.Timedelta(days=183)
@@ -270,7 +277,10 @@ def study(
     outcomes : DataFrame
         ``Repo.outcomes()`` (merges are left out of the comparisons).
     prs : DataFrame, optional
-        The ``prs`` table, for the pull-request comparisons.
+        For the pull-request comparisons: ``Repo.pr_outcomes(data)`` (review and code), or a
+        ``prs`` table (review only). PRs are adjusted for size (``log_size`` from
+        ``additions + deletions``, when every PR has them), a time trend in ``created_at``
+        and the author (fixed effects, or the author's earlier PRs).
     since, until : str, datetime or Timestamp, optional
         The study window (commit time; PRs by ``created_at``). Default: from *lead* before
         the first AI-marked commit (the AI era) to the newest commit; ``since="all"`` takes
@@ -282,8 +292,10 @@ def study(
     cluster : str or None, default "auto"
         Cluster column; "auto" clusters by author when there are at least 10.
     commit_outcomes, pr_outcomes : mapping, optional
-        Outcome -> model to try (default :data:`COMMIT_OUTCOMES`, :data:`PR_OUTCOMES`);
-        outcomes the table lacks are listed with that reason.
+        Outcome -> model to try (default :data:`COMMIT_OUTCOMES`; for PRs
+        :data:`PR_OUTCOMES`, the review half, and with a ``Repo.pr_outcomes()`` table
+        :data:`PR_CODE_OUTCOMES` too, what became of the code each PR landed); outcomes
+        the table lacks are listed with that reason.
     progress : bool, optional
         A "fitting models" bar on stderr (default: only for many outcomes).
 
@@ -313,17 +325,30 @@ def study(
     results, raw = _fit(table, tried, design, absent, progress)
     s = Study(table, design, left_out, tried, results, raw, absent)
     if prs is not None and len(prs):
-        p = prs.copy()
-        closed = p["state"] != "open"
-        p["merged"] = (p["state"] == "merged").where(closed)  # open PRs: not yet decided
+        p = _pr_table(prs)
         pwindow, prule = _window(p, "created_at", since, until, pd.Timedelta(lead))
         p, _ = _in_window(p, "created_at", *pwindow)
         if len(p):
             p, s.pr_design = _design(p, "created_at", "author_login", pwindow, prule, None, "auto")
             s.prs, s.pr_absent = p, nothing_to_compare(p, "pull requests")
-            s.pr_tried = dict(pr_outcomes or PR_OUTCOMES)
+            code = PR_CODE_OUTCOMES if "in_history" in p else {}
+            s.pr_tried = dict(pr_outcomes or {**PR_OUTCOMES, **code})
             s.pr_results, s.pr_raw = _fit(p, s.pr_tried, s.pr_design, s.pr_absent, progress)
     return s
+
+
+def _pr_table(prs: pd.DataFrame) -> pd.DataFrame:
+    """*prs* with ``merged`` (NA while open), ``log_size`` (changed lines) and, from a
+    ``Repo.pr_outcomes()`` table, ``author_experience`` (the author's earlier PRs)."""
+    p = prs.copy()
+    closed = p["state"] != "open"
+    p["merged"] = (p["state"] == "merged").where(closed)  # open PRs: not yet decided
+    changed = p["additions"].astype("Float64") + p["deletions"].astype("Float64")
+    if len(p) and changed.notna().all():  # a control with holes would drop PRs unseen
+        p["log_size"] = np.log1p(changed.astype(float))
+    if "author_prs_before" in p:
+        p["author_experience"] = p["author_prs_before"]
+    return p
 
 
 # -- design -----------------------------------------------------------------------------------
