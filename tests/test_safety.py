@@ -31,6 +31,7 @@ from conftest import git
 import aiimpact as ai
 from aiimpact.cli import main as cli_main
 from aiimpact.errors import MissingObjectsWarning, UnrepresentableTimeWarning
+from aiimpact.git.patches import patch_ids
 from aiimpact.git.safety import SAFE_CONFIG, SUBCOMMAND_FLAGS
 
 SRC = Path(ai.__file__).parent
@@ -305,6 +306,8 @@ def test_every_git_subcommand_runs_nothing_on_a_planted_repository(
         assert r.last_report.line_history.startswith("extended from")
         r.churn(), r.fixes(), r.szz(), r.outcomes()
         r.authorship(f"{r.resolve('HEAD~3')}..HEAD")
+        assert len(r.quality(per="file")) == len(r.file_changes())  # log --raw, cat-file --batch
+        assert len(patch_ids(r.git_dir, commits["sha"])) == 4  # diff-tree, patch-id
         with pytest.warns(UnrepresentableTimeWarning):
             assert len(r.commits("crafted")) == 1  # read through git where libgit2 refuses
     clone = ai.Repo(f"file://{repo}", cache_dir=tmp_path / "clone-cache")

@@ -23,6 +23,7 @@ from aiimpact.outcomes.szz import find_fixes
 from aiimpact.outcomes.table import outcomes_table
 from aiimpact.platforms.link import with_prs
 from aiimpact.platforms.pr_outcomes import pr_outcomes_table
+from aiimpact.quality import quality_table
 from aiimpact.store import default_cache_dir
 
 
@@ -103,22 +104,18 @@ class Repo:
         Returns
         -------
         pandas.DataFrame
-            The columns of :data:`aiimpact.schema.COMMITS`. Statistics are against the first
-            parent, as ``git log --numstat --diff-merges=first-parent --no-renames`` counts.
-            ``ai.Repo("path/to/repo").commits(since="2025-01-01")``: this year's commits.
+            The columns of :data:`aiimpact.schema.COMMITS`; statistics as ``git log --numstat
+            --diff-merges=first-parent --no-renames`` counts: ``commits(since="2025-01-01")``.
         """
         commits = self._miner().commits(rev, since, until, self.last_report)
-        return with_prs(commits, prs, self.name, self.last_report)
+        return with_prs(commits, prs, self.name, self.last_report, self.git_dir)
 
     @one_report
     def file_changes(self, rev: str = "HEAD", since=None, until=None) -> pd.DataFrame:
-        """One row per (commit, file) for the commits reachable from *rev*.
-
-        Columns ``repo, sha, path, old_path, change_type, insertions, deletions, is_binary``.
-        ``change_type`` is git's status letter: A, M, D, T (type change), and R/C only with
-        ``renames=True``. Binary files count 0 lines. Files whose blobs are absent from the
-        repository have ``NA`` counts (see :attr:`last_report`).
-        """
+        """One row per (commit, file) for the commits reachable from *rev*: ``repo, sha, path,
+        old_path, change_type, insertions, deletions, is_binary``. ``change_type`` is git's
+        status letter: A, M, D, T (type change), and R/C only with ``renames=True``. Binary
+        files count 0 lines; files whose blobs are absent have NA counts (``last_report``)."""
         return self._miner().file_changes(rev, since, until, self.last_report)
 
     @one_report
@@ -137,10 +134,8 @@ class Repo:
         """One row per (revert, reverted) pair: ``kind`` ``message`` (declared), ``content``
         (the exact inverse diff) or ``partial`` (within *window*, half of the earlier commit's
         added lines deleted and half its removed lines restored; ``fraction``: the share
-        deleted). ``is_reland`` marks a revert of a revert; ``time_to_revert`` is in hours.
-
-        >>> ai.Repo(".").reverts().query("kind == 'message'")  # doctest: +SKIP
-        """
+        deleted). ``is_reland`` marks a revert of a revert; ``time_to_revert`` is in hours:
+        ``ai.Repo(".").reverts().query("kind == 'message'")``."""
         window_seconds(window)  # a bad window is refused before any mining
         return schema.conform(self._reverts(self.commits(rev), rev, window), schema.REVERTS)
 
@@ -151,10 +146,8 @@ class Repo:
     @one_report
     def churn(self, window: str = "14D", rev: str = "HEAD") -> pd.DataFrame:
         """Per commit: lines added, lines churned within *window* (NA when the commit is
-        younger than the window), the churn rate, and lines still alive at *rev*.
-
-        >>> ai.Repo(".").churn("30D")[["sha", "lines_added", "churn_30d"]]  # doctest: +SKIP
-        """
+        younger than the window), the churn rate, and lines still alive at *rev*:
+        ``ai.Repo(".").churn("30D")[["sha", "lines_added", "churn_30d"]]``."""
         window_seconds(window)  # a bad window is refused before the replay
         return churn_table(self.lines(rev), (window,))
 
@@ -169,9 +162,8 @@ class Repo:
         context: bool = True, issue_dates=None,
     ) -> pd.DataFrame:  # fmt: skip
         """Bug-inducing commits of *fixes* (default: :meth:`fixes`). *issue_dates* maps fix
-        shas to the date their bug was reported: candidates committed later are dropped.
-
-        A fix whose ``Fixes: <sha>`` trailer names its inducing commit is linked to it
+        shas to the date their bug was reported: candidates committed later are dropped. A
+        fix whose ``Fixes: <sha>`` trailer names its inducing commit is linked to it
         (``variant="trailer"``) when *use_trailers*; the others by line history
         (:mod:`aiimpact.outcomes.szz`; the default was the most accurate on iproute2's
         ``Fixes:`` oracle), or for a few fixes without one at hand by per-fix ``git blame``
@@ -208,7 +200,15 @@ class Repo:
         return self._miner().authorship(list(ranges), paths, self.last_report)
 
     @one_report
-    def outcomes(self, rev: str = "HEAD", prs=None) -> pd.DataFrame:
+    def quality(self, rev: str = "HEAD", per: str = "commit") -> pd.DataFrame:
+        """Code quality per commit (*per* ``"commit"``) or file change (``"file"``): complexity,
+        functions changed, DMM, test and source lines added (:mod:`aiimpact.quality`)."""
+        commits, cache = self.commits(rev), self.outcome_store.with_name("quality.duckdb")
+        return quality_table(self.git_dir, self.resolve(rev), cache, commits,
+            self.file_changes(rev), per, self.workers, self.progress)  # fmt: skip
+
+    @one_report
+    def outcomes(self, rev: str = "HEAD", prs=None, quality: bool = False) -> pd.DataFrame:
         """The commit-level analysis table: the commit columns plus their outcomes (reverts,
         churn, SZZ fixes, controls: each defined in :data:`aiimpact.schema.OUTCOMES`).
 
@@ -216,20 +216,21 @@ class Repo:
         their window, whether or not the event came; ``reverted`` and ``fix_inducing`` have
         no window, so recent commits look safer there. The table is stored in the outcome
         store (:mod:`aiimpact.outcome_store`): a new process reads it. *prs*: as for
-        :meth:`commits` (applied to the stored table, not part of its key).
+        :meth:`commits` (applied to the stored table, not part of its key); *quality* adds
+        :meth:`quality`'s columns.
         """
         fp, tip = (self.detector or default_detector()).fingerprint, self.resolve(rev)
         compute = partial(self._outcomes, rev)
         table = self._histories.outcomes(tip, (self.renames, fp), self.last_report, compute)
-        return with_prs(table, prs, self.name, self.last_report)
+        quality_columns = self.quality(rev).drop(columns="repo") if quality else None
+        table = table if quality_columns is None else table.merge(quality_columns, "left", "sha")
+        return with_prs(table, prs, self.name, self.last_report, self.git_dir)
 
     @one_report
     def pr_outcomes(self, prs, rev: str = "HEAD") -> pd.DataFrame:
         """Per PR of this repository in *prs*: its review metrics beside what became of the
-        commits it landed (:mod:`aiimpact.platforms.pr_outcomes`).
-
-        >>> ai.Repo(".", name="o/r").pr_outcomes(ai.load_aidev("AIDev"))  # doctest: +SKIP
-        """
+        commits it landed (:mod:`aiimpact.platforms.pr_outcomes`):
+        ``ai.Repo(".", name="o/r").pr_outcomes(ai.load_aidev("AIDev"))``."""
         return pr_outcomes_table(prs, self.outcomes(rev, prs=prs), self.name)
 
     def _outcomes(self, rev: str) -> pd.DataFrame:

@@ -21,7 +21,8 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass
 
 from aiimpact.errors import MissingObjectsWarning
-from aiimpact.git.safety import GitStream, run_git
+from aiimpact.git.blobs import iter_blobs
+from aiimpact.git.safety import run_git
 
 NOTES_REF = "refs/notes/ai"
 LEGACY_PREFIX = "refs/ai/authorship/"
@@ -149,18 +150,7 @@ def parse_legacy(blob: bytes | str) -> NoteAttribution:
 
 def _cat_blobs(git_dir: str, oids: list[str]) -> dict[str, bytes]:
     """Read blobs with one streamed ``git cat-file --batch`` (raw bytes, by object id)."""
-    if not oids:
-        return {}
-    blobs: dict[str, bytes] = {}
-    with GitStream(git_dir, ["cat-file", "--batch"], input="\n".join(oids).encode() + b"\n") as git:
-        out = git.stdout
-        for _ in oids:
-            header = out.readline().split()
-            if len(header) < 3 or header[1] == b"missing":
-                continue
-            blobs[header[0].decode()] = out.read(int(header[2]))
-            out.read(1)  # the newline after each object
-    return blobs
+    return {oid: blob for oid, blob in iter_blobs(git_dir, oids) if blob is not None}
 
 
 def read_notes(

@@ -174,8 +174,8 @@ def reverts_table(commits: pd.DataFrame, rows: Iterable[tuple]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["revert_sha", "reverted_sha", "kind", "fraction", "evidence"])
     repo = commits["repo"].iloc[0] if "repo" in commits and len(commits) else None
     df.insert(0, "repo", repo)
-    df["revert_time"] = df["revert_sha"].map(time)
-    df["reverted_time"] = df["reverted_sha"].map(time)
+    for side in ("revert", "reverted"):  # reindex, not map: an empty map is made float
+        df[f"{side}_time"] = time.reindex(df[f"{side}_sha"].to_numpy()).array
     delta = df["revert_time"] - df["reverted_time"]
     df["time_to_revert"] = delta.dt.total_seconds() / 3600 if len(df) else pd.Series(dtype=float)
     reverts = set(df["revert_sha"]) | set(

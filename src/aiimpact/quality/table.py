@@ -1,0 +1,234 @@
+"""Code-quality outcomes per file change and per commit, from lizard's figures per blob.
+
+Per file (:func:`quality_files`): the complexity before and after, the functions changed,
+and the DMM risk-profile deltas; per commit (:func:`quality_commits`): their sums over the
+files lizard can read, PyDriller's three DMM proportions, and the lines added to test and
+to other source files. Blob figures are kept in a DuckDB file beside the other caches
+(``quality.duckdb``), keyed by blob, language and lizard version: a blob is analysed once,
+whatever the commits and revisions that hold it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from aiimpact.git.blobs import iter_blobs
+from aiimpact.quality.analysis import (
+    LIZARD_VERSION,
+    BlobQuality,
+    analyze_many,
+    changed_functions,
+    language,
+)
+from aiimpact.quality.changes import FileChange, stream_changes
+from aiimpact.store import open_checked, transaction
+
+_FIGURES = list(BlobQuality._fields)
+_PROFILE = _FIGURES[3:9]
+_PROPERTIES = ("size", "complexity", "interfacing")
+_TEST_DIR = re.compile(r"(^|/)(tests?|__tests__|spec|specs|testing|test_?data)/", re.I)
+_TEST_NAME = re.compile(
+    r"(^test_.*|.*_tests?\.\w+$|.*\.(test|spec)\.\w+$|.*Tests?\.(java|kt|cs|scala|swift)$)"
+)
+
+
+def is_test(path: str) -> bool:
+    """A test file by the usual conventions: under ``test/``, ``tests/``, ``__tests__/``,
+    ``spec/``...; or named ``test_*``, ``*_test.*``, ``*.test.*``, ``*.spec.*``,
+    ``*Test.java`` (and ``Tests``, Kotlin, C#, Scala, Swift)."""
+    return bool(_TEST_DIR.search(path) or _TEST_NAME.match(posixpath.basename(path)))
+
+
+def quality_files(
+    git_dir: str,
+    rev: str | None,
+    cache: Path,
+    workers: int | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """One row per file a non-merge commit of *rev* changed: ``sha, path, old_path,
+    status, language`` (lizard's reader, NA when it has none), ``ccn_before, ccn_after,
+    complexity_delta, functions_changed`` and the DMM deltas ``size_low`` ...
+    ``interfacing_high`` (lines of code of low-risk and other functions, after minus
+    before). Figures are NA for files lizard cannot read and for blobs the repository does
+    not hold (``missing_blob``). *rev* None (an unborn HEAD): no rows.
+
+    Examples
+    --------
+    >>> files = quality_files(".git", "HEAD", Path("quality.duckdb"))  # doctest: +SKIP
+    """
+    rows: list[tuple[str, FileChange, str | None]] = []
+    for sha, files in stream_changes(git_dir, rev) if rev is not None else ():
+        rows += [(sha, f, language(posixpath.basename(f.path))) for f in files]
+    wanted = {
+        (blob, lang) for _, f, lang in rows if lang for blob in (f.old_blob, f.new_blob) if blob
+    }
+    figures = _figures(git_dir, wanted, rows, cache, workers, progress)
+    out = []
+    for sha, f, lang in rows:
+        before = figures.get((f.old_blob, lang)) if f.old_blob else _ZERO
+        after = figures.get((f.new_blob, lang)) if f.new_blob else _ZERO
+        known = lang is not None and before is not None and after is not None
+        if known:
+            assert before is not None and after is not None
+            delta = [a - b for a, b in zip(after[3:9], before[3:9], strict=True)]
+            values = [before.ccn, after.ccn, after.ccn - before.ccn]
+            values += [changed_functions(before.signatures, after.signatures), *delta]
+        else:
+            values = [None] * 10
+        missing = lang is not None and not known
+        out.append((sha, f.path, f.old_path, f.status, lang, *values, missing))
+    table = pd.DataFrame(out, columns=FILE_COLUMNS)
+    for c in ["ccn_before", "ccn_after", "complexity_delta", "functions_changed", *_PROFILE]:
+        table[c] = table[c].astype("Int64")
+    table["missing_blob"] = table["missing_blob"].astype(bool)
+    return table
+
+
+FILE_COLUMNS = ["sha", "path", "old_path", "status", "language", "ccn_before", "ccn_after"]
+FILE_COLUMNS += ["complexity_delta", "functions_changed", *_PROFILE, "missing_blob"]
+_ZERO = BlobQuality(0, 0, 0, 0, 0, 0, 0, 0, 0, b"")  # the side of an added or deleted file
+
+
+def _figures(git_dir, wanted, rows, cache: Path, workers, progress) -> dict:
+    """lizard's figures of each ``(blob, language)`` of *wanted*: from the cache, else
+    analysed (blobs read in one ``cat-file --batch``) and stored. Blobs the repository does
+    not hold are absent from the result."""
+    with _open(cache) as con:
+        found = _read(con, wanted)
+    todo = sorted(wanted - found.keys())
+    if todo:
+        name: dict[str, str] = {}
+        for _, f, lang in rows:  # a file name of each language, for lizard's reader
+            name.setdefault(lang, posixpath.basename(f.path))
+        blobs = iter_blobs(git_dir, [blob for blob, _ in todo])
+        items = (
+            (f"{blob}:{lang}", name[lang], content)
+            for (blob, lang), (_, content) in zip(todo, blobs, strict=True)
+            if content is not None
+        )
+        bar = tqdm(total=len(todo), unit="blob", desc="analysing code", disable=not progress)
+        new = {}
+        with bar:
+            for key, q in analyze_many(items, workers):
+                blob, lang = key.split(":", 1)
+                new[(blob, lang)] = q
+                bar.update(1)
+        with _open(cache) as con, transaction(con):
+            _write(con, new)
+        found.update(new)
+    return found
+
+
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    figures = ", ".join(f"{c} BIGINT" for c in _FIGURES[:-1])
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS q_blobs (blob VARCHAR, language VARCHAR, lizard VARCHAR, "
+        f"{figures}, signatures BLOB)"
+    )
+    con.execute("SELECT count(*) FROM q_blobs").fetchall()
+
+
+@contextmanager
+def _open(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The quality cache, opened for one read or write (moved aside if DuckDB cannot use
+    it, as every cache of this project)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = open_checked(path, "quality cache", _prepare)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _read(con, wanted: Iterable[tuple[str, str]]) -> dict:
+    keys = list(wanted)
+    if not keys:
+        return {}
+    asked = pa.table({"blob": [b for b, _ in keys], "language": [lang for _, lang in keys]})
+    con.register("asked", asked)
+    got = con.execute(
+        f"SELECT q.blob, q.language, {', '.join(_FIGURES)} FROM q_blobs q "
+        "SEMI JOIN asked USING (blob, language) WHERE q.lizard = ?",
+        [LIZARD_VERSION],
+    ).fetchall()
+    con.unregister("asked")
+    return {(r[0], r[1]): BlobQuality._make([*r[2:-1], bytes(r[-1])]) for r in got}
+
+
+def _write(con, figures: dict) -> None:
+    if not figures:
+        return
+    columns: dict[str, list] = {"blob": [], "language": [], "lizard": []}
+    columns |= {c: [] for c in _FIGURES}
+    for (blob, lang), q in figures.items():
+        columns["blob"].append(blob)
+        columns["language"].append(lang)
+        columns["lizard"].append(LIZARD_VERSION)
+        for c, v in zip(_FIGURES, q, strict=True):
+            columns[c].append(v)
+    frame = pa.table(columns)  # noqa: F841 (read by DuckDB below)
+    con.execute(
+        f"INSERT INTO q_blobs SELECT blob, language, lizard, {', '.join(_FIGURES)} FROM frame"
+    )
+
+
+def quality_commits(
+    files: pd.DataFrame, file_changes: pd.DataFrame, merges: Collection[str] = ()
+) -> pd.DataFrame:
+    """Per commit (one row per sha of *file_changes*, the ``Repo.file_changes`` table):
+    ``complexity_delta`` and ``functions_changed`` summed over its files lizard reads,
+    ``dmm_unit_size``, ``dmm_unit_complexity`` and ``dmm_unit_interfacing`` (PyDriller's
+    proportion of good change: lines of code moving into low-risk functions, or out of the
+    others, over all that moved; NA when none moved, for a merge, and when no file lizard
+    reads was changed), and ``test_lines_added``, ``source_lines_added`` (:func:`is_test`;
+    source: a file lizard reads that is not a test). A commit with a missing blob among its
+    source files has NA figures; *merges* have NA throughout (what they bring in is counted
+    on the merged branch's commits)."""
+    shas = pd.Index(file_changes["sha"].unique(), name="sha")
+    measured = files[files["language"].notna()]
+    g = measured.groupby("sha")
+    out = pd.DataFrame(index=shas)
+    unknown = g["missing_blob"].any()
+    for c in ("complexity_delta", "functions_changed", *_PROFILE):
+        total = g[c].sum(min_count=1).where(~unknown)
+        out[c] = total.reindex(shas).astype("Int64")
+    for p in _PROPERTIES:
+        out[f"dmm_unit_{p}"] = _good_share(out[f"{p}_low"], out[f"{p}_high"])
+    out = out.drop(columns=list(_PROFILE))
+    paths = file_changes["path"].tolist()
+    fc = file_changes.assign(
+        test=np.array([is_test(p) for p in paths], dtype=bool),
+        source=np.array([language(posixpath.basename(p)) is not None for p in paths], dtype=bool),
+    )
+    added = fc["insertions"].astype("Float64")
+    for c, kind in (
+        ("test_lines_added", fc["test"]),
+        ("source_lines_added", fc["source"] & ~fc["test"]),
+    ):
+        lines = added.where(kind, 0)  # NA only where a file of that kind has unknown counts
+        total = (
+            lines.fillna(0).groupby(fc["sha"]).sum().where(~lines.isna().groupby(fc["sha"]).any())
+        )
+        out[c] = total.reindex(shas).round().astype("Int64")
+    out.loc[out.index.isin(list(merges))] = pd.NA
+    return out.reset_index()
+
+
+def _good_share(low: pd.Series, high: pd.Series) -> pd.Series:
+    """PyDriller's ``_good_change_proportion`` of the deltas *low* and *high* (NA: none)."""
+    lo, hi = low.astype("Float64"), high.astype("Float64")
+    good = lo.clip(lower=0) + (-hi).clip(lower=0)
+    bad = (-lo).clip(lower=0) + hi.clip(lower=0)
+    total = good + bad
+    return (good / total.where(total > 0)).astype("Float64")

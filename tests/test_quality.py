@@ -1,0 +1,139 @@
+"""Code-quality outcomes: lizard's complexity and PyDriller's DMM, checked against the tools
+themselves on a history written here (PyDriller's own values are the oracle)."""
+
+from __future__ import annotations
+
+import lizard
+import pandas as pd
+import pytest
+from conftest import git
+
+import aiimpact as ai
+from aiimpact.quality.table import is_test
+
+SIMPLE = "def add(a, b):\n    return a + b\n"
+BRANCHY = (
+    "def grade(score, curve, floor, cap):\n"
+    + "".join(f"    if score > {k}:\n        score -= {k}\n" for k in range(8))
+    + "    return min(max(score + curve, floor), cap)\n"
+)
+LONG = "def long(x):\n" + "".join(f"    x = x + {k}\n" for k in range(20)) + "    return x\n"
+C_FILE = "int f(int a) {\n  if (a) { return 1; }\n  return 0;\n}\n"
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """Each commit beside what it does to the code (expected DMM in the comments)."""
+    b = ai.synth.RepoBuilder(tmp_path_factory.mktemp("quality") / "repo")
+    b.commit("Add simple code", {"src/calc.py": SIMPLE, "README.md": "# calc\n"})
+    b.commit("Add a branchy, wide function", {"src/calc.py": SIMPLE + BRANCHY})  # bad for all
+    b.commit("Add a C file and a test", {"lib/f.c": C_FILE, "tests/test_calc.py": SIMPLE})
+    b.commit("Split the long function out", {"src/long.py": LONG, "src/calc.py": SIMPLE})
+    b.commit("Rename and edit", {"src/long.py": None, "src/longer.py": LONG + SIMPLE})
+    b.commit("Docs only", {"README.md": "# calc\n\nMore.\n"})
+    b.commit("Delete the C file", {"lib/f.c": None})
+    b.branch("side")
+    b.commit("Side change", {"src/calc.py": BRANCHY}, branch="side")
+    b.commit("Main change", {"README.md": "# calc 2\n"})
+    b.commit("Merge side", merge=["side"])
+    b.close()
+    return b.path
+
+
+def _pydriller(path) -> dict:
+    from pydriller import Repository
+
+    return {
+        c.hash: (c.dmm_unit_size, c.dmm_unit_complexity, c.dmm_unit_interfacing)
+        for c in Repository(str(path)).traverse_commits()
+    }
+
+
+def test_dmm_equals_pydrillers_own(history, tmp_path):
+    table = ai.Repo(history, cache_dir=tmp_path, progress=False).quality().set_index("sha")
+    oracle = _pydriller(history)
+    assert set(oracle) == set(table.index)
+    for sha, want in oracle.items():
+        got = tuple(None if pd.isna(v) else v for v in table.loc[sha, ["dmm_unit_size",
+            "dmm_unit_complexity", "dmm_unit_interfacing"]])  # fmt: skip
+        assert got == pytest.approx(want) if None not in want else got == want, sha
+    # the history makes each kind of answer: a proportion, NA (nothing moved, or a merge)
+    values = table["dmm_unit_size"]
+    assert values.isna().any() and (values == 0).any() and (values == 1).any()
+
+
+def _lizard_ccn(path, rev_path: str) -> int:
+    text = git(path, "show", rev_path)
+    name = rev_path.rsplit("/", 1)[-1]
+    return lizard.analyze_file.analyze_source_code(name, text).CCN
+
+
+def test_complexity_delta_equals_lizards_totals_before_and_after(history, tmp_path):
+    repo = ai.Repo(history, cache_dir=tmp_path, progress=False)
+    files = repo.quality(per="file")
+    measured = files[files["language"].notna()]
+    assert set(measured["language"]) == {"PythonReader", "CLikeReader"}
+    assert files.loc[files["path"] == "README.md", "complexity_delta"].isna().all()
+    for row in measured.itertuples():
+        before_path = row.old_path if isinstance(row.old_path, str) else row.path
+        before = _lizard_ccn(history, f"{row.sha}~1:{before_path}") if row.status != "A" else 0
+        after = _lizard_ccn(history, f"{row.sha}:{row.path}") if row.status != "D" else 0
+        assert (row.ccn_before, row.ccn_after) == (before, after), row
+        assert row.complexity_delta == after - before
+    renamed = files[files["status"] == "R"]
+    assert (
+        list(renamed["old_path"]) == ["src/long.py"] and renamed["functions_changed"].iloc[0] == 1
+    )
+    per_commit = repo.quality().set_index("sha")
+    sums = measured.groupby("sha")["complexity_delta"].sum()
+    assert (per_commit.loc[sums.index, "complexity_delta"] == sums).all()
+    branchy = git(history, "log", "--format=%H", "-1", "--grep=branchy").strip()
+    assert per_commit.loc[branchy, "complexity_delta"] == 9  # 8 ifs and one path
+    assert per_commit.loc[branchy, "functions_changed"] == 1  # add() is untouched
+
+
+def test_test_and_source_lines_and_merges(history, tmp_path):
+    repo = ai.Repo(history, cache_dir=tmp_path, progress=False)
+    q = repo.quality().set_index("sha")
+    sha = git(history, "log", "--format=%H", "-1", "--grep=C file and a test").strip()
+    assert (q.loc[sha, "test_lines_added"], q.loc[sha, "source_lines_added"]) == (2, 4)
+    docs = git(history, "log", "--format=%H", "-1", "--grep=Docs only").strip()
+    assert q.loc[docs, "source_lines_added"] == 0 and pd.isna(q.loc[docs, "complexity_delta"])
+    merge = git(history, "log", "--format=%H", "-1", "--merges").strip()
+    assert q.loc[merge].drop("repo").isna().all()  # counted on the merged branch's commits
+    table = repo.outcomes(quality=True)
+    assert len(table) == len(repo.commits()) and "dmm_unit_size" in table
+    assert table.set_index("sha").loc[sha, "test_lines_added"] == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("tests/test_a.py", True),
+        ("src/a_test.go", True),
+        ("web/button.test.tsx", True),
+        ("src/main/java/FooTest.java", True),
+        ("pkg/__tests__/x.js", True),
+        ("src/contest.py", False),
+        ("src/testing_utils.py", False),
+        ("latest/app.py", False),
+    ],
+)
+def test_test_paths(path, expected):
+    assert is_test(path) is expected
+
+
+def test_a_second_call_analyses_nothing(history, tmp_path, monkeypatch):
+    import aiimpact.quality.table as table
+
+    first = ai.Repo(history, cache_dir=tmp_path, progress=False).quality(per="file")
+    calls = []
+
+    def counted(items, workers):
+        calls.append(1)
+        return iter(())
+
+    monkeypatch.setattr(table, "analyze_many", counted)
+    again = ai.Repo(history, cache_dir=tmp_path, progress=False).quality(per="file")
+    pd.testing.assert_frame_equal(again, first)
+    assert calls == []  # every blob's figures came from quality.duckdb
