@@ -9,6 +9,7 @@ import pytest
 from conftest import git
 
 import aiimpact as ai
+from aiimpact.errors import MissingObjectsWarning
 from aiimpact.quality.table import is_test
 
 SIMPLE = "def add(a, b):\n    return a + b\n"
@@ -137,3 +138,31 @@ def test_a_second_call_analyses_nothing(history, tmp_path, monkeypatch):
     again = ai.Repo(history, cache_dir=tmp_path, progress=False).quality(per="file")
     pd.testing.assert_frame_equal(again, first)
     assert calls == []  # every blob's figures came from quality.duckdb
+
+
+def test_files_with_missing_blobs_are_na_and_the_rest_is_measured(build, tmp_path):
+    """A mirror without one version of big.py (as fetched mirrors lack large files): git's
+    rename detection would fail on it, so that file is left out of the stream; its changes
+    are NA rows with ``missing_blob``, their commits NA, and every other commit has the
+    figures of the complete repository."""
+    from conftest import mirror_without
+
+    b = build("full")
+    b.commit("Add code", {"src/a.py": SIMPLE, "src/big.py": LONG})
+    lost = b.commit("Grow big", {"src/big.py": LONG + BRANCHY})
+    b.commit("Touch a", {"src/a.py": SIMPLE + BRANCHY})
+    b.commit("Shrink big", {"src/big.py": LONG})
+    b.close()
+    blob = git(b.path, "rev-parse", f"{lost}:src/big.py").strip()
+    mirror = tmp_path / "mirror.git"
+    mirror_without(b.path, mirror, {blob})
+    with pytest.warns(MissingObjectsWarning):
+        q = ai.Repo(mirror, cache_dir=tmp_path / "m", progress=False).quality().set_index("sha")
+    full = ai.Repo(b.path, cache_dir=tmp_path / "f", progress=False).quality().set_index("sha")
+    touched = {sha for sha in q.index if "big" in git(b.path, "show", "--name-only", sha)}
+    assert len(touched) == 3 and q.loc[sorted(touched), "complexity_delta"].isna().all()
+    rest = [sha for sha in q.index if sha not in touched]
+    assert rest and q.loc[rest].drop(columns="repo").equals(full.loc[rest].drop(columns="repo"))
+    files = ai.Repo(mirror, cache_dir=tmp_path / "m", progress=False).quality(per="file")
+    big = files[files["path"] == "src/big.py"]
+    assert len(big) == 3 and big["missing_blob"].all() and big["ccn_after"].isna().all()

@@ -37,7 +37,7 @@ def quality_table(
     if per not in ("commit", "file"):
         raise ValueError(f"per must be 'commit' or 'file', not {per!r}")
     show = progress if progress is not None else len(commits) > 2000
-    files = quality_files(git_dir, tip, cache, workers, bool(show))
+    files = quality_files(git_dir, tip, cache, workers, bool(show), file_changes)
     merges = commits.loc[commits["is_merge"].astype(bool), "sha"]
     table = files if per == "file" else quality_commits(files, file_changes, set(merges))
     repo = commits["repo"].iloc[0] if len(commits) else None

@@ -9,7 +9,7 @@ source and are left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from aiimpact.git.safety import GitStream
@@ -41,16 +41,23 @@ class FileChange:
     status: str
 
 
-def stream_changes(git_dir: str, rev: str) -> Iterator[tuple[str, list[FileChange]]]:
-    """Each non-merge commit reachable from *rev* (newest first) with the files it changed.
+def stream_changes(
+    git_dir: str, rev: str, exclude: Collection[str] = ()
+) -> Iterator[tuple[str, list[FileChange]]]:
+    """Each non-merge commit reachable from *rev* (newest first) with the files it changed,
+    the paths in *exclude* left out (files some of whose blobs are absent: rename detection
+    reads blobs, and git fails on one it cannot read).
 
     Examples
     --------
     >>> for sha, files in stream_changes(".git", "HEAD"):  # doctest: +SKIP
     ...     print(sha, [f.path for f in files])
     """
-    args = ["log", "--raw", "-z", "-M", "--no-abbrev", "--no-merges", "--root"]
-    with GitStream(git_dir, [*args, "--format=%x01%H", rev, "--"]) as git:
+    args = ["log", "--raw", "-z", "-M", "--no-abbrev", "--no-merges", "--root", "--format=%x01%H"]
+    # with a pathspec, git would drop the commits that touch only excluded files: kept
+    walk = ["--full-history", "--sparse", rev] if exclude else [rev]
+    paths = [f":(exclude,literal){path}" for path in sorted(exclude)]
+    with GitStream(git_dir, [*args, *walk, "--", *paths], literal_pathspecs=not exclude) as git:
         yield from parse_raw(_tokens(git.stdout))
 
 

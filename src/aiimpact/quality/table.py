@@ -23,6 +23,7 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from aiimpact.git.blobs import iter_blobs
+from aiimpact.outcomes.linking import unfollowed
 from aiimpact.quality.analysis import (
     LIZARD_VERSION,
     BlobQuality,
@@ -55,21 +56,31 @@ def quality_files(
     cache: Path,
     workers: int | None = None,
     progress: bool = False,
+    file_changes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per file a non-merge commit of *rev* changed: ``sha, path, old_path,
     status, language`` (lizard's reader, NA when it has none), ``ccn_before, ccn_after,
     complexity_delta, functions_changed`` and the DMM deltas ``size_low`` ...
     ``interfacing_high`` (lines of code of low-risk and other functions, after minus
     before). Figures are NA for files lizard cannot read and for blobs the repository does
-    not hold (``missing_blob``). *rev* None (an unborn HEAD): no rows.
+    not hold (``missing_blob``). *rev* None (an unborn HEAD): no rows. With *file_changes*
+    (``Repo.file_changes``), files some of whose blobs are absent (NA counts there) are left
+    out of git's stream, which could not detect renames among them, and their changes are
+    rows of NA figures with ``missing_blob`` (and no rename).
 
     Examples
     --------
     >>> files = quality_files(".git", "HEAD", Path("quality.duckdb"))  # doctest: +SKIP
     """
     rows: list[tuple[str, FileChange, str | None]] = []
-    for sha, files in stream_changes(git_dir, rev) if rev is not None else ():
+    absent = unfollowed(file_changes).paths if file_changes is not None else frozenset()
+    streamed: set[str] = set()  # the non-merge commits
+    for sha, files in stream_changes(git_dir, rev, absent) if rev is not None else ():
+        streamed.add(sha)
         rows += [(sha, f, language(posixpath.basename(f.path))) for f in files]
+    unknown = None
+    if file_changes is not None and absent:
+        unknown = file_changes[file_changes["path"].isin(absent)]
     wanted = {
         (blob, lang) for _, f, lang in rows if lang for blob in (f.old_blob, f.new_blob) if blob
     }
@@ -88,6 +99,13 @@ def quality_files(
             values = [None] * 10
         missing = lang is not None and not known
         out.append((sha, f.path, f.old_path, f.status, lang, *values, missing))
+    if unknown is not None:
+        for sha, path, status in zip(
+            unknown["sha"], unknown["path"], unknown["change_type"], strict=True
+        ):
+            if sha in streamed:
+                lang = language(posixpath.basename(path))
+                out.append((sha, path, None, status, lang, *[None] * 10, lang is not None))
     table = pd.DataFrame(out, columns=FILE_COLUMNS)
     for c in ["ccn_before", "ccn_after", "complexity_delta", "functions_changed", *_PROFILE]:
         table[c] = table[c].astype("Int64")
