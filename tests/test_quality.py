@@ -166,3 +166,33 @@ def test_files_with_missing_blobs_are_na_and_the_rest_is_measured(build, tmp_pat
     files = ai.Repo(mirror, cache_dir=tmp_path / "m", progress=False).quality(per="file")
     big = files[files["path"] == "src/big.py"]
     assert len(big) == 3 and big["missing_blob"].all() and big["ccn_after"].isna().all()
+
+
+def test_an_interrupted_analysis_keeps_what_it_stored(history, tmp_path, monkeypatch):
+    import aiimpact.quality.table as table
+
+    monkeypatch.setattr(table, "_SAVE_EVERY", 2)
+    real = table.analyze_many
+
+    def interrupted(items, workers):
+        for n, done in enumerate(real(items, 1)):
+            if n == 5:
+                raise KeyboardInterrupt
+            yield done
+
+    monkeypatch.setattr(table, "analyze_many", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ai.Repo(history, cache_dir=tmp_path, progress=False).quality()
+    analysed = []
+
+    def counted(items, workers):
+        for done in real(items, 1):
+            analysed.append(done)
+            yield done
+
+    monkeypatch.setattr(table, "analyze_many", counted)
+    resumed = ai.Repo(history, cache_dir=tmp_path, progress=False).quality()
+    redone = len(analysed)
+    fresh = ai.Repo(history, cache_dir=tmp_path / "fresh", progress=False).quality()
+    pd.testing.assert_frame_equal(resumed, fresh)
+    assert redone + 4 == len(analysed) - redone  # the four stored before it are not redone

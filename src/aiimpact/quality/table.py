@@ -35,6 +35,7 @@ from aiimpact.quality.changes import FileChange, stream_changes
 from aiimpact.store import open_checked, transaction
 
 _FIGURES = list(BlobQuality._fields)
+_SAVE_EVERY = 2000  # blobs analysed per cache transaction
 _PROFILE = _FIGURES[3:9]
 _PROPERTIES = ("size", "complexity", "interfacing")
 _TEST_DIR = re.compile(r"(^|/)(tests?|__tests__|spec|specs|testing|test_?data)/", re.I)
@@ -136,16 +137,24 @@ def _figures(git_dir, wanted, rows, cache: Path, workers, progress) -> dict:
             if content is not None
         )
         bar = tqdm(total=len(todo), unit="blob", desc="analysing code", disable=not progress)
-        new = {}
+        new: dict = {}
         with bar:
             for key, q in analyze_many(items, workers):
                 blob, lang = key.split(":", 1)
                 new[(blob, lang)] = q
                 bar.update(1)
-        with _open(cache) as con, transaction(con):
-            _write(con, new)
-        found.update(new)
+                if len(new) >= _SAVE_EVERY:  # an interrupted run keeps what it analysed
+                    _save(cache, new, found)
+            _save(cache, new, found)
     return found
+
+
+def _save(cache: Path, new: dict, found: dict) -> None:
+    """Store *new* figures (one transaction), move them into *found*, empty *new*."""
+    with _open(cache) as con, transaction(con):
+        _write(con, new)
+    found.update(new)
+    new.clear()
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
