@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from aiimpact.git.blobs import iter_blobs
 from aiimpact.outcomes.linking import unfollowed
 from aiimpact.quality.analysis import (
+    EMPTY,
     LIZARD_VERSION,
     BlobQuality,
     analyze_many,
@@ -88,8 +89,8 @@ def quality_files(
     figures = _figures(git_dir, wanted, rows, cache, workers, progress)
     out = []
     for sha, f, lang in rows:
-        before = figures.get((f.old_blob, lang)) if f.old_blob else _ZERO
-        after = figures.get((f.new_blob, lang)) if f.new_blob else _ZERO
+        before = figures.get((f.old_blob, lang)) if f.old_blob else EMPTY  # added
+        after = figures.get((f.new_blob, lang)) if f.new_blob else EMPTY  # deleted
         known = lang is not None and before is not None and after is not None
         if known:
             assert before is not None and after is not None
@@ -116,7 +117,6 @@ def quality_files(
 
 FILE_COLUMNS = ["sha", "path", "old_path", "status", "language", "ccn_before", "ccn_after"]
 FILE_COLUMNS += ["complexity_delta", "functions_changed", *_PROFILE, "missing_blob"]
-_ZERO = BlobQuality(0, 0, 0, 0, 0, 0, 0, 0, 0, b"")  # the side of an added or deleted file
 
 
 def _figures(git_dir, wanted, rows, cache: Path, workers, progress) -> dict:
