@@ -196,3 +196,30 @@ def test_an_interrupted_analysis_keeps_what_it_stored(history, tmp_path, monkeyp
     fresh = ai.Repo(history, cache_dir=tmp_path / "fresh", progress=False).quality()
     pd.testing.assert_frame_equal(resumed, fresh)
     assert redone + 4 == len(analysed) - redone  # the four stored before it are not redone
+
+
+def test_pr_outcomes_sum_the_quality_of_the_commits_each_pr_landed(build, tmp_path):
+    """PR 3 was merged (two branch commits and GitHub's merge commit, whose figures are
+    NA), PR 4 squashed: each PR's sums are those of its landed commits that have one."""
+    from test_pr_inheritance import DEVIN, _data, _pr
+
+    b = build("prq")
+    b.commit("Initial", {"README.md": "x\n"})
+    b.branch("topic")
+    t1 = b.commit("Add calc", {"src/calc.py": SIMPLE}, branch="topic")
+    t2 = b.commit("Branch out", {"src/calc.py": SIMPLE + BRANCHY}, branch="topic")
+    merge = b.commit("Merge pull request #3 from dana/topic", merge=["topic"])
+    squash = b.commit("Add tests (#4)", {"tests/test_calc.py": SIMPLE, "src/long.py": LONG})
+    b.close()
+    data = _data(
+        [_pr(3, DEVIN, merge, [(t1, "Add calc"), (t2, "Branch out")]), _pr(4, DEVIN, squash)]
+    )
+    repo = ai.Repo(b.path, cache_dir=tmp_path, name="o/r", progress=False)
+    q = repo.quality().set_index("sha")
+    prs = repo.pr_outcomes(data, quality=True).set_index("number")
+    assert prs.loc[3, "complexity_delta"] == q.loc[[t1, t2], "complexity_delta"].sum() == 10
+    assert prs.loc[3, "functions_changed"] == 2 and pd.isna(q.loc[merge, "complexity_delta"])
+    assert prs.loc[4, "test_lines_added"] == 2 and prs.loc[4, "source_lines_added"] == len(
+        LONG.splitlines()
+    )
+    assert "complexity_delta" not in repo.pr_outcomes(data)  # only when asked for

@@ -227,11 +227,11 @@ class Repo:
         return with_prs(table, prs, self.name, self.last_report, self.git_dir)
 
     @one_report
-    def pr_outcomes(self, prs, rev: str = "HEAD") -> pd.DataFrame:
+    def pr_outcomes(self, prs, rev: str = "HEAD", quality: bool = False) -> pd.DataFrame:
         """Per PR of this repository in *prs*: its review metrics beside what became of the
         commits it landed (:mod:`aiimpact.platforms.pr_outcomes`):
         ``ai.Repo(".", name="o/r").pr_outcomes(ai.load_aidev("AIDev"))``."""
-        return pr_outcomes_table(prs, self.outcomes(rev, prs=prs), self.name)
+        return pr_outcomes_table(prs, self.outcomes(rev, prs=prs, quality=quality), self.name)
 
     def _outcomes(self, rev: str) -> pd.DataFrame:
         churn = churn_table(self.lines(rev), ("14D", "30D", "90D"))

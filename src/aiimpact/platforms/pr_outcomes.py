@@ -12,7 +12,11 @@ outcomes, aggregated over the commits that landed through it (``pr_number`` of
 * ``reverted``, ``fix_inducing``: any of them; ``n_fixes_induced`` summed;
   ``reverted_within_30d``/``90d`` and ``fix_inducing_within_90d``: true if any is, NA if
   none is and one is censored;
-* ``author_prs_before``: the author's PRs in the data opened earlier (experience).
+* ``author_prs_before``: the author's PRs in the data opened earlier (experience);
+* with ``Repo.outcomes(quality=True)``: ``complexity_delta``, ``functions_changed``,
+  ``test_lines_added`` and ``source_lines_added`` summed over the landed commits that have
+  a figure (merges and commits that change no file lizard reads have none, and nor do
+  commits with an absent blob); NA when none has.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ _SUMS = ("lines_added", "lines_alive", "n_fixes_induced")
 _CENSORED_SUMS = ("churn_14d", "churn_30d", "churn_90d")
 _ANY = ("reverted", "partially_reverted", "fix_inducing")
 _ANY_WITHIN = ("reverted_within_30d", "reverted_within_90d", "fix_inducing_within_90d")
+_QUALITY_SUMS = ("complexity_delta", "functions_changed", "test_lines_added", "source_lines_added")
 
 
 def pr_outcomes_table(data, outcomes: pd.DataFrame, repo: str) -> pd.DataFrame:
@@ -54,6 +59,8 @@ def pr_outcomes_table(data, outcomes: pd.DataFrame, repo: str) -> pd.DataFrame:
         out[column] = _on(numbers, groups[column].apply(lambda s: bool(s.fillna(False).any())))
     for column in _ANY_WITHIN:
         out[column] = _on(numbers, groups[column].apply(_any_within))
+    for column in (c for c in _QUALITY_SUMS if c in outcomes):
+        out[column] = _on(numbers, groups[column].sum(min_count=1), "Int64")
     # the author's PRs opened strictly earlier: the lowest rank among ties, less one (a PR
     # with no creation time counts none before it, and is counted before none)
     seconds = (out["created_at"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()  # NaT: NaN
