@@ -96,7 +96,8 @@ def main() -> None:
         seconds, oracle = _pydriller(clone, args.pydriller_commits)
         rate = len(oracle) / seconds
         print(f"PyDriller: {seconds:.1f} s for the newest {len(oracle):,} commits ({rate:,.2f}/s)")
-        print(f"throughput ratio aiimpact / PyDriller: {len(quality) / cold / rate:.1f}x (target >= 10x)")
+        ratio = len(quality) / cold / rate
+        print(f"throughput ratio aiimpact / PyDriller: {ratio:.1f}x (target >= 10x)")
         q = quality.set_index("sha")
         columns = ["dmm_unit_size", "dmm_unit_complexity", "dmm_unit_interfacing"]
         columns.append("complexity_delta")
