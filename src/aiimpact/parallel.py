@@ -129,6 +129,8 @@ def _mine_here(source, out, tables, cache_dir, rid, identity, started) -> dict:
         "seconds": round(time.perf_counter() - started, 3),
     }
     marker = {**result, "identity": identity, "finished_at": _now()}
+    if _orphaned():  # the run was killed while this worker finished: it publishes nothing
+        _exit_orphaned()  # (its watcher polls every 0.2 s; this closes most of that gap)
     target.write_bytes(f"{DONE}/{rid}.json", json.dumps(marker).encode())
     return result
 
