@@ -32,7 +32,7 @@ import warnings
 from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from functools import partial
 from itertools import repeat
 from pathlib import Path
@@ -63,7 +63,7 @@ from aiimpact.outcomes.linking import unfollowed
 from aiimpact.outcomes.origins import OriginTable
 from aiimpact.outcomes.szz import szz
 from aiimpact.outcomes.szz_blame import szz_by_blame
-from aiimpact.store import open_checked, transaction
+from aiimpact.store import opened, transaction
 
 FORMAT = "5"
 """The stored layout; a file of another format is emptied and refilled."""
@@ -127,14 +127,8 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SELECT count(*) FROM histories").fetchall()  # readable, or quarantined
 
 
-@contextmanager
-def _open(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = open_checked(path, "outcome store", _prepare)
-    try:
-        yield con
-    finally:
-        con.close()
+def _open(path: Path) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    return opened(path, "outcome store", _prepare)
 
 
 def _line_chunks(h: LineHistory) -> Iterator[pa.Table]:

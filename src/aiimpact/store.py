@@ -143,6 +143,20 @@ def open_checked(
 
 
 @contextmanager
+def opened(
+    path: Path, what: str, prepare: Callable[[duckdb.DuckDBPyConnection], None]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """:func:`open_checked` for one block (its directory made first), closed at the end: a
+    cache opened for one read or write, so other processes can use it between calls."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = open_checked(path, what, prepare)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One DuckDB transaction: committed at the end of the block, else rolled back.
 

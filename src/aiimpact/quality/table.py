@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import duckdb
@@ -33,7 +33,7 @@ from aiimpact.quality.analysis import (
     language,
 )
 from aiimpact.quality.changes import FileChange, stream_changes
-from aiimpact.store import open_checked, transaction
+from aiimpact.store import opened, transaction
 
 _FIGURES = list(BlobQuality._fields)
 _SAVE_EVERY = 2000  # blobs analysed per cache transaction
@@ -166,16 +166,10 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SELECT count(*) FROM q_blobs").fetchall()
 
 
-@contextmanager
-def _open(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def _open(path: Path) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
     """The quality cache, opened for one read or write (moved aside if DuckDB cannot use
     it, as every cache of this project)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = open_checked(path, "quality cache", _prepare)
-    try:
-        yield con
-    finally:
-        con.close()
+    return opened(path, "quality cache", _prepare)
 
 
 def _read(con, wanted: Iterable[tuple[str, str]]) -> dict:
