@@ -72,10 +72,11 @@ _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest fi
 _CHUNK = 1 << 20  # line rows (h_lines, h_lists) written per transaction
 _ROWS_PER_BLOB = 20_000  # outcomes table rows per stored blob
 KEPT_STATES = 128
-PENDING_FORKS = 128  # at most this many fork points of other branches kept besides
 """The line states of this many first-parent commits before the tip, and of this many newest
 commits by commit time, are stored with it, so that new commits branching from one of them
 extend the stored history."""
+PENDING_FORKS = 128
+"""And those of at most this many fork points of other branches (:func:`pending_forks`)."""
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",

@@ -122,14 +122,6 @@ class OriginTable:
         paths = self._paths
         return {self._origin[i]: paths[self._path[i]] for i in self._span(ci) if self._path[i] >= 0}
 
-    def rows(self) -> Iterator[tuple[int, int, int, str | None]]:
-        """``(ci, origin, n, path or None)`` for every pair, commit by commit as added."""
-        paths = self._paths
-        for ci, k in self._slot.items():
-            for i in range(self._start[k], self._stop[k]):
-                pid = self._path[i]
-                yield ci, self._origin[i], self._n[i], paths[pid] if pid >= 0 else None
-
     def __len__(self) -> int:
         return len(self._slot)
 
