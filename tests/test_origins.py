@@ -47,7 +47,7 @@ def test_columns_round_trip():
     back = OriginTable.from_arrays(ci, origin, n, path, paths)
     assert list(back) == list(t)
 
-    def pairs(table):  # in their order, as rows() listed them
+    def pairs(table):  # commit by commit, each in its order
         return [(c, [*table.counts(c).items()], [*table.where(c).items()]) for c in table]
 
     assert pairs(back) == pairs(t)
