@@ -23,6 +23,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -391,3 +392,36 @@ def test_bare_repo_with_hooks_dir_runs_nothing(build, tmp_path):
     assert len(r.commits()) == 4
     r.outcomes()
     assert not marker.exists(), marker.read_text()
+
+
+def test_a_killed_process_leaves_no_working_directory_behind(tmp_path):
+    """git's empty directory of a process killed by a signal is swept by the next one."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    code = "import os, aiimpact.git.safety as s; print(s.git_cwd()); os.kill(os.getpid(), {})"
+    killed = subprocess.run(
+        [sys.executable, "-c", code.format(9)], env=env, capture_output=True, text=True
+    )
+    assert killed.returncode == -9
+    left = Path(killed.stdout.strip()).parent
+    assert left.is_dir() and left.parent == tmp_path  # SIGKILL ran no clean-up
+    os.utime(left, (0, 0))  # long ago
+    young = subprocess.run(
+        [sys.executable, "-c", code.format(9)], env=env, capture_output=True, text=True
+    )
+    kept = Path(young.stdout.strip()).parent  # dead, but too young to be swept
+    alive = tmp_path / f"aiimpact-git-{os.getpid()}-x"  # old, but its process runs
+    alive.mkdir()
+    os.utime(alive, (0, 0))
+    other = tmp_path / "aiimpact-git-notours"
+    other.mkdir()
+    os.utime(other, (0, 0))
+    done = subprocess.run(
+        [sys.executable, "-c", "import aiimpact.git.safety as s; print(s.git_cwd())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert not left.exists()
+    assert kept.is_dir() and alive.is_dir() and other.is_dir()
+    assert not Path(done.stdout.strip()).exists()  # a normal exit removes its own

@@ -44,6 +44,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -353,17 +354,60 @@ def git_cwd() -> str:
     git reads ``.gitattributes`` from the work tree, and, when the current directory lies
     outside it, from the current directory: neither may be the caller's or the repository's.
     It is removed when the process exits, a multiprocessing worker included (those skip
-    ``atexit``).
+    ``atexit``); the directories of processes that were killed are removed by the next
+    process that makes one (see `_sweep_dead`).
     """
     root = _state.get(os.getpid())
     if root is None or not (root / "empty").is_dir():
-        root = Path(tempfile.mkdtemp(prefix="aiimpact-git-"))
+        _sweep_dead(Path(tempfile.gettempdir()))
+        root = Path(tempfile.mkdtemp(prefix=f"{_CWD_PREFIX}{os.getpid()}-"))
         (root / "empty").mkdir()
         _state.clear()
         _state[os.getpid()] = root
         atexit.register(shutil.rmtree, root, True)
         multiprocessing.util.Finalize(None, shutil.rmtree, (root, True), exitpriority=0)
     return str(root / "empty")
+
+
+_CWD_PREFIX = "aiimpact-git-"
+_STALE_AFTER = 600.0  # seconds: a directory younger than this is never swept
+
+
+def _sweep_dead(tmp: Path) -> None:
+    """Remove the directories of `git_cwd` left by processes that no longer exist.
+
+    A process killed by a signal runs neither ``atexit`` nor its finalisers. Only our own
+    directories are touched: named with the owning process id, owned by this user, older
+    than ten minutes (so a process of another PID namespace sharing this temporary
+    directory keeps a young one), and whose process id is not running.
+    """
+    now = time.time()
+    uid = os.getuid()
+    try:
+        entries = list(os.scandir(tmp))
+    except OSError:
+        return
+    for entry in entries:
+        pid_text = entry.name[len(_CWD_PREFIX) :].partition("-")[0]
+        if not entry.name.startswith(_CWD_PREFIX) or not pid_text.isdigit():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if info.st_uid != uid or now - info.st_mtime < _STALE_AFTER or _alive(int(pid_text)):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but is not ours to signal
+        return True
+    return True
 
 
 def attribute_free_git_dir(git_dir: str | Path) -> str:
