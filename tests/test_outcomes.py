@@ -427,3 +427,18 @@ def test_authorship_of_a_range_whose_end_is_not_mined(build, tmp_path):
         repo.authorship_many([f"{tags[0]}..{tags[1]}", "v9..HEAD"])  # checked first
     with pytest.raises(ai.InputError, match=r"A\.\.B"):
         repo.authorship_many(["HEAD"])
+
+
+def test_the_report_prints_on_one_short_line():
+    """A notebook shows ``repo.last_report``: thousands of ghost fixes are a count."""
+    import pandas as pd
+
+    from aiimpact.mining import MiningReport
+
+    shas = [f"{i:040x}" for i in range(5000)]
+    report = MiningReport(reachable=5000, ghost_fixes=shas, coverage=pd.DataFrame({"a": [1, 2]}))
+    text = repr(report)
+    assert len(text) < 600 and "\n" not in text
+    assert "ghost_fixes=<5000 items: " + shas[0] in text and "coverage=<2 rows>" in text
+    assert "reachable=5000" in text and shas[-1] not in text
+    assert "ghost_fixes=['ab']" in repr(MiningReport(ghost_fixes=["ab"]))  # short: as is

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import duckdb
@@ -109,6 +109,21 @@ class MiningReport:
     line_history: str = ""
     szz_method: str = ""
     prs: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """One line: lists and tables are shown by their size (a repository can have
+        thousands of ghost fixes), the rest as they are."""
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, pd.DataFrame):
+                text = f"<{len(value)} rows>"
+            elif isinstance(value, list) and len(value) > 3:
+                text = f"<{len(value)} items: {', '.join(map(str, value[:3]))}, ...>"
+            else:
+                text = repr(value)
+            shown.append(f"{f.name}={text}")
+        return f"MiningReport({', '.join(shown)})"
 
 
 def one_report(method):

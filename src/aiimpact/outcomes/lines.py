@@ -38,7 +38,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, compress, pairwise, repeat
-from operator import eq, itemgetter, methodcaller, not_
+from operator import eq, itemgetter, methodcaller, ne, not_
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -461,10 +461,16 @@ class LineHistory:
             if ids is None or ids is first:
                 continue
             hashes = text[path]
-            hits = _positions(hashes, wanted)
+            # the lines both files share at the start and the end are the first parent's
+            # (same ids): never offered, so only the lines between them are searched
+            head, tail = _common_ends(ids, first)
+            hits = _positions(hashes[head : len(hashes) - tail], wanted)
             if not hits:
                 continue
-            offered = _absent(ids, hits, first)
+            if head:
+                hits = [i + head for i in hits]
+            # a file holds a line id once, so those lines can only be in first's middle too
+            offered = _absent(ids, hits, first[head : len(first) - tail])
             # file order reversed: pop() hands out the first line of each content
             for i in reversed(offered):
                 donors.setdefault(hashes[i], []).append(born[ids[i]])
@@ -524,6 +530,27 @@ def _positions(hashes: array, wanted: set[int]) -> list[int]:
         return list(compress(range(len(hashes)), map(wanted.__contains__, hashes)))
     values = np.frombuffer(hashes, dtype=np.uint32)
     return np.flatnonzero(_members(values, np.fromiter(wanted, np.uint32, len(wanted)))).tolist()
+
+
+def _common_ends(a: array, b: array) -> tuple[int, int]:
+    """How many items *a* and *b* share at their start, and then at their end (not
+    overlapping the start)."""
+    n = min(len(a), len(b))
+    if n < _VECTOR_MIN:
+        head = next(compress(range(n), map(ne, a, b)), n)
+        rest = n - head
+        tail = next(compress(range(rest), map(ne, reversed(a), reversed(b))), rest)
+        return head, tail
+    x, y = np.frombuffer(a, dtype=np.int64), np.frombuffer(b, dtype=np.int64)
+    head = _first_true(x[:n] != y[:n], n)
+    rest = n - head
+    tail = _first_true(x[len(x) - rest :][::-1] != y[len(y) - rest :][::-1], rest)
+    return head, tail
+
+
+def _first_true(mask: np.ndarray, default: int) -> int:
+    at = int(mask.argmax()) if len(mask) else 0
+    return at if len(mask) and mask[at] else default
 
 
 def _absent(ids: array, positions: list[int], first: array) -> list[int]:
