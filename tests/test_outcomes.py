@@ -442,3 +442,45 @@ def test_the_report_prints_on_one_short_line():
     assert "ghost_fixes=<5000 items: " + shas[0] in text and "coverage=<2 rows>" in text
     assert "reachable=5000" in text and shas[-1] not in text
     assert "ghost_fixes=['ab']" in repr(MiningReport(ghost_fixes=["ab"]))  # short: as is
+
+
+def test_lines_moved_are_counted_apart_from_lines_added(build):
+    """A commit's moved lines (removed in one place, added in another with the same text):
+    ``lines_moved``, not ``lines_added``; a short line (< 10 non-blank characters) and a
+    whitespace-only edit are neither moves nor, for the latter, new lines; a merge moves
+    nothing of its own."""
+    long = [f"result_{i} = transform(records, key={i})\n" for i in range(4)]
+    b = build("moves", start=START, step=DAY)
+    b.commit("Add", {"a.py": "".join(long) + "x = 1\n" + "keep_this_line = True\n"})
+    moved = b.commit(
+        "Move the transforms to b.py, reindent one line",
+        {
+            "a.py": "  keep_this_line = True\n",  # whitespace only: same line
+            "b.py": "x = 1\n" + "".join(long[:3]) + "fresh_line = compute_new_thing()\n",
+            # long[3] is deleted; x = 1 is too short to move: a new line
+        },
+    )
+    inner = b.commit(
+        "Reorder b.py",  # a move within one file
+        {"b.py": "".join(long[1:3]) + "x = 1\n" + long[0] + "fresh_line = compute_new_thing()\n"},
+    )
+    b.branch("side")
+    to_c = b.commit(
+        "Move a line to c.py",
+        {
+            "b.py": "".join(long[1:3]) + "x = 1\n" + "fresh_line = compute_new_thing()\n",
+            "c.py": long[0] + "other_line = 2.0 * 3\n",
+        },
+    )
+    b.commit("Side work", {"s.txt": "side\n"}, branch="side")
+    merge = b.commit("Merge into side", merge=[b.default_branch], branch="side")
+    b.close()
+    out = ai.Repo(b.path).outcomes(rev="side").set_index("sha")
+    assert out.loc[moved, ["lines_added", "lines_moved"]].tolist() == [2, 3]
+    # git's diff decides which side of the swap it writes as moved: x = 1 and long[0]
+    # (one move, one new short line) or long[1:3] (two moves)
+    assert out.loc[inner, "lines_moved"] >= 1
+    assert out.loc[inner, "lines_added"] + out.loc[inner, "lines_moved"] == 2
+    assert out.loc[to_c, ["lines_added", "lines_moved"]].tolist() == [1, 1]
+    # the merge's diff (against side) shows that move again: it is main's, not the merge's
+    assert out.loc[merge, ["lines_added", "lines_moved"]].tolist() == [0, 0]

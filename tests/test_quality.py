@@ -223,3 +223,13 @@ def test_pr_outcomes_sum_the_quality_of_the_commits_each_pr_landed(build, tmp_pa
         LONG.splitlines()
     )
     assert "complexity_delta" not in repo.pr_outcomes(data)  # only when asked for
+    # a PR's DMM is that of its change as one: PyDriller's on the same change squashed
+    s = build("prq-squashed")
+    s.commit("Initial", {"README.md": "x\n"})
+    s.commit("PR 3 squashed", {"src/calc.py": SIMPLE + BRANCHY})
+    s.close()
+    squashed = list(_pydriller(s.path).values())[-1]
+    dmm = ["dmm_unit_size", "dmm_unit_complexity", "dmm_unit_interfacing"]
+    assert prs.loc[3, dmm].astype(float).round(6).tolist() == [round(v, 6) for v in squashed]
+    each = q.loc[[t1, t2], dmm].astype(float)
+    assert not each.mean().round(6).equals(prs.loc[3, dmm].astype(float).round(6))  # no mean

@@ -65,7 +65,7 @@ from aiimpact.outcomes.szz import szz
 from aiimpact.outcomes.szz_blame import szz_by_blame
 from aiimpact.store import opened, transaction
 
-FORMAT = "5"
+FORMAT = "6"
 """The stored layout; a file of another format is emptied and refilled."""
 _ROWS_PER_TRANSACTION = 200_000  # h_origins rows made and written at a time
 _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest first
@@ -85,7 +85,7 @@ _DDL = (
     "options VARCHAR, n_commits BIGINT, n_lines BIGINT, revert_window BIGINT, "
     "saved_at TIMESTAMPTZ)",
     "CREATE TABLE IF NOT EXISTS h_commits (key VARCHAR, ci INTEGER, sha VARCHAR, "
-    "time BIGINT, added INTEGER)",
+    "time BIGINT, added INTEGER, moved INTEGER)",
     # born and died of every line id, in id order (rows are read back in the order they
     # were inserted: DuckDB's preserve_insertion_order, on by default), _CHUNK per chunk.
     # Rows, not blobs: a checkpoint rewrites a row group's blobs in full, so appending an
@@ -225,6 +225,7 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
                 "sha": h.commits,
                 "time": pa.array(h.time, pa.int64()),
                 "added": pa.array(h.added, pa.int32()),
+                "moved": pa.array(h.moved, pa.int32()),
             }
         ),
     )
@@ -389,7 +390,7 @@ def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
         def read(sql: str) -> pa.Table:
             return con.sql(sql, params=[key]).to_arrow_table()
 
-        commits = read("SELECT sha, time, added FROM h_commits WHERE key = ? ORDER BY ci")
+        commits = read("SELECT sha, time, added, moved FROM h_commits WHERE key = ? ORDER BY ci")
         for chunk in range(-(-n_lines // _CHUNK)):  # a chunk at a time: 16 MiB more, not all
             got = con.sql(
                 "SELECT born, died FROM h_lines WHERE key = ? AND chunk = ?", params=[key, chunk]
@@ -416,6 +417,7 @@ def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
     h.commits = commits["sha"].to_pylist()
     h.time = commits["time"].to_pylist()
     h.added = commits["added"].to_pylist()
+    h.moved = commits["moved"].to_pylist()
     h.tip = tip
     _load_states(h, lists, states)
     born = h.born

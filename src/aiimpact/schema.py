@@ -219,6 +219,12 @@ OUTCOMES = pa.schema(
         _col("reverted_within_30d", BOOL, "reverted within 30 days (NA: younger than 30 days)"),
         _col("reverted_within_90d", BOOL, "reverted within 90 days (NA: younger than 90 days)"),
         _col("lines_added", INT, "lines the commit added (line history)", pandas="int64"),
+        _col(
+            "lines_moved",
+            INT,
+            "lines it removed in one place and added in another (not in lines_added)",
+            pandas="int64",
+        ),
         *[
             c
             for days in (14, 30, 90)

@@ -49,12 +49,14 @@ def _seconds(values: Sequence[int] | np.ndarray) -> np.ndarray:
 
 
 def churn_table(history: LineHistory, windows: tuple[str, ...] = ("14D",)) -> pd.DataFrame:
-    """Per commit: lines added, lines churned within each window, lines alive at the tip.
+    """Per commit: lines added and moved, lines churned within each window, lines alive at
+    the tip.
 
     Returns
     -------
     pandas.DataFrame
-        ``sha, lines_added, churn_<window>...`` (nullable integers: NA when censored),
+        ``sha, lines_added, lines_moved`` (:attr:`LineHistory.moved`),
+        ``churn_<window>...`` (nullable integers: NA when censored),
         ``churn_rate_<window>`` (churned / added, NA when censored or nothing was added),
         ``lines_alive``.
     """
@@ -67,7 +69,8 @@ def churn_table(history: LineHistory, windows: tuple[str, ...] = ("14D",)) -> pd
     time = _seconds(history.time)
     life = died_at - time[origin]  # how long each deleted line lived (NaN: unknown)
     added = np.asarray(history.added, dtype=np.int64)
-    out = pd.DataFrame({"sha": history.commits, "lines_added": added})
+    moved = np.asarray(history.moved, dtype=np.int64)
+    out = pd.DataFrame({"sha": history.commits, "lines_added": added, "lines_moved": moved})
     newest = np.nanmax(time) if np.isfinite(time).any() else np.nan
     died_unknown = np.bincount(origin[np.isnan(died_at)], minlength=n) > 0
     del died_at

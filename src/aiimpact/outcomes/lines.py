@@ -38,7 +38,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, compress, pairwise, repeat
-from operator import eq, itemgetter, methodcaller, ne, not_
+from operator import eq, itemgetter, methodcaller, not_
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -96,6 +96,13 @@ class LineHistory:
         Commit times (seconds).
     added : list of int
         Lines each commit added (merges: only lines not found on the merged branch).
+    moved : list of int
+        Lines each commit removed in one hunk and added in another (of another file, or
+        elsewhere in the same one) with the same text (whitespace ignored, at least 10
+        non-blank characters): they keep their birth, and count in neither its added nor
+        its deleted lines. A line taken back within its own hunk is an edit in place
+        (re-indented, say), not a move. Merges have 0: the moves their diff shows were
+        made, and are counted, on the merged branch.
     born : array of int
         For every line id, the commit index that wrote it.
     died : array of int
@@ -132,6 +139,7 @@ class LineHistory:
     commits: list[str] = field(default_factory=list)
     time: list[int] = field(default_factory=list)
     added: list[int] = field(default_factory=list)
+    moved: list[int] = field(default_factory=list)
     born: array = field(default_factory=lambda: array("i"))  # compact: 4 bytes per line
     died: array = field(default_factory=lambda: array("q"))
     alive_at_tip: Counter = field(default_factory=Counter)
@@ -281,10 +289,12 @@ class LineHistory:
         gone_raw: list[bytes] = []
         gone_path: list[str] = []
         plans: dict[str, list[tuple[list[bytes], array, array, dict[int, int]]]] = {}
+        spans: dict[str, list[tuple[int, int]]] = {}  # each hunk's range of the removed lines
         for path, hunks in p.files.items():
             ids = state.get(path, _NO_IDS)
             lines = text.get(path, _NO_TEXT)
             plan = plans[path] = []
+            span = spans[path] = []
             removed, added = array("I"), array("I")
             for h in hunks:
                 norms = list(map(_norm, map(_TEXT, h.added)))
@@ -298,6 +308,7 @@ class LineHistory:
                         if 0 <= pos < len(ids):
                             context[(born[ids[pos]], path)] += 1
                     plan.append((norms, hashes, exact, pairs))
+                    span.append((0, 0))
                     continue
                 gone = ids[start : start + h.old_len]
                 raw = h.removed[: len(gone)]
@@ -314,6 +325,7 @@ class LineHistory:
                     gone = array("q", [gone[k] for k in rest])
                     old = array("I", [old[k] for k in rest])
                     raw = [raw[k] for k in rest]
+                span.append((len(gone_ids), len(gone_ids) + len(gone)))
                 gone_ids += gone
                 gone_hash += old
                 gone_raw += raw
@@ -327,7 +339,7 @@ class LineHistory:
         if gone_hash and added_text:
             pool = _pool(plans, gone_hash, gone_raw, gone_path, added_text)
         taken: set[int] = set()
-        added_here = 0
+        added_here = moved_here = 0
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
         for path, hunks in p.files.items():
             ids = state.get(path, _NO_IDS)
@@ -350,6 +362,7 @@ class LineHistory:
                 new_file_lines += lines[at:start]
                 at = start + h.old_len
                 norms, _, exact, pairs = plan[hi]
+                lo, end = spans[path][hi]
                 new_file_lines += exact
                 if not pairs and (not pool or pool.keys().isdisjoint(norms)):
                     first_id, n = len(born), len(norms)  # all new or merged lines: in bulk
@@ -371,6 +384,7 @@ class LineHistory:
                     if i is not None:
                         new_file_ids.append(gone_ids[i])
                         taken.add(i)
+                        moved_here += not lo <= i < end  # from its own hunk: edited in place
                         continue
                     same = donors.get(exact[k]) if donors else None
                     # a line the merged branch wrote keeps its birth (as a new id: the
@@ -403,6 +417,7 @@ class LineHistory:
         worth = map(not_, map(_SIGNED_MEANINGLESS.match, gone_raw))  # meaningful()
         deleted_from = Counter(compress(zip(origins, gone_path, strict=True), worth))
         self.added.append(added_here)
+        self.moved.append(0 if other else moved_here)  # a merge's are its branch's
         if deleted_from:
             self.deleted.add(ci, *_by_origin(deleted_from))
         if context:
@@ -461,16 +476,10 @@ class LineHistory:
             if ids is None or ids is first:
                 continue
             hashes = text[path]
-            # the lines both files share at the start and the end are the first parent's
-            # (same ids): never offered, so only the lines between them are searched
-            head, tail = _common_ends(ids, first)
-            hits = _positions(hashes[head : len(hashes) - tail], wanted)
+            hits = _positions(hashes, wanted)
             if not hits:
                 continue
-            if head:
-                hits = [i + head for i in hits]
-            # a file holds a line id once, so those lines can only be in first's middle too
-            offered = _absent(ids, hits, first[head : len(first) - tail])
+            offered = _absent(ids, hits, first)
             # file order reversed: pop() hands out the first line of each content
             for i in reversed(offered):
                 donors.setdefault(hashes[i], []).append(born[ids[i]])
@@ -530,27 +539,6 @@ def _positions(hashes: array, wanted: set[int]) -> list[int]:
         return list(compress(range(len(hashes)), map(wanted.__contains__, hashes)))
     values = np.frombuffer(hashes, dtype=np.uint32)
     return np.flatnonzero(_members(values, np.fromiter(wanted, np.uint32, len(wanted)))).tolist()
-
-
-def _common_ends(a: array, b: array) -> tuple[int, int]:
-    """How many items *a* and *b* share at their start, and then at their end (not
-    overlapping the start)."""
-    n = min(len(a), len(b))
-    if n < _VECTOR_MIN:
-        head = next(compress(range(n), map(ne, a, b)), n)
-        rest = n - head
-        tail = next(compress(range(rest), map(ne, reversed(a), reversed(b))), rest)
-        return head, tail
-    x, y = np.frombuffer(a, dtype=np.int64), np.frombuffer(b, dtype=np.int64)
-    head = _first_true(x[:n] != y[:n], n)
-    rest = n - head
-    tail = _first_true(x[len(x) - rest :][::-1] != y[len(y) - rest :][::-1], rest)
-    return head, tail
-
-
-def _first_true(mask: np.ndarray, default: int) -> int:
-    at = int(mask.argmax()) if len(mask) else 0
-    return at if len(mask) and mask[at] else default
 
 
 def _absent(ids: array, positions: list[int], first: array) -> list[int]:

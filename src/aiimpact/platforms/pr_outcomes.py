@@ -6,7 +6,7 @@ outcomes, aggregated over the commits that landed through it (``pr_number`` of
 
 * ``in_history``: some commit of the history landed through it; the code columns of a PR
   that is not found (closed unmerged, or merged elsewhere) are NA, and the row is kept;
-* ``landed_commits``; ``lines_added`` and ``lines_alive`` summed over them;
+* ``landed_commits``; ``lines_added``, ``lines_moved`` and ``lines_alive`` summed over them;
 * ``churn_14d``/``30d``/``90d`` summed, NA when any of them is censored (younger than the
   window), and ``churn_rate_*`` = churn / ``lines_added``;
 * ``reverted``, ``fix_inducing``: any of them; ``n_fixes_induced`` summed;
@@ -16,18 +16,30 @@ outcomes, aggregated over the commits that landed through it (``pr_number`` of
 * with ``Repo.outcomes(quality=True)``: ``complexity_delta``, ``functions_changed``,
   ``test_lines_added`` and ``source_lines_added`` summed over the landed commits that have
   a figure (merges and commits that change no file lizard reads have none, and nor do
-  commits with an absent blob); NA when none has.
+  commits with an absent blob); NA when none has. So are the DMM deltas (``size_low`` ...
+  ``interfacing_high``), and the PR's ``dmm_unit_size``, ``dmm_unit_complexity`` and
+  ``dmm_unit_interfacing`` are made from those sums: the DMM of the PR's change as one
+  (of its squashed diff, when its commits follow one another), not an average of its
+  commits' proportions.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-_SUMS = ("lines_added", "lines_alive", "n_fixes_induced")
+from aiimpact.quality.table import PROFILE, PROPERTIES, good_share
+
+_SUMS = ("lines_added", "lines_moved", "lines_alive", "n_fixes_induced")
 _CENSORED_SUMS = ("churn_14d", "churn_30d", "churn_90d")
 _ANY = ("reverted", "partially_reverted", "fix_inducing")
 _ANY_WITHIN = ("reverted_within_30d", "reverted_within_90d", "fix_inducing_within_90d")
-_QUALITY_SUMS = ("complexity_delta", "functions_changed", "test_lines_added", "source_lines_added")
+_QUALITY_SUMS = (
+    "complexity_delta",
+    "functions_changed",
+    "test_lines_added",
+    "source_lines_added",
+    *PROFILE,
+)
 
 
 def pr_outcomes_table(data, outcomes: pd.DataFrame, repo: str) -> pd.DataFrame:
@@ -61,6 +73,8 @@ def pr_outcomes_table(data, outcomes: pd.DataFrame, repo: str) -> pd.DataFrame:
         out[column] = _on(numbers, groups[column].apply(_any_within))
     for column in (c for c in _QUALITY_SUMS if c in outcomes):
         out[column] = _on(numbers, groups[column].sum(min_count=1), "Int64")
+    for p in (p for p in PROPERTIES if f"{p}_low" in outcomes):
+        out[f"dmm_unit_{p}"] = good_share(out[f"{p}_low"], out[f"{p}_high"])
     # the author's PRs opened strictly earlier: the lowest rank among ties, less one (a PR
     # with no creation time counts none before it, and is counted before none)
     seconds = (out["created_at"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()  # NaT: NaN

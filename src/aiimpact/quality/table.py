@@ -37,8 +37,9 @@ from aiimpact.store import opened, transaction
 
 _FIGURES = list(BlobQuality._fields)
 _SAVE_EVERY = 2000  # blobs analysed per cache transaction
-_PROFILE = _FIGURES[3:9]
-_PROPERTIES = ("size", "complexity", "interfacing")
+PROFILE = _FIGURES[3:9]
+"""The DMM risk-profile deltas: ``size_low, size_high, complexity_low, ...``."""
+PROPERTIES = ("size", "complexity", "interfacing")
 _TEST_DIR = re.compile(r"(^|/)(tests?|__tests__|spec|specs|testing|test_?data)/", re.I)
 _TEST_NAME = re.compile(
     r"(^test_.*|.*_tests?\.\w+$|.*\.(test|spec)\.\w+$|.*Tests?\.(java|kt|cs|scala|swift)$)"
@@ -109,14 +110,14 @@ def quality_files(
                 lang = language(posixpath.basename(path))
                 out.append((sha, path, None, status, lang, *[None] * 10, lang is not None))
     table = pd.DataFrame(out, columns=FILE_COLUMNS)
-    for c in ["ccn_before", "ccn_after", "complexity_delta", "functions_changed", *_PROFILE]:
+    for c in ["ccn_before", "ccn_after", "complexity_delta", "functions_changed", *PROFILE]:
         table[c] = table[c].astype("Int64")
     table["missing_blob"] = table["missing_blob"].astype(bool)
     return table
 
 
 FILE_COLUMNS = ["sha", "path", "old_path", "status", "language", "ccn_before", "ccn_after"]
-FILE_COLUMNS += ["complexity_delta", "functions_changed", *_PROFILE, "missing_blob"]
+FILE_COLUMNS += ["complexity_delta", "functions_changed", *PROFILE, "missing_blob"]
 
 
 def _figures(git_dir, wanted, rows, cache: Path, workers, progress) -> dict:
@@ -212,21 +213,21 @@ def quality_commits(
     ``dmm_unit_size``, ``dmm_unit_complexity`` and ``dmm_unit_interfacing`` (PyDriller's
     proportion of good change: lines of code moving into low-risk functions, or out of the
     others, over all that moved; NA when none moved, for a merge, and when no file lizard
-    reads was changed), and ``test_lines_added``, ``source_lines_added`` (:func:`is_test`;
-    source: a file lizard reads that is not a test). A commit with a missing blob among its
-    source files has NA figures; *merges* have NA throughout (what they bring in is counted
-    on the merged branch's commits)."""
+    reads was changed) with the summed deltas they are made of (:data:`PROFILE`, so that a
+    PR's DMM can be made from its commits' sums), and ``test_lines_added``,
+    ``source_lines_added`` (:func:`is_test`; source: a file lizard reads that is not a
+    test). A commit with a missing blob among its source files has NA figures; *merges*
+    have NA throughout (what they bring in is counted on the merged branch's commits)."""
     shas = pd.Index(file_changes["sha"].unique(), name="sha")
     measured = files[files["language"].notna()]
     g = measured.groupby("sha")
     out = pd.DataFrame(index=shas)
     unknown = g["missing_blob"].any()
-    for c in ("complexity_delta", "functions_changed", *_PROFILE):
+    for c in ("complexity_delta", "functions_changed", *PROFILE):
         total = g[c].sum(min_count=1).where(~unknown)
         out[c] = total.reindex(shas).astype("Int64")
-    for p in _PROPERTIES:
-        out[f"dmm_unit_{p}"] = _good_share(out[f"{p}_low"], out[f"{p}_high"])
-    out = out.drop(columns=list(_PROFILE))
+    for p in PROPERTIES:
+        out[f"dmm_unit_{p}"] = good_share(out[f"{p}_low"], out[f"{p}_high"])
     paths = file_changes["path"].tolist()
     fc = file_changes.assign(
         test=np.array([is_test(p) for p in paths], dtype=bool),
@@ -246,8 +247,10 @@ def quality_commits(
     return out.reset_index()
 
 
-def _good_share(low: pd.Series, high: pd.Series) -> pd.Series:
-    """PyDriller's ``_good_change_proportion`` of the deltas *low* and *high* (NA: none)."""
+def good_share(low: pd.Series, high: pd.Series) -> pd.Series:
+    """PyDriller's ``_good_change_proportion`` of the deltas *low* and *high* (lines of code
+    of low-risk and of other functions, after minus before): the good change over all
+    change; NA where nothing moved."""
     lo, hi = low.astype("Float64"), high.astype("Float64")
     good = lo.clip(lower=0) + (-hi).clip(lower=0)
     bad = (-lo).clip(lower=0) + hi.clip(lower=0)
