@@ -233,3 +233,67 @@ def test_pr_outcomes_sum_the_quality_of_the_commits_each_pr_landed(build, tmp_pa
     assert prs.loc[3, dmm].astype(float).round(6).tolist() == [round(v, 6) for v in squashed]
     each = q.loc[[t1, t2], dmm].astype(float)
     assert not each.mean().round(6).equals(prs.loc[3, dmm].astype(float).round(6))  # no mean
+
+
+def _function(name: str, branches: int, lines: int = 24) -> str:
+    """A function of *lines* lines with *branches* ifs (CCN = branches + 1)."""
+    body = "".join(f"    if x > {k}:\n        x -= {k}\n" for k in range(branches))
+    body += "".join(f"    x = x + {k}\n" for k in range(lines - 2 - 2 * branches))
+    return f"def {name}(x):\n{body}    return x\n"
+
+
+AI_BRANCHES, OTHER_BRANCHES = (7, 8, 3, 9, 6), (0, 1, 2, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def planted_quality(tmp_path_factory):
+    """60 commits of 6 authors, each adding one 24-line function in a new file: the
+    AI-marked half with more branches. Planted: complexity_delta differs by
+    mean(AI CCN) - mean(other CCN) = 7.6 - 3.0 = 4.6; dmm_unit_complexity (low risk: CCN
+    <= 5) is 1 for 1 AI commit in 5 and for 4 other commits in 5, a difference of -0.6."""
+    root = tmp_path_factory.mktemp("planted-quality")
+    b = ai.synth.RepoBuilder(root / "r")
+    b.commit("Initial", {"README.md": "x\n"})
+    for i in range(60):
+        assisted = i % 2 == 0
+        branches = (AI_BRANCHES if assisted else OTHER_BRANCHES)[(i // 2) % 5]
+        trailer = "\n\nCo-authored-by: Claude <noreply@anthropic.com>" if assisted else ""
+        b.commit(
+            f"Add f{i}{trailer}",
+            {f"src/f{i}.py": _function(f"f{i}", branches)},
+            author=f"Dev {i % 6} <dev{i % 6}@x.org>",
+        )
+    b.close()
+    repo = ai.Repo(b.path, cache_dir=root / "c", progress=False)
+    return repo.outcomes(), repo.outcomes(quality=True)
+
+
+def test_the_study_compares_code_quality_with_the_planted_differences(planted_quality):
+    from aiimpact.report.study import build_report
+    from aiimpact.stats.study import QUALITY_OUTCOMES
+
+    plain, with_quality = planted_quality
+    feature = with_quality[with_quality["subject"].str.startswith("Add f")]
+    ai_ccn = feature.loc[feature["ai_assisted"], "complexity_delta"].astype(float).mean()
+    other_ccn = feature.loc[~feature["ai_assisted"], "complexity_delta"].astype(float).mean()
+    assert (ai_ccn, other_ccn) == (7.6, 3.0)  # the construction, through lizard
+    s = ai.study(with_quality, since="all")
+    t = s.table().set_index("outcome")
+    assert set(QUALITY_OUTCOMES) <= set(t.index)
+    cx = t.loc["complexity_delta"]
+    assert (
+        cx["scale"] == "difference in means"
+        and cx["ci_low"] <= 4.6 <= cx["ci_high"]
+        and cx["ci_low"] > 0
+    )
+    dmm = t.loc["dmm_unit_complexity"]
+    assert dmm["ci_low"] <= -0.6 <= dmm["ci_high"] and dmm["ci_high"] < 0
+    assert pd.notna(t.loc["lines_moved", "reason"]) or pd.notna(t.loc["lines_moved", "estimate"])
+    assert not set(QUALITY_OUTCOMES) & set(ai.study(plain, since="all").tried)  # when asked
+    page = build_report(with_quality, "q", since="all")
+    section = page[page.index('<section id="quality">') :]
+    section = section[: section.index("</section>")]
+    assert "complexity_delta" in section and "dmm_unit_complexity" in section
+    models = page[page.index('<section id="models">') :]
+    assert "complexity_delta" not in models[: models.index("</section>")]
+    assert '<section id="quality">' not in build_report(plain, "q", since="all")

@@ -224,7 +224,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     writable_file(args.output, "report")
     repo = _repo_from(args)
     prs, data = _read_prs(Path(args.prs), repo.name) if args.prs else (None, None)
-    outcomes = repo.outcomes(args.rev, prs=data)
+    outcomes = repo.outcomes(args.rev, prs=data, quality=args.quality)
     if data is not None and prs is not None:
         prs = pr_outcomes_table(data, outcomes, repo.name)  # review and code, per PR
         n = repo.last_report.prs
@@ -523,6 +523,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("--until", help="study window end (default: the newest commit)")
     rp.add_argument("--cluster", help="column to cluster errors by (default: author if >= 10)")
+    rp.add_argument(
+        "--quality",
+        action="store_true",
+        help="add code quality (complexity, DMM; lizard on every changed file: slow once)",
+    )
     rp.add_argument("--cache-dir", help="cache root (default: $AIIMPACT_CACHE_DIR)")
     rp.set_defaults(func=_cmd_report)
 

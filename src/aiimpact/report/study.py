@@ -3,8 +3,10 @@
 Sections (each an element with the id in brackets): a summary [summary], the AI share of
 commits and lines over time [ai-share], tools and modes [tools], each outcome's raw figures
 by group with CIs [outcomes], the adjusted models with a forest plot [models], the
-misclassification sensitivity [sensitivity], the adoption event study when adoption dates
-are clear [adoption], pull requests when given [pull-requests], the planted truth for a
+code quality when the table has its columns [quality], the misclassification sensitivity
+[sensitivity], the adoption event study when adoption dates are clear [adoption], pull
+requests when given [pull-requests; with their code, pull-requests-code and
+pull-requests-quality], the planted truth for a
 synthetic repository [truth], and the caveats [caveats]. Figures are inline SVG and the page
 loads nothing from the network.
 
@@ -26,7 +28,12 @@ from aiimpact.errors import InputError
 from aiimpact.files import atomic_output, writable_file
 from aiimpact.report import figures
 from aiimpact.stats.results import fmt as _f
-from aiimpact.stats.study import PR_CODE_OUTCOMES, TABLE_COLUMNS
+from aiimpact.stats.study import (
+    PR_CODE_OUTCOMES,
+    PR_QUALITY_OUTCOMES,
+    QUALITY_OUTCOMES,
+    TABLE_COLUMNS,
+)
 from aiimpact.times import day
 
 SENSITIVITY_OUTCOMES = ("reverted_within_90d", "fix_inducing_within_90d")
@@ -125,7 +132,15 @@ def build_report(
         _share(history, s),
         _tools(outcomes),
         _raw(s.raw, "outcomes", "Outcomes by group (raw, unadjusted)"),
-        _models(s, "commit", truth, "models", "Adjusted comparison: AI-assisted vs other commits"),
+        _models(
+            s,
+            "commit",
+            truth,
+            "models",
+            "Adjusted comparison: AI-assisted vs other commits",
+            [o for o in s.tried if o not in QUALITY_OUTCOMES],
+        ),
+        _quality(s, truth),
         _sensitivity(s.results, s.absent),
         _adoption(s.commits, s.absent),
     ]
@@ -278,6 +293,25 @@ estimated is listed with its reason.</p>
 <ul class="caveat">{warn}</ul></section>"""
 
 
+def _quality(s, truth) -> str:
+    """The code-quality outcomes of the commits, when the table has them (else nothing)."""
+    quality = [o for o in s.tried if o in QUALITY_OUTCOMES]
+    if not quality:
+        return ""
+    intro = (
+        "<p>How complex and how maintainable the code each commit wrote is (lizard's "
+        "figures for the files it changed, see docs/quality.md): cyclomatic complexity "
+        "added (after minus before), PyDriller's Delta Maintainability Model (the share of "
+        "changed lines of code that went into low-risk functions or out of the others, for "
+        "unit size, complexity and interfacing; a commit that moved no function code has "
+        "none and is left out), and the lines it moved (removed in one place, added in "
+        "another: refactoring, in GitClear's taxonomy). Differences are in the outcome's "
+        "own unit, adjusted for size like the others.</p>"
+    )
+    heading = "Code quality: AI-assisted vs other commits"
+    return _models(s, "commit", truth, "quality", heading, quality, intro)
+
+
 def _sensitivity(models, absent) -> str:
     parts = []
     for r in models.results:
@@ -338,7 +372,7 @@ def _prs(s, truth) -> str:
     """The PR part: the review half, then (for a ``Repo.pr_outcomes()`` table) what became
     of the code each PR landed, then the raw figures."""
     p = s.prs
-    review = [o for o in s.pr_tried if o not in PR_CODE_OUTCOMES]
+    review = [o for o in s.pr_tried if o not in {**PR_CODE_OUTCOMES, **PR_QUALITY_OUTCOMES}]
     heading = f"Pull requests ({len(p)}; AI-assisted vs other): review"
     intro = (
         f"<p>{int(p['ai_assisted'].fillna(False).astype(bool).sum())} of the {len(p)} PRs "
@@ -362,6 +396,15 @@ def _prs(s, truth) -> str:
         )
         heading = "Pull requests: what became of their code"
         parts.append(_models(s, "pr", truth, "pull-requests-code", heading, code, intro))
+    quality = [o for o in s.pr_tried if o in PR_QUALITY_OUTCOMES]
+    if quality:
+        intro = (
+            "<p>The quality of the code each PR landed, its commits taken together: "
+            "complexity added, and the DMM of its change as one (made from its commits' "
+            "summed risk-profile deltas).</p>"
+        )
+        heading = "Pull requests: the quality of their code"
+        parts.append(_models(s, "pr", truth, "pull-requests-quality", heading, quality, intro))
     raw = _raw(s.pr_raw, "pull-requests-raw", "Pull requests by group (raw)")
     return "".join(parts) + raw
 

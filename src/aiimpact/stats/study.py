@@ -68,6 +68,16 @@ PR_CODE_OUTCOMES: dict[str, str] = {  # the code half, for a Repo.pr_outcomes() 
     "fix_inducing_within_90d": "auto",
     "churn_rate_14d": "ols",
 }
+QUALITY_OUTCOMES: dict[str, str] = {  # with quality columns (Repo.outcomes(quality=True))
+    "complexity_delta": "ols",  # cyclomatic complexity added: a difference, size-adjusted
+    "dmm_unit_size": "ols",  # DMM proportions: differences in the share of good change
+    "dmm_unit_complexity": "ols",
+    "dmm_unit_interfacing": "ols",
+    "lines_moved": "auto",  # GitClear's moved (refactored) lines: a count
+}
+PR_QUALITY_OUTCOMES: dict[str, str] = {
+    k: v for k, v in QUALITY_OUTCOMES.items() if k != "lines_moved"
+}
 MAX_AUTHOR_EFFECTS = 100
 LEAD = pd.Timedelta(days=183)
 TABLE_COLUMNS = [
@@ -294,8 +304,10 @@ def study(
     commit_outcomes, pr_outcomes : mapping, optional
         Outcome -> model to try (default :data:`COMMIT_OUTCOMES`; for PRs
         :data:`PR_OUTCOMES`, the review half, and with a ``Repo.pr_outcomes()`` table
-        :data:`PR_CODE_OUTCOMES` too, what became of the code each PR landed); outcomes
-        the table lacks are listed with that reason.
+        :data:`PR_CODE_OUTCOMES` too, what became of the code each PR landed); with quality
+        columns (``quality=True`` of ``Repo.outcomes`` and ``Repo.pr_outcomes``)
+        :data:`QUALITY_OUTCOMES` and :data:`PR_QUALITY_OUTCOMES` are added; outcomes the
+        table lacks are listed with that reason.
     progress : bool, optional
         A "fitting models" bar on stderr (default: only for many outcomes).
 
@@ -321,7 +333,8 @@ def study(
         )
     table, design = _design(table, "commit_time", "author_email", window, rule, controls, cluster)
     absent = nothing_to_compare(table, "commits")
-    tried = dict(commit_outcomes or COMMIT_OUTCOMES)
+    quality = QUALITY_OUTCOMES if "complexity_delta" in table else {}
+    tried = dict(commit_outcomes or {**COMMIT_OUTCOMES, **quality})
     results, raw = _fit(table, tried, design, absent, progress)
     s = Study(table, design, left_out, tried, results, raw, absent)
     if prs is not None and len(prs):
@@ -332,7 +345,8 @@ def study(
             p, s.pr_design = _design(p, "created_at", "author_login", pwindow, prule, None, "auto")
             s.prs, s.pr_absent = p, nothing_to_compare(p, "pull requests")
             code = PR_CODE_OUTCOMES if "in_history" in p else {}
-            s.pr_tried = dict(pr_outcomes or {**PR_OUTCOMES, **code})
+            quality = PR_QUALITY_OUTCOMES if "complexity_delta" in p else {}
+            s.pr_tried = dict(pr_outcomes or {**PR_OUTCOMES, **code, **quality})
             s.pr_results, s.pr_raw = _fit(p, s.pr_tried, s.pr_design, s.pr_absent, progress)
     return s
 
