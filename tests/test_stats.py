@@ -179,6 +179,14 @@ def test_refusals_and_warnings_in_words(table):
         compare(small, "reverted")
     with pytest.warns(StatsWarning, match="only 3 clusters"):
         compare(table.assign(team=table.index % 3), "reverted", cluster="team")
+    # 20 teams, but one holds 90% of the rows: about 1.2 equal clusters
+    lopsided = np.where(table.index % 10 == 0, (table.index // 10) % 20 + 1, 0)
+    with pytest.warns(StatsWarning, match=r"largest holds 90%.*about 1\.2 equal clusters"):
+        compare(table.assign(team=lopsided), "reverted", cluster="team")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 20 equal teams: no warning about clusters
+        r = compare(table.assign(team=table.index % 20), "reverted", cluster="team")
+    assert not any("cluster" in w for w in r.warnings)
 
 
 def test_rows_with_missing_values_are_counted(table):

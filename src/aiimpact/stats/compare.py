@@ -159,6 +159,8 @@ def compare(
                 f"only {n_clusters} clusters of {cluster!r}: cluster-robust errors are "
                 "unreliable below about 10 (the interval is likely too narrow)"
             )
+        else:
+            found += _unequal_clusters(data["g"], cluster)
 
     balance = None
     if weights is not None:
@@ -487,3 +489,21 @@ def _ph_check(res) -> list[str]:
             f"p = {p:.3g}): read it as an average over the follow-up"
         ]
     return []
+
+
+def _unequal_clusters(groups: pd.Series, cluster: str) -> list[str]:
+    """A warning when the clusters are so unequal that they count as fewer than
+    :data:`MIN_CLUSTERS` equal ones: the inverse Herfindahl index of their sizes, ``(sum
+    n_g)^2 / sum n_g^2`` (one author with most of the commits, say). Cluster-robust errors
+    then rest on few effective clusters, as with few clusters (Carter, Schnepel and
+    Steigerwald 2017; MacKinnon and Webb 2017)."""
+    sizes = groups.value_counts().to_numpy(dtype=float)
+    effective = sizes.sum() ** 2 / (sizes**2).sum()
+    if effective >= MIN_CLUSTERS:
+        return []
+    return [
+        f"the {len(sizes)} clusters of {cluster!r} are very unequal (the largest holds "
+        f"{sizes.max() / sizes.sum():.0%} of the rows): they count as about {effective:.1f} "
+        "equal clusters, and cluster-robust errors are unreliable below about 10 (the "
+        "interval is likely too narrow)"
+    ]
