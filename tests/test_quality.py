@@ -63,10 +63,10 @@ def test_dmm_equals_pydrillers_own(history, tmp_path):
     assert values.isna().any() and (values == 0).any() and (values == 1).any()
 
 
-def _lizard_ccn(path, rev_path: str) -> int:
+def _lizard(path, rev_path: str):
     text = git(path, "show", rev_path)
     name = rev_path.rsplit("/", 1)[-1]
-    return lizard.analyze_file.analyze_source_code(name, text).CCN
+    return lizard.analyze_file.analyze_source_code(name, text)
 
 
 def test_complexity_delta_equals_lizards_totals_before_and_after(history, tmp_path):
@@ -77,10 +77,12 @@ def test_complexity_delta_equals_lizards_totals_before_and_after(history, tmp_pa
     assert files.loc[files["path"] == "README.md", "complexity_delta"].isna().all()
     for row in measured.itertuples():
         before_path = row.old_path if isinstance(row.old_path, str) else row.path
-        before = _lizard_ccn(history, f"{row.sha}~1:{before_path}") if row.status != "A" else 0
-        after = _lizard_ccn(history, f"{row.sha}:{row.path}") if row.status != "D" else 0
+        old = _lizard(history, f"{row.sha}~1:{before_path}") if row.status != "A" else None
+        new = _lizard(history, f"{row.sha}:{row.path}") if row.status != "D" else None
+        before, after = (x.CCN if x else 0 for x in (old, new))
         assert (row.ccn_before, row.ccn_after) == (before, after), row
         assert row.complexity_delta == after - before
+        assert row.nloc_delta == (new.nloc if new else 0) - (old.nloc if old else 0)
     renamed = files[files["status"] == "R"]
     assert (
         list(renamed["old_path"]) == ["src/long.py"] and renamed["functions_changed"].iloc[0] == 1
@@ -297,3 +299,46 @@ def test_the_study_compares_code_quality_with_the_planted_differences(planted_qu
     models = page[page.index('<section id="models">') :]
     assert "complexity_delta" not in models[: models.index("</section>")]
     assert '<section id="quality">' not in build_report(plain, "q", since="all")
+
+
+def test_the_panel_adds_the_trees_complexity_month_by_month(build, tmp_path):
+    """complexity_total and nloc_total at each month's end equal lizard's totals over the
+    tree of that month's last commit (a merge included); complexity_added is the month's
+    sum of the commits' deltas."""
+    from datetime import UTC, datetime, timedelta
+
+    from aiimpact.errors import InputError
+
+    b = build("panelq", start=datetime(2025, 1, 10, tzinfo=UTC), step=timedelta(days=9))
+    b.commit("Add calc", {"src/calc.py": SIMPLE, "README.md": "x\n"})
+    b.commit("Branch out", {"src/calc.py": SIMPLE + BRANCHY})
+    b.branch("side")
+    b.commit("C code", {"lib/f.c": C_FILE}, branch="side")
+    b.commit("Long\n\nCo-authored-by: Claude <noreply@anthropic.com>", {"src/long.py": LONG})
+    b.commit("Merge side", merge=["side"])
+    b.commit("Shrink", {"src/calc.py": SIMPLE, "lib/f.c": None})
+    b.commit("Docs", {"README.md": "y\n"})
+    b.close()
+    repo = ai.Repo(b.path, cache_dir=tmp_path, progress=False)
+    outcomes = repo.outcomes(quality=True)
+    p = ai.panel(outcomes, unit="repo", quality=True)
+    assert len(p) == 3 and p["quality_unknown"].sum() == 0
+    when = outcomes.set_index("sha")["commit_time"]
+    for row in p.itertuples():
+        end = row.period + pd.offsets.MonthBegin(1)
+        last = when[when.dt.tz_localize(None) < end].idxmax()
+        files = git(b.path, "ls-tree", "-r", "--name-only", last).split()
+        measured = [_lizard(b.path, f"{last}:{f}") for f in files if not f.endswith(".md")]
+        assert row.complexity_total == sum(x.CCN for x in measured), row
+        assert row.nloc_total == sum(x.nloc for x in measured), row
+        assert row.complexity_per_kloc == pytest.approx(
+            1000 * row.complexity_total / row.nloc_total
+        )
+    month = outcomes["commit_time"].dt.month
+    assert p["complexity_added"].tolist() == [
+        outcomes.loc[month == m, "complexity_delta"].astype(float).sum() for m in (1, 2, 3)
+    ]
+    authors = ai.panel(outcomes, unit="author_email", quality=True)
+    assert "complexity_added" in authors and "complexity_total" not in authors  # repo only
+    with pytest.raises(InputError, match=r"Repo\.outcomes\(quality=True\)"):
+        ai.panel(repo.outcomes(), unit="repo", quality=True)

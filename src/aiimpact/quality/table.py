@@ -63,7 +63,7 @@ def quality_files(
 ) -> pd.DataFrame:
     """One row per file a non-merge commit of *rev* changed: ``sha, path, old_path,
     status, language`` (lizard's reader, NA when it has none), ``ccn_before, ccn_after,
-    complexity_delta, functions_changed`` and the DMM deltas ``size_low`` ...
+    complexity_delta, nloc_delta, functions_changed`` and the DMM deltas ``size_low`` ...
     ``interfacing_high`` (lines of code of low-risk and other functions, after minus
     before). Figures are NA for files lizard cannot read and for blobs the repository does
     not hold (``missing_blob``). *rev* None (an unborn HEAD): no rows. With *file_changes*
@@ -96,10 +96,10 @@ def quality_files(
         if known:
             assert before is not None and after is not None
             delta = [a - b for a, b in zip(after[3:9], before[3:9], strict=True)]
-            values = [before.ccn, after.ccn, after.ccn - before.ccn]
+            values = [before.ccn, after.ccn, after.ccn - before.ccn, after.nloc - before.nloc]
             values += [changed_functions(before.signatures, after.signatures), *delta]
         else:
-            values = [None] * 10
+            values = [None] * 11
         missing = lang is not None and not known
         out.append((sha, f.path, f.old_path, f.status, lang, *values, missing))
     if unknown is not None:
@@ -108,16 +108,16 @@ def quality_files(
         ):
             if sha in streamed:
                 lang = language(posixpath.basename(path))
-                out.append((sha, path, None, status, lang, *[None] * 10, lang is not None))
+                out.append((sha, path, None, status, lang, *[None] * 11, lang is not None))
     table = pd.DataFrame(out, columns=FILE_COLUMNS)
-    for c in ["ccn_before", "ccn_after", "complexity_delta", "functions_changed", *PROFILE]:
+    for c in [*FILE_COLUMNS[5:-1]]:
         table[c] = table[c].astype("Int64")
     table["missing_blob"] = table["missing_blob"].astype(bool)
     return table
 
 
 FILE_COLUMNS = ["sha", "path", "old_path", "status", "language", "ccn_before", "ccn_after"]
-FILE_COLUMNS += ["complexity_delta", "functions_changed", *PROFILE, "missing_blob"]
+FILE_COLUMNS += ["complexity_delta", "nloc_delta", "functions_changed", *PROFILE, "missing_blob"]
 
 
 def _figures(git_dir, wanted, rows, cache: Path, workers, progress) -> dict:
@@ -209,21 +209,24 @@ def quality_commits(
     files: pd.DataFrame, file_changes: pd.DataFrame, merges: Collection[str] = ()
 ) -> pd.DataFrame:
     """Per commit (one row per sha of *file_changes*, the ``Repo.file_changes`` table):
-    ``complexity_delta`` and ``functions_changed`` summed over its files lizard reads,
+    ``complexity_delta``, ``nloc_delta`` (lizard's lines of code, after minus before) and
+    ``functions_changed`` summed over its files lizard reads,
     ``dmm_unit_size``, ``dmm_unit_complexity`` and ``dmm_unit_interfacing`` (PyDriller's
     proportion of good change: lines of code moving into low-risk functions, or out of the
     others, over all that moved; NA when none moved, for a merge, and when no file lizard
     reads was changed) with the summed deltas they are made of (:data:`PROFILE`, so that a
     PR's DMM can be made from its commits' sums), and ``test_lines_added``,
     ``source_lines_added`` (:func:`is_test`; source: a file lizard reads that is not a
-    test). A commit with a missing blob among its source files has NA figures; *merges*
-    have NA throughout (what they bring in is counted on the merged branch's commits)."""
+    test). A commit with a missing blob among its source files has NA figures and
+    ``missing_blob`` (a commit that changed no file lizard reads has NA figures too, and
+    not ``missing_blob``: nothing to measure); *merges* have NA throughout (what they bring
+    in is counted on the merged branch's commits)."""
     shas = pd.Index(file_changes["sha"].unique(), name="sha")
     measured = files[files["language"].notna()]
     g = measured.groupby("sha")
     out = pd.DataFrame(index=shas)
     unknown = g["missing_blob"].any()
-    for c in ("complexity_delta", "functions_changed", *PROFILE):
+    for c in ("complexity_delta", "nloc_delta", "functions_changed", *PROFILE):
         total = g[c].sum(min_count=1).where(~unknown)
         out[c] = total.reindex(shas).astype("Int64")
     for p in PROPERTIES:
@@ -243,6 +246,7 @@ def quality_commits(
             lines.fillna(0).groupby(fc["sha"]).sum().where(~lines.isna().groupby(fc["sha"]).any())
         )
         out[c] = total.reindex(shas).round().astype("Int64")
+    out["missing_blob"] = unknown.reindex(shas, fill_value=False).astype("boolean")
     out.loc[out.index.isin(list(merges))] = pd.NA
     return out.reset_index()
 

@@ -8,6 +8,18 @@ period in which the unit made at least ``min_ai_commits`` AI-assisted commits; N
 unit that never did), ``treated`` and ``rel_period`` (periods since ``first_treated``).
 A table without any AI-assisted change gives the panel with ``first_treated`` empty
 everywhere, and a :class:`~aiimpact.stats.compare.StatsWarning` saying so.
+
+With ``quality=True`` (a ``Repo.outcomes(quality=True)`` table) each row also has the code
+quality of the period, from the commits' deltas (no snapshot is re-analysed):
+``complexity_added`` and ``nloc_added`` (cyclomatic complexity and lizard's lines of code,
+after minus before, summed over the period's commits) and ``quality_unknown`` (its commits
+whose figures are unknown, ``missing_blob``: a source file's blob is absent). For repository
+units (``unit="repo"``), the tree at the end of each period: ``complexity_total`` and
+``nloc_total`` (the deltas summed from the table's first commit, which adds every file: pass
+the whole history, not a window of it) and ``complexity_per_kloc`` (complexity per 1,000
+lines of code; He et al. measure cognitive complexity so). A merge's tree is taken as the
+sum of both sides' changes (what a clean merge gives); unknown figures count 0, so
+``quality_unknown`` says how far to trust them.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import pandas as pd
 from aiimpact.errors import InputError
 from aiimpact.stats.compare import StatsWarning
 
+_QUALITY = ("complexity_delta", "nloc_delta", "missing_blob")
 RATES = ("reverted", "reverted_within_30d", "fix_inducing", "partially_reverted", "is_fix")
 FREQS = {"MS": "M", "W": "W", "QS": "Q", "YS": "Y", "D": "D"}
 
@@ -31,6 +44,7 @@ def panel(
     time: str | None = None,
     treatment: str = "ai_assisted",
     min_ai_commits: int = 1,
+    quality: bool = False,
 ) -> pd.DataFrame:
     """Build the unit x period panel of a commit (or PR) table.
 
@@ -48,6 +62,9 @@ def panel(
         Boolean column marking AI-assisted changes.
     min_ai_commits : int
         AI-assisted changes a unit needs in one period to count as treated from then on.
+    quality : bool
+        Add the code-quality columns (see the module docstring); the table needs
+        ``complexity_delta`` and ``nloc_delta`` (``Repo.outcomes(quality=True)``).
 
     Returns
     -------
@@ -86,6 +103,16 @@ def panel(
     rates = [c for c in RATES if c in table.columns]
     for c in rates:
         df[c] = table[c].astype("Float64")
+    quality_cols = _QUALITY if quality else ()
+    for c in quality_cols:
+        if c not in table.columns:
+            raise InputError(
+                f"panel(quality=True) needs a {c!r} column: pass Repo.outcomes(quality=True)"
+            )
+    for c in quality_cols[:2]:
+        df[c] = pd.to_numeric(table[c], errors="coerce").astype("Float64")
+    if quality:
+        df["quality_unknown"] = table["missing_blob"].astype("boolean").fillna(False).astype(int)
     author = next((c for c in ("author_email", "author_login") if c in table.columns), None)
     if author:
         df["author"] = table[author].astype("string").str.lower()
@@ -104,7 +131,20 @@ def panel(
         out["authors"] = g["author"].nunique()
     for c in rates:
         out[c] = g[c].mean()
+    added = ("complexity_added", "nloc_added") if quality else ()
+    for c, name in zip(quality_cols[:2], added, strict=True):
+        out[name] = g[c].sum().astype(float)  # NA counts 0 (quality_unknown says how many)
+    if quality:
+        out["quality_unknown"] = g["quality_unknown"].sum()
     out = _fill(out.reset_index(), freq)
+    if quality:
+        out[["complexity_added", "nloc_added"]] = out[["complexity_added", "nloc_added"]].fillna(0)
+        if unit == "repo":
+            by_unit = out.groupby("unit", sort=False)
+            out["complexity_total"] = by_unit["complexity_added"].cumsum()
+            out["nloc_total"] = by_unit["nloc_added"].cumsum()
+            kloc = out["nloc_total"].where(out["nloc_total"] > 0) / 1000
+            out["complexity_per_kloc"] = out["complexity_total"] / kloc
     out["ai_share"] = out["ai_commits"] / out["commits"].where(out["commits"] > 0)
     first = out[out["ai_commits"] >= min_ai_commits].groupby("unit")["period"].min()
     if first.empty:
@@ -133,7 +173,15 @@ def _fill(out: pd.DataFrame, freq: str) -> pd.DataFrame:
     out = pd.concat(pieces, ignore_index=True)
     counts = [
         c
-        for c in ("commits", "ai_commits", "insertions", "deletions", "lines", "authors")
+        for c in (
+            "commits",
+            "ai_commits",
+            "insertions",
+            "deletions",
+            "lines",
+            "authors",
+            "quality_unknown",
+        )
         if c in out
     ]
     out[counts] = out[counts].fillna(0).astype(int)
