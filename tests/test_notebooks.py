@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
-@pytest.mark.parametrize("name", ["one_repo_study", "many_repo_study"])
+@pytest.mark.parametrize("name", ["one_repo_study", "many_repo_study", "quality_adoption_study"])
 def test_notebook_runs(name, tmp_path):
     nb = nbformat.read(EXAMPLES / f"{name}.ipynb", as_version=4)
     NotebookClient(
@@ -21,6 +21,10 @@ def test_notebook_runs(name, tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     shown = [o.get("data", {}) for o in outputs]
     assert any("text/html" in d for d in shown), "results render as HTML in notebooks"
+    checks = [d.get("text/plain") for d in shown if d.get("text/plain") in ("True", "False")]
+    if name == "quality_adoption_study":
+        assert checks == ["True"], "the adoption effect's CI holds the planted +16"
+        assert any("image/png" in d for d in shown), "the event study is drawn"
     if name == "one_repo_study":
         assert any("image/png" in d for d in shown), "the plots are drawn"
         checks = [d["text/plain"] for d in shown if d.get("text/plain") in ("True", "False")]

@@ -49,6 +49,7 @@ import pandas as pd
 from aiimpact.errors import InputError
 from aiimpact.git.identity import identify
 from aiimpact.schema import SCHEMAS, to_arrow
+from aiimpact.workers import main_script_hidden
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -446,7 +447,8 @@ def mine_many(
         futures = {}
         for rid, identity, src in todo:
             args = (src, str(out), tuple(tables), cache, timeout, rid, identity)
-            futures[pool.submit(_task, os.getpid(), *args)] = rid, src
+            with main_script_hidden():  # a pool of ours starts its workers on demand
+                futures[pool.submit(_task, os.getpid(), *args)] = rid, src
         for future in as_completed(futures):
             rid, src = futures[future]
             try:

@@ -25,6 +25,8 @@ import lizard
 import lizard_languages
 import numpy as np
 
+from aiimpact.workers import main_script_hidden
+
 LIZARD_VERSION = importlib.metadata.version("lizard")
 SIZE_LOW, COMPLEXITY_LOW, INTERFACING_LOW = 15, 5, 2  # PyDriller's Method thresholds
 _BATCH = 64  # blobs per task sent to a worker
@@ -115,7 +117,8 @@ def analyze_many(
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
         pending: deque[Future] = deque()
         for batch in batches:
-            pending.append(pool.submit(_analyze_batch, batch))
+            with main_script_hidden():  # the pool starts its workers on demand
+                pending.append(pool.submit(_analyze_batch, batch))
             if len(pending) >= 2 * workers:
                 yield from pending.popleft().result()
         while pending:
