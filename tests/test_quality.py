@@ -342,3 +342,22 @@ def test_the_panel_adds_the_trees_complexity_month_by_month(build, tmp_path):
     assert "complexity_added" in authors and "complexity_total" not in authors  # repo only
     with pytest.raises(InputError, match=r"Repo\.outcomes\(quality=True\)"):
         ai.panel(repo.outcomes(), unit="repo", quality=True)
+
+
+def test_an_unguarded_script_can_start_the_workers(tmp_path):
+    """A plain script (no ``if __name__ == "__main__":``) is not re-run by each worker: it
+    would start workers of its own and the pool would break."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "plain.py"
+    script.write_text(
+        "from aiimpact.quality.analysis import analyze_many\n"
+        "items = [(str(i), 'a.py', b'def f(x):\\n    return x\\n') for i in range(200)]\n"
+        "print(len(list(analyze_many(items, workers=2))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["200"]  # printed once: the workers did not run the script
