@@ -200,22 +200,63 @@ def _ints(kind: str, data: np.ndarray) -> array:
 def save_history(path: Path, h: LineHistory, options: str) -> None:
     """Store *h* (replayed to ``h.tip``) under *options*; keep the newest few.
 
-    Each table is made just before it is written, in its own connection and transaction:
-    DuckDB keeps the blocks a connection wrote cached until it closes, and one transaction
-    for everything held all of it at once (git/git: 0.64 GiB at the peak). The histories
+    Each table is made just before it is written, in its own transaction; a connection is
+    closed once it has written :data:`_CHUNK` rows: DuckDB keeps the blocks a connection
+    wrote cached until it closes, and one transaction for everything held all of it at once
+    (git/git: 0.64 GiB at the peak), while a connection per table cost a small history
+    most of its save (opening checks the file; closing writes a checkpoint). The histories
     row, written last, marks the rows of the key complete: a save killed before it leaves
     rows no reader looks at, and the next save removes them.
     """
-    key = f"{h.tip}/{options}"
+    with _Reopening(path) as held:
+        _save_history(held, h, f"{h.tip}/{options}", options)
 
+
+class _Reopening:
+    """One connection to the store for consecutive writes, opened when first needed and
+    closed after :data:`_CHUNK` rows (the next write opens a new one)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._opened: AbstractContextManager[duckdb.DuckDBPyConnection] | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._rows = 0
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._opened = _open(self.path)
+            self._con, self._rows = self._opened.__enter__(), 0
+        return self._con
+
+    def wrote(self, rows: int) -> None:
+        self._rows += rows
+        if self._rows >= _CHUNK:
+            self.close()
+
+    def close(self) -> None:
+        if self._opened is not None:
+            opened, self._opened, self._con = self._opened, None, None
+            opened.__exit__(None, None, None)
+
+    def __enter__(self) -> _Reopening:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _save_history(held: _Reopening, h: LineHistory, key: str, options: str) -> None:
     def write(table: str, frame: pa.Table) -> None:
-        with _open(path) as con, transaction(con):
+        con = held.connection()
+        with transaction(con):
             con.register("frame", frame)
             names = ", ".join(frame.column_names)
             con.execute(f"INSERT INTO {table} (key, {names}) SELECT ?, {names} FROM frame", [key])
             con.unregister("frame")
+        held.wrote(len(frame))
 
-    with _open(path) as con, transaction(con):
+    con = held.connection()
+    with transaction(con):
         _forget(con, [key, *_unfinished(con)])
     write(
         "h_commits",
@@ -251,7 +292,8 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
     write("h_removed", _rows(removed, ("ci", "path", "line", "n")))
     for frame in _line_chunks(h):
         write("h_lines", frame)
-    with _open(path) as con, transaction(con):
+    con = held.connection()
+    with transaction(con):
         con.execute(
             "INSERT INTO histories VALUES (?, ?, ?, ?, ?, ?, now())",
             [key, h.tip, options, len(h.commits), len(h.born), h.revert_window],
