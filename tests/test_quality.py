@@ -361,3 +361,45 @@ def test_an_unguarded_script_can_start_the_workers(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["200"]  # printed once: the workers did not run the script
+
+
+LIZARD_CRASHES_ON = "({{function}(``)})("  # reduced from a minified chunk in sentry-cli
+
+
+def test_a_file_lizard_fails_on_is_na_and_said_and_not_retried(build, tmp_path, monkeypatch):
+    """lizard's readers raise on some real files: that file version's figures are NA
+    (``analysis_failed``, not ``missing_blob``), its commit's too, a QualityWarning says so,
+    the other commits are measured, and the failure is cached like any figure."""
+    import aiimpact.quality.table as table
+    from aiimpact.errors import QualityWarning
+
+    b = build("lizard-fails")
+    ok = b.commit("Add calc", {"src/calc.py": SIMPLE})
+    bad = b.commit(
+        "Add a bundle\n\nCo-authored-by: Claude <noreply@anthropic.com>",
+        {"web/app.js": LIZARD_CRASHES_ON, "src/x.py": SIMPLE},
+    )
+    fixed = b.commit("Replace the bundle", {"web/app.js": C_FILE.replace("int f", "function f")})
+    b.close()
+    with pytest.raises(IndexError):  # the input really makes lizard raise
+        lizard.analyze_file.analyze_source_code("app.js", LIZARD_CRASHES_ON)
+    repo = ai.Repo(b.path, cache_dir=tmp_path, progress=False)
+    with pytest.warns(QualityWarning, match=r"lizard failed on 1 file version \(web/app.js"):
+        files = repo.quality(per="file").set_index(["sha", "path"])
+    assert files.loc[(bad, "web/app.js"), "analysis_failed"]
+    assert not files.loc[(bad, "web/app.js"), "missing_blob"]
+    assert pd.isna(files.loc[(bad, "web/app.js"), "complexity_delta"])
+    assert files.loc[(fixed, "web/app.js"), "analysis_failed"]  # its "before" side failed
+    assert files.loc[(bad, "src/x.py"), "complexity_delta"] == 1
+    with pytest.warns(QualityWarning):
+        commits = repo.quality().set_index("sha")
+    assert commits.loc[bad, "analysis_failed"] and pd.isna(commits.loc[bad, "complexity_delta"])
+    assert commits.loc[ok, "complexity_delta"] == 1 and not commits.loc[ok, "analysis_failed"]
+    calls = []
+    monkeypatch.setattr(table, "analyze_many", lambda items, workers: calls.append(1) or iter(()))
+    with pytest.warns(QualityWarning):
+        again = ai.Repo(b.path, cache_dir=tmp_path, progress=False).quality(per="file")
+    assert calls == [] and again.set_index(["sha", "path"]).equals(files)
+    with pytest.warns(QualityWarning):
+        p = ai.panel(repo.outcomes(quality=True), unit="repo", quality=True)
+    assert p["quality_unknown"].sum() == 2  # the two commits with a failed file

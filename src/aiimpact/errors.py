@@ -59,6 +59,10 @@ class CacheRebuiltWarning(AiimpactWarning):
     """The cache was unreadable or inconsistent and has been rebuilt from the repository."""
 
 
+class QualityWarning(AiimpactWarning):
+    """lizard failed on some file versions: their changes' quality figures are NA."""
+
+
 class GitCommandError(AiimpactError):
     """A git command failed; the message is one line: the command, where, and git's words."""
 

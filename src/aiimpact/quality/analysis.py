@@ -68,8 +68,10 @@ def _digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
-def analyze(filename: str, content: bytes) -> BlobQuality:
-    """The figures of *content* read as the file *filename* (its name picks the language).
+def analyze(filename: str, content: bytes) -> BlobQuality | None:
+    """The figures of *content* read as the file *filename* (its name picks the language);
+    None when lizard fails on it (its readers raise on some real files: sentry-cli has a
+    TypeScript file on which lizard's reader raises IndexError).
 
     Examples
     --------
@@ -79,7 +81,10 @@ def analyze(filename: str, content: bytes) -> BlobQuality:
     source = content.decode("utf-8", "ignore")
     if not source:
         return EMPTY
-    info = lizard.analyze_file.analyze_source_code(filename, source)
+    try:
+        info = lizard.analyze_file.analyze_source_code(filename, source)
+    except Exception:  # a bug of lizard's on this file (recursion too): not ours to stop on
+        return None
     lines = source.split("\n")
     profile = [0] * 6
     signatures = np.zeros((len(info.function_list), 2), dtype=np.uint64)
@@ -98,14 +103,17 @@ def analyze(filename: str, content: bytes) -> BlobQuality:
     return BlobQuality._make(figures)
 
 
-def _analyze_batch(items: list[tuple[str, str, bytes]]) -> list[tuple[str, BlobQuality]]:
+def _analyze_batch(
+    items: list[tuple[str, str, bytes]],
+) -> list[tuple[str, BlobQuality | None]]:
     return [(key, analyze(filename, content)) for key, filename, content in items]
 
 
 def analyze_many(
     items: Iterable[tuple[str, str, bytes]], workers: int | None = None
-) -> Iterator[tuple[str, BlobQuality]]:
-    """``(key, figures)`` for each ``(key, filename, content)`` of *items*, analysed in
+) -> Iterator[tuple[str, BlobQuality | None]]:
+    """``(key, figures)`` for each ``(key, filename, content)`` of *items* (None where
+    lizard fails: :func:`analyze`), analysed in
     *workers* processes (default: the CPUs; 1: in this process), a few batches in flight
     at a time so that contents are read as fast as they are analysed, never all at once."""
     workers = workers or os.cpu_count() or 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import warnings
 from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -22,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from aiimpact.errors import QualityWarning
 from aiimpact.git.blobs import iter_blobs
 from aiimpact.outcomes.linking import unfollowed
 from aiimpact.quality.analysis import (
@@ -89,35 +91,59 @@ def quality_files(
     }
     figures = _figures(git_dir, wanted, rows, cache, workers, progress)
     out = []
+    failed_paths: list[tuple[str, str]] = []  # (path, blob) of each failed side
     for sha, f, lang in rows:
-        before = figures.get((f.old_blob, lang)) if f.old_blob else EMPTY  # added
-        after = figures.get((f.new_blob, lang)) if f.new_blob else EMPTY  # deleted
-        known = lang is not None and before is not None and after is not None
+        # EMPTY: the side where the file does not exist; _ABSENT: a blob the repository
+        # does not hold; None: a blob lizard failed on
+        before = figures.get((f.old_blob, lang), _ABSENT) if f.old_blob else EMPTY
+        after = figures.get((f.new_blob, lang), _ABSENT) if f.new_blob else EMPTY
+        known = lang is not None and isinstance(before, tuple) and isinstance(after, tuple)
+        failed = lang is not None and (before is None or after is None)
+        if failed:
+            failed_paths += [
+                (f.path, blob)
+                for blob, side in ((f.old_blob, before), (f.new_blob, after))
+                if side is None and blob
+            ]
+        values: list[int | None]
         if known:
-            assert before is not None and after is not None
+            assert isinstance(before, BlobQuality) and isinstance(after, BlobQuality)
             delta = [a - b for a, b in zip(after[3:9], before[3:9], strict=True)]
             values = [before.ccn, after.ccn, after.ccn - before.ccn, after.nloc - before.nloc]
             values += [changed_functions(before.signatures, after.signatures), *delta]
         else:
             values = [None] * 11
-        missing = lang is not None and not known
-        out.append((sha, f.path, f.old_path, f.status, lang, *values, missing))
+        missing = lang is not None and not known and not failed
+        out.append((sha, f.path, f.old_path, f.status, lang, *values, missing, failed))
     if unknown is not None:
         for sha, path, status in zip(
             unknown["sha"], unknown["path"], unknown["change_type"], strict=True
         ):
             if sha in streamed:
                 lang = language(posixpath.basename(path))
-                out.append((sha, path, None, status, lang, *[None] * 11, lang is not None))
+                out.append((sha, path, None, status, lang, *[None] * 11, lang is not None, False))
     table = pd.DataFrame(out, columns=FILE_COLUMNS)
-    for c in [*FILE_COLUMNS[5:-1]]:
+    for c in FILE_COLUMNS[5:-2]:
         table[c] = table[c].astype("Int64")
     table["missing_blob"] = table["missing_blob"].astype(bool)
+    table["analysis_failed"] = table["analysis_failed"].astype(bool)
+    if failed_paths:
+        versions = dict.fromkeys(failed_paths)
+        warnings.warn(
+            f"lizard failed on {len(versions)} file version{'s' * (len(versions) > 1)} "
+            f"({failed_paths[0][0]}, {failed_paths[0][1][:12]}"
+            f"{', ...' * (len(versions) > 1)}): the {int(table['analysis_failed'].sum())} "
+            "changes that read them have NA figures (analysis_failed), and so do their commits",
+            QualityWarning,
+            stacklevel=4,
+        )
     return table
 
 
 FILE_COLUMNS = ["sha", "path", "old_path", "status", "language", "ccn_before", "ccn_after"]
-FILE_COLUMNS += ["complexity_delta", "nloc_delta", "functions_changed", *PROFILE, "missing_blob"]
+FILE_COLUMNS += ["complexity_delta", "nloc_delta", "functions_changed", *PROFILE]
+FILE_COLUMNS += ["missing_blob", "analysis_failed"]
+_ABSENT = object()  # a blob the repository does not hold (no figures at all)
 
 
 def _figures(git_dir, wanted, rows, cache: Path, workers, progress) -> dict:
@@ -185,7 +211,11 @@ def _read(con, wanted: Iterable[tuple[str, str]]) -> dict:
         [LIZARD_VERSION],
     ).fetchall()
     con.unregister("asked")
-    return {(r[0], r[1]): BlobQuality._make([*r[2:-1], bytes(r[-1])]) for r in got}
+    # a row without figures: lizard failed on that blob (None, not analysed again)
+    return {
+        (r[0], r[1]): None if r[2] is None else BlobQuality._make([*r[2:-1], bytes(r[-1])])
+        for r in got
+    }
 
 
 def _write(con, figures: dict) -> None:
@@ -197,9 +227,12 @@ def _write(con, figures: dict) -> None:
         columns["blob"].append(blob)
         columns["language"].append(lang)
         columns["lizard"].append(LIZARD_VERSION)
-        for c, v in zip(_FIGURES, q, strict=True):
+        for c, v in zip(_FIGURES, q or [None] * len(_FIGURES), strict=True):
             columns[c].append(v)
-    frame = pa.table(columns)  # noqa: F841 (read by DuckDB below)
+    types = {c: pa.int64() for c in _FIGURES[:-1]} | {_FIGURES[-1]: pa.binary()}
+    frame = pa.table(  # noqa: F841 (read by DuckDB below)
+        {c: pa.array(v, types.get(c, pa.string())) for c, v in columns.items()}
+    )
     con.execute(
         f"INSERT INTO q_blobs SELECT blob, language, lizard, {', '.join(_FIGURES)} FROM frame"
     )
@@ -225,7 +258,7 @@ def quality_commits(
     measured = files[files["language"].notna()]
     g = measured.groupby("sha")
     out = pd.DataFrame(index=shas)
-    unknown = g["missing_blob"].any()
+    unknown = g["missing_blob"].any() | g["analysis_failed"].any()
     for c in ("complexity_delta", "nloc_delta", "functions_changed", *PROFILE):
         total = g[c].sum(min_count=1).where(~unknown)
         out[c] = total.reindex(shas).astype("Int64")
@@ -246,7 +279,8 @@ def quality_commits(
             lines.fillna(0).groupby(fc["sha"]).sum().where(~lines.isna().groupby(fc["sha"]).any())
         )
         out[c] = total.reindex(shas).round().astype("Int64")
-    out["missing_blob"] = unknown.reindex(shas, fill_value=False).astype("boolean")
+    for c in ("missing_blob", "analysis_failed"):
+        out[c] = g[c].any().reindex(shas, fill_value=False).astype("boolean")
     out.loc[out.index.isin(list(merges))] = pd.NA
     return out.reset_index()
 

@@ -13,13 +13,13 @@ With ``quality=True`` (a ``Repo.outcomes(quality=True)`` table) each row also ha
 quality of the period, from the commits' deltas (no snapshot is re-analysed):
 ``complexity_added`` and ``nloc_added`` (cyclomatic complexity and lizard's lines of code,
 after minus before, summed over the period's commits) and ``quality_unknown`` (its commits
-whose figures are unknown, ``missing_blob``: a source file's blob is absent). For repository
-units (``unit="repo"``), the tree at the end of each period: ``complexity_total`` and
-``nloc_total`` (the deltas summed from the table's first commit, which adds every file: pass
-the whole history, not a window of it) and ``complexity_per_kloc`` (complexity per 1,000
-lines of code; He et al. measure cognitive complexity so). A merge's tree is taken as the
-sum of both sides' changes (what a clean merge gives); unknown figures count 0, so
-``quality_unknown`` says how far to trust them.
+whose figures are unknown: ``missing_blob``, a source file's blob is absent, or
+``analysis_failed``, lizard failed on it). For repository units (``unit="repo"``), the tree
+at the end of each period: ``complexity_total`` and ``nloc_total`` (the deltas summed from
+the table's first commit, which adds every file: pass the whole history, not a window of it)
+and ``complexity_per_kloc`` (complexity per 1,000 lines of code; He et al. measure cognitive
+complexity so). A merge's tree is taken as the sum of both sides' changes (what a clean
+merge gives); unknown figures count 0, so ``quality_unknown`` says how far to trust them.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import pandas as pd
 from aiimpact.errors import InputError
 from aiimpact.stats.compare import StatsWarning
 
-_QUALITY = ("complexity_delta", "nloc_delta", "missing_blob")
+_QUALITY = ("complexity_delta", "nloc_delta", "missing_blob", "analysis_failed")
 RATES = ("reverted", "reverted_within_30d", "fix_inducing", "partially_reverted", "is_fix")
 FREQS = {"MS": "M", "W": "W", "QS": "Q", "YS": "Y", "D": "D"}
 
@@ -112,7 +112,10 @@ def panel(
     for c in quality_cols[:2]:
         df[c] = pd.to_numeric(table[c], errors="coerce").astype("Float64")
     if quality:
-        df["quality_unknown"] = table["missing_blob"].astype("boolean").fillna(False).astype(int)
+        unknown = table["missing_blob"].astype("boolean") | table["analysis_failed"].astype(
+            "boolean"
+        )
+        df["quality_unknown"] = unknown.fillna(False).astype(int)
     author = next((c for c in ("author_email", "author_login") if c in table.columns), None)
     if author:
         df["author"] = table[author].astype("string").str.lower()
