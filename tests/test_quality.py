@@ -164,7 +164,11 @@ def test_files_with_missing_blobs_are_na_and_the_rest_is_measured(build, tmp_pat
     touched = {sha for sha in q.index if "big" in git(b.path, "show", "--name-only", sha)}
     assert len(touched) == 3 and q.loc[sorted(touched), "complexity_delta"].isna().all()
     rest = [sha for sha in q.index if sha not in touched]
-    assert rest and q.loc[rest].drop(columns="repo").equals(full.loc[rest].drop(columns="repo"))
+    exact = ["repo", "lines_copied"]
+    assert rest and q.loc[rest].drop(columns=exact).equals(full.loc[rest].drop(columns=exact))
+    # the code a.py copies from big.py is in a version the mirror lacks: a lower bound
+    touch_a = git(b.path, "log", "-1", "--format=%H", "--grep=Touch a").strip()
+    assert (q.loc[touch_a, "lines_copied"], full.loc[touch_a, "lines_copied"]) == (0, 18)
     files = ai.Repo(mirror, cache_dir=tmp_path / "m", progress=False).quality(per="file")
     big = files[files["path"] == "src/big.py"]
     assert len(big) == 3 and big["missing_blob"].all() and big["ccn_after"].isna().all()
@@ -403,3 +407,43 @@ def test_a_file_lizard_fails_on_is_na_and_said_and_not_retried(build, tmp_path, 
     with pytest.warns(QualityWarning):
         p = ai.panel(repo.outcomes(quality=True), unit="repo", quality=True)
     assert p["quality_unknown"].sum() == 2  # the two commits with a failed file
+
+
+def _block(tag: str, n: int = 6) -> str:
+    return "".join(f"    total_{tag} = combine(total_{tag}, item_{k}, {k})\n" for k in range(n))
+
+
+def test_lines_copied_finds_planted_copies_and_not_moves(build, tmp_path, monkeypatch):
+    """Each commit beside its expected lines_copied."""
+    import aiimpact.quality.table as table
+
+    B, C, D = _block("b"), _block("c"), _block("d")
+    b = build("copies")
+    first = b.commit("Add a", {"src/a.py": f"def a(x):\n{B}{C}    return x\n"})  # new: 0
+    copy = b.commit("Copy B", {"src/b.py": f"def b(y):\n{B}    y = 1\n    return y\n"})  # 6
+    move = b.commit(  # C leaves a.py for c.py: a move, 0
+        "Move C", {"src/a.py": f"def a(x):\n{B}    return x\n", "src/c.py": f"def c(z):\n{C}"}
+    )
+    twice = b.commit("D twice", {"src/d.py": f"def d1(u):\n{D}\ndef d2(v):\n{D}"})  # 12
+    loose = "".join(  # B again, re-indented, with blank and comment lines between
+        f"        {line.strip()}\n\n# note\n" for line in B.splitlines()
+    )
+    spaced = b.commit("Reindented copy", {"src/e.py": f"class E:\n  def e(self):\n{loose}"})  # 6
+    short = b.commit("Four lines of D", {"src/f.py": f"def f(w):\n{_block('d', 4)}"})  # 0
+    b.commit("Docs", {"README.md": B})  # not source: NA
+    b.close()
+    expected = {first: 0, copy: 6, move: 0, twice: 12, spaced: 6, short: 0}
+    repo = ai.Repo(b.path, cache_dir=tmp_path, progress=False)
+    q = repo.quality().set_index("sha")
+    assert q.loc[list(expected), "lines_copied"].tolist() == list(expected.values())
+    assert q["lines_copied"].isna().sum() == 1  # the README commit
+    assert q.loc[move, "lines_copied"] == 0
+    out = repo.outcomes(quality=True).set_index("sha")
+    assert out.loc[move, "lines_moved"] == 6  # the line history calls it a move
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(table, "copied_lines", refuse)
+    again = ai.Repo(b.path, cache_dir=tmp_path, progress=False).quality().set_index("sha")
+    assert again["lines_copied"].equals(q["lines_copied"])  # read from quality.duckdb

@@ -14,13 +14,14 @@ outcomes, aggregated over the commits that landed through it (``pr_number`` of
   none is and one is censored;
 * ``author_prs_before``: the author's PRs in the data opened earlier (experience);
 * with ``Repo.outcomes(quality=True)``: ``complexity_delta``, ``nloc_delta``,
-  ``functions_changed``, ``test_lines_added`` and ``source_lines_added`` summed over the
-  landed commits that have a figure (merges and commits that change no file lizard reads
-  have none, and nor do commits with an absent blob); NA when none has. So are the DMM
-  deltas (``size_low`` ... ``interfacing_high``), and the PR's ``dmm_unit_size``,
-  ``dmm_unit_complexity`` and ``dmm_unit_interfacing`` are made from those sums: the DMM
-  of the PR's change as one (of its squashed diff, when its commits follow one another),
-  not an average of its commits' proportions.
+  ``lines_copied``, ``functions_changed``, ``test_lines_added`` and
+  ``source_lines_added`` summed over the landed commits that have a figure (merges and
+  commits that change no file lizard reads have none, and nor do commits with an absent
+  blob); NA when none has. So are the DMM deltas (``size_low`` ...
+  ``interfacing_high``), and the PR's ``dmm_unit_size``, ``dmm_unit_complexity`` and
+  ``dmm_unit_interfacing`` are made from those sums: the DMM of the PR's change as one
+  (of its squashed diff, when its commits follow one another), not an average of its
+  commits' proportions.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _ANY_WITHIN = ("reverted_within_30d", "reverted_within_90d", "fix_inducing_withi
 _QUALITY_SUMS = (
     "complexity_delta",
     "nloc_delta",
+    "lines_copied",
     "functions_changed",
     "test_lines_added",
     "source_lines_added",

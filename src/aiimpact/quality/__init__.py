@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from aiimpact.quality.table import quality_commits, quality_files
+from aiimpact.quality.table import copies_table, quality_commits, quality_files
 
 __all__ = ["quality_table"]
 
@@ -39,7 +39,11 @@ def quality_table(
     show = progress if progress is not None else len(commits) > 2000
     files = quality_files(git_dir, tip, cache, workers, bool(show), file_changes)
     merges = commits.loc[commits["is_merge"].astype(bool), "sha"]
-    table = files if per == "file" else quality_commits(files, file_changes, set(merges))
+    if per == "file":
+        table = files
+    else:
+        copies = copies_table(git_dir, tip, cache, files, bool(show))
+        table = quality_commits(files, file_changes, set(merges), copies)
     repo = commits["repo"].iloc[0] if len(commits) else None
     names = pd.Series([repo] * len(table), index=table.index, dtype="str")
     return table.assign(repo=names)[["repo", *table.columns]]

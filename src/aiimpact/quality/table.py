@@ -35,6 +35,8 @@ from aiimpact.quality.analysis import (
     language,
 )
 from aiimpact.quality.changes import FileChange, stream_changes
+from aiimpact.quality.copies import VERSION as COPIES_VERSION
+from aiimpact.quality.copies import copied_lines
 from aiimpact.store import opened, transaction
 
 _FIGURES = list(BlobQuality._fields)
@@ -114,16 +116,30 @@ def quality_files(
         else:
             values = [None] * 11
         missing = lang is not None and not known and not failed
-        out.append((sha, f.path, f.old_path, f.status, lang, *values, missing, failed))
+        out.append(
+            (
+                sha,
+                f.path,
+                f.old_path,
+                f.status,
+                lang,
+                *values,
+                missing,
+                failed,
+                f.old_blob,
+                f.new_blob,
+            )
+        )
     if unknown is not None:
         for sha, path, status in zip(
             unknown["sha"], unknown["path"], unknown["change_type"], strict=True
         ):
             if sha in streamed:
                 lang = language(posixpath.basename(path))
-                out.append((sha, path, None, status, lang, *[None] * 11, lang is not None, False))
+                row = (sha, path, None, status, lang, *[None] * 11, lang is not None, False)
+                out.append((*row, None, None))
     table = pd.DataFrame(out, columns=FILE_COLUMNS)
-    for c in FILE_COLUMNS[5:-2]:
+    for c in _FILE_FIGURES:
         table[c] = table[c].astype("Int64")
     table["missing_blob"] = table["missing_blob"].astype(bool)
     table["analysis_failed"] = table["analysis_failed"].astype(bool)
@@ -140,9 +156,10 @@ def quality_files(
     return table
 
 
-FILE_COLUMNS = ["sha", "path", "old_path", "status", "language", "ccn_before", "ccn_after"]
-FILE_COLUMNS += ["complexity_delta", "nloc_delta", "functions_changed", *PROFILE]
-FILE_COLUMNS += ["missing_blob", "analysis_failed"]
+_FILE_FIGURES = ["ccn_before", "ccn_after", "complexity_delta", "nloc_delta"]
+_FILE_FIGURES += ["functions_changed", *PROFILE]
+FILE_COLUMNS = ["sha", "path", "old_path", "status", "language", *_FILE_FIGURES]
+FILE_COLUMNS += ["missing_blob", "analysis_failed", "old_blob", "new_blob"]
 _ABSENT = object()  # a blob the repository does not hold (no figures at all)
 
 
@@ -190,7 +207,12 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS q_blobs (blob VARCHAR, language VARCHAR, lizard VARCHAR, "
         f"{figures}, signatures BLOB)"
     )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS q_copies (tip VARCHAR, version VARCHAR, sha VARCHAR, "
+        "lines_copied BIGINT)"
+    )
     con.execute("SELECT count(*) FROM q_blobs").fetchall()
+    con.execute("SELECT count(*) FROM q_copies").fetchall()
 
 
 def _open(path: Path) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
@@ -238,8 +260,46 @@ def _write(con, figures: dict) -> None:
     )
 
 
+def copies_table(
+    git_dir: str, tip: str | None, cache: Path, files: pd.DataFrame, progress: bool = False
+) -> pd.Series:
+    """``lines_copied`` (:mod:`aiimpact.quality.copies`) of each commit of *files* (the
+    :func:`quality_files` table, newest first, as git lists them) that changed a source
+    file, by sha; stored in the quality cache for *tip* (one tip at a time)."""
+    with _open(cache) as con:
+        stored = con.execute(
+            "SELECT sha, lines_copied FROM q_copies WHERE tip = ? AND version = ?",
+            [tip, COPIES_VERSION],
+        ).fetchall()
+    if stored:
+        return pd.Series(dict(stored), dtype="Int64", name="lines_copied")
+    source = files[files["language"].notna()]
+    changes: dict[str, list] = {}
+    for row in source[::-1].itertuples(index=False):  # oldest first
+        old_path = row.old_path if isinstance(row.old_path, str) else None
+        blobs = [b if isinstance(b, str) else None for b in (row.old_blob, row.new_blob)]
+        changes.setdefault(row.sha, []).append((row.path, old_path, *blobs))
+    found = copied_lines(git_dir, list(changes.items()), progress)
+    with _open(cache) as con, transaction(con):
+        con.execute("DELETE FROM q_copies")
+        frame = pa.table(  # noqa: F841 (read by DuckDB below)
+            {
+                "sha": list(found),
+                "lines_copied": pa.array(list(found.values()), pa.int64()),
+            }
+        )
+        con.execute(
+            "INSERT INTO q_copies SELECT ?, ?, sha, lines_copied FROM frame",
+            [tip, COPIES_VERSION],
+        )
+    return pd.Series(found, dtype="Int64", name="lines_copied")
+
+
 def quality_commits(
-    files: pd.DataFrame, file_changes: pd.DataFrame, merges: Collection[str] = ()
+    files: pd.DataFrame,
+    file_changes: pd.DataFrame,
+    merges: Collection[str] = (),
+    copies: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Per commit (one row per sha of *file_changes*, the ``Repo.file_changes`` table):
     ``complexity_delta``, ``nloc_delta`` (lizard's lines of code, after minus before) and
@@ -281,6 +341,9 @@ def quality_commits(
         out[c] = total.reindex(shas).round().astype("Int64")
     for c in ("missing_blob", "analysis_failed"):
         out[c] = g[c].any().reindex(shas, fill_value=False).astype("boolean")
+    if copies is not None:
+        copied = copies.reindex(shas).astype("Int64")
+        out["lines_copied"] = copied.where(~out["missing_blob"].astype(bool))
     out.loc[out.index.isin(list(merges))] = pd.NA
     return out.reset_index()
 

@@ -304,9 +304,10 @@ def _quality(s, truth) -> str:
         "added (after minus before), PyDriller's Delta Maintainability Model (the share of "
         "changed lines of code that went into low-risk functions or out of the others, for "
         "unit size, complexity and interfacing; a commit that moved no function code has "
-        "none and is left out), and the lines it moved (removed in one place, added in "
-        "another: refactoring, in GitClear's taxonomy). Differences are in the outcome's "
-        "own unit, adjusted for size like the others.</p>"
+        "none and is left out), the lines it moved (removed in one place, added in "
+        "another: refactoring, in GitClear's taxonomy) and the lines it copied (blocks of "
+        "5 or more lines that then occur twice or more in the tree: copy/paste). "
+        "Differences are in the outcome's own unit, adjusted for size like the others.</p>"
     )
     heading = "Code quality: AI-assisted vs other commits"
     return _models(s, "commit", truth, "quality", heading, quality, intro)

@@ -74,9 +74,10 @@ QUALITY_OUTCOMES: dict[str, str] = {  # with quality columns (Repo.outcomes(qual
     "dmm_unit_complexity": "ols",
     "dmm_unit_interfacing": "ols",
     "lines_moved": "auto",  # GitClear's moved (refactored) lines: a count
+    "lines_copied": "auto",  # GitClear's copy/pasted lines: a count
 }
 PR_QUALITY_OUTCOMES: dict[str, str] = {
-    k: v for k, v in QUALITY_OUTCOMES.items() if k != "lines_moved"
+    k: v for k, v in QUALITY_OUTCOMES.items() if k not in ("lines_moved", "lines_copied")
 }
 MAX_AUTHOR_EFFECTS = 100
 LEAD = pd.Timedelta(days=183)
