@@ -239,3 +239,34 @@ def test_rebased_copies_with_reworded_subjects_are_found_by_patch_id(build, tmp_
     assert commits.loc[c1, "ai_source"] == "pr"
     plain = ai.link_prs(repo.commits(), data.prs, data.pr_commits)  # no repository: subjects
     assert c1 not in set(plain.sha) and set(plain.via) == {"merge_commit"}
+
+
+def test_a_pr_reverted_by_githubs_revert_pr_is_reverted(build, tmp_path):
+    """GitHub's Revert button opens a PR with ``Reverts owner/repo#N`` in its body, on a
+    branch ``revert-N-...``: once merged, PR N is reverted even when its revert is not in
+    the history studied (merged into a release branch, say)."""
+    from aiimpact.platforms.tables import reverted_pr
+
+    assert reverted_pr("o/r", "revert-12-topic", "") == 12
+    assert reverted_pr("O/R", "x", "Some text\nReverts o/r#7\n") == 7
+    assert reverted_pr("o/r", "x", "Reverts other/repo#7") is None  # not this repository's
+    assert reverted_pr("o/r", "fix-revert-12-x", "It reverts o/r#7") is None
+
+    b = build("revert-pr")
+    b.commit("Initial", {"a": "1\n"})
+    added = b.commit("Add retries (#3)", {"a": "2\n", "r.py": "retry = 3\n"})
+    kept = b.commit("Add docs (#4)", {"d.md": "docs\n"})
+    b.close()
+    elsewhere = "f" * 40  # the revert's merge commit, on a branch not studied
+    revert = _pr(9, {"login": "dana", "id": 1, "type": "User"}, elsewhere, body="Reverts o/r#3")
+    revert["pull"]["head"]["ref"] = "revert-3-topic-3"
+    foreign = _pr(10, {"login": "dana", "id": 1, "type": "User"}, None, body="Reverts x/y#4")
+    foreign["pull"]["merged_at"] = None  # closed unmerged, and about another repository
+    data = _data([_pr(3, DEVIN, added), _pr(4, DEVIN, kept), revert, foreign])
+    assert data.prs.set_index("number")["reverts_pr"].fillna(0).tolist() == [0, 0, 3, 0]
+    repo = ai.Repo(b.path, cache_dir=tmp_path, name="o/r", progress=False)
+    assert not repo.outcomes().set_index("sha").loc[added, "reverted"]  # nothing in the history
+    prs = repo.pr_outcomes(data).set_index("number")
+    assert prs.loc[3, "reverted"] and prs.loc[3, "reverted_by_pr"] == 9
+    assert prs.loc[3, "reverted_within_30d"]
+    assert not prs.loc[4, "reverted"] and pd.isna(prs.loc[4, "reverted_by_pr"])

@@ -263,6 +263,12 @@ PRS = pa.schema(
         _col("closed_at", TIME, "closed"),
         _col("state", TEXT, "open, closed or merged"),
         _col("head_ref", TEXT, "head branch"),
+        _col(
+            "reverts_pr",
+            INT,
+            "the PR of this repository it reverts: GitHub's revert (body 'Reverts owner/repo#N', "
+            "branch revert-N-...)",
+        ),
         _col("additions", INT, "lines added"),
         _col("deletions", INT, "lines deleted"),
         _col("changed_files", INT, "files changed"),

@@ -9,7 +9,10 @@ outcomes, aggregated over the commits that landed through it (``pr_number`` of
 * ``landed_commits``; ``lines_added``, ``lines_moved`` and ``lines_alive`` summed over them;
 * ``churn_14d``/``30d``/``90d`` summed, NA when any of them is censored (younger than the
   window), and ``churn_rate_*`` = churn / ``lines_added``;
-* ``reverted``, ``fix_inducing``: any of them; ``n_fixes_induced`` summed;
+* ``reverted``, ``fix_inducing``: any of them; ``n_fixes_induced`` summed; a PR that a
+  merged PR of the data reverts (``reverts_pr``: GitHub's revert, ``Reverts owner/repo#N``)
+  is ``reverted`` too, and within 30/90 days when that PR was merged so soon after it
+  (``reverted_by_pr`` names it);
   ``reverted_within_30d``/``90d`` and ``fix_inducing_within_90d``: true if any is, NA if
   none is and one is censored;
 * ``author_prs_before``: the author's PRs in the data opened earlier (experience);
@@ -74,6 +77,7 @@ def pr_outcomes_table(data, outcomes: pd.DataFrame, repo: str) -> pd.DataFrame:
         out[column] = _on(numbers, groups[column].apply(lambda s: bool(s.fillna(False).any())))
     for column in _ANY_WITHIN:
         out[column] = _on(numbers, groups[column].apply(_any_within))
+    _reverted_by_prs(out)
     for column in (c for c in _QUALITY_SUMS if c in outcomes):
         out[column] = _on(numbers, groups[column].sum(min_count=1), "Int64")
     for p in (p for p in PROPERTIES if f"{p}_low" in outcomes):
@@ -85,6 +89,27 @@ def pr_outcomes_table(data, outcomes: pd.DataFrame, repo: str) -> pd.DataFrame:
     known = out["author_login"].notna()
     out["author_prs_before"] = rank.where(~(known & out["created_at"].isna()), 0).astype("Int64")
     return out
+
+
+def _reverted_by_prs(out: pd.DataFrame) -> None:
+    """``reverted_by_pr``: the first merged PR that reverts each PR (``reverts_pr``:
+    GitHub's revert), which makes it ``reverted``, and ``reverted_within_30d``/``90d`` when
+    merged that soon after it (a revert is known even where the commits are not found)."""
+    if "reverts_pr" not in out:
+        return
+    reverts = out[(out["state"] == "merged") & out["reverts_pr"].notna()]
+    reverts = reverts.sort_values("merged_at").drop_duplicates("reverts_pr")
+    by = reverts.set_index(reverts["reverts_pr"].astype("int64"))
+    numbers = out["number"].astype("int64")
+    out["reverted_by_pr"] = numbers.map(by["number"]).astype("Int64")
+    if by.empty:
+        return
+    hit = out["reverted_by_pr"].notna().to_numpy()
+    out["reverted"] = out["reverted"].astype("boolean").mask(hit, True)
+    after = numbers.map(by["merged_at"]) - out["merged_at"]
+    for column, days in (("reverted_within_30d", 30), ("reverted_within_90d", 90)):
+        soon = (hit & (after <= pd.Timedelta(days=days))).fillna(False).to_numpy(dtype=bool)
+        out[column] = out[column].astype("boolean").mask(soon, True)
 
 
 def _any_within(values: pd.Series) -> object:

@@ -39,6 +39,7 @@ Definitions (times are UTC; durations in hours):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -226,6 +227,27 @@ def review_rounds(timeline: list[Mapping], counted: list[Mapping], counts) -> in
     return rounds
 
 
+_REVERTS_BODY = re.compile(r"^Reverts ([\w.-]+/[\w.-]+)#(\d+)\b", re.M)
+_REVERT_BRANCH = re.compile(r"^revert-(\d+)-")
+
+
+def reverted_pr(repo: str, head_ref: str | None, body: str | None) -> int | None:
+    """The number of the PR of *repo* that a PR reverts, as GitHub's "Revert" button
+    writes it: the body's ``Reverts owner/repo#N`` (another repository's N is not ours),
+    else the head branch ``revert-N-...``; None for any other PR.
+
+    Examples
+    --------
+    >>> reverted_pr("o/r", "revert-12-topic", "Reverts o/r#12")
+    12
+    """
+    for found in _REVERTS_BODY.finditer(body or ""):
+        if found[1].lower() == repo.lower():
+            return int(found[2])
+    branch = _REVERT_BRANCH.match(head_ref or "")
+    return int(branch[1]) if branch else None
+
+
 def tables_from_raw(
     repo: str, items: Iterable[Mapping], detector: Detector | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -254,6 +276,7 @@ def tables_from_raw(
             "created_at": _ts(pull.get("created_at")),
             "state": "merged" if pull.get("merged_at") else pull.get("state"),
             "head_ref": head,
+            "reverts_pr": reverted_pr(repo, head, pull.get("body")),
             "additions": pull.get("additions"),
             "deletions": pull.get("deletions"),
             "changed_files": pull.get("changed_files"),
