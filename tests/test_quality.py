@@ -164,7 +164,7 @@ def test_files_with_missing_blobs_are_na_and_the_rest_is_measured(build, tmp_pat
     touched = {sha for sha in q.index if "big" in git(b.path, "show", "--name-only", sha)}
     assert len(touched) == 3 and q.loc[sorted(touched), "complexity_delta"].isna().all()
     rest = [sha for sha in q.index if sha not in touched]
-    exact = ["repo", "lines_copied"]
+    exact = ["repo", "lines_copied", "tree_windows", "tree_duplicated_windows"]
     assert rest and q.loc[rest].drop(columns=exact).equals(full.loc[rest].drop(columns=exact))
     # the code a.py copies from big.py is in a version the mirror lacks: a lower bound
     touch_a = git(b.path, "log", "-1", "--format=%H", "--grep=Touch a").strip()
@@ -342,6 +342,9 @@ def test_the_panel_adds_the_trees_complexity_month_by_month(build, tmp_path):
     assert p["complexity_added"].tolist() == [
         outcomes.loc[month == m, "complexity_delta"].astype(float).sum() for m in (1, 2, 3)
     ]
+    last = outcomes.dropna(subset=["tree_windows"]).sort_values("commit_time").iloc[-1]
+    density = last["tree_duplicated_windows"] / last["tree_windows"]
+    assert p["duplicated_density"].iloc[-1] == pytest.approx(float(density))
     authors = ai.panel(outcomes, unit="author_email", quality=True)
     assert "complexity_added" in authors and "complexity_total" not in authors  # repo only
     with pytest.raises(InputError, match=r"Repo\.outcomes\(quality=True\)"):
@@ -437,6 +440,9 @@ def test_lines_copied_finds_planted_copies_and_not_moves(build, tmp_path, monkey
     q = repo.quality().set_index("sha")
     assert q.loc[list(expected), "lines_copied"].tolist() == list(expected.values())
     assert q["lines_copied"].isna().sum() == 1  # the README commit
+    # after "Copy B": a.py's 10 windows and b.py's 5; B's two inner windows are in both
+    assert q.loc[copy, ["tree_windows", "tree_duplicated_windows"]].tolist() == [15, 4]
+    assert q.loc[first, "tree_duplicated_windows"] == 0
     assert q.loc[move, "lines_copied"] == 0
     out = repo.outcomes(quality=True).set_index("sha")
     assert out.loc[move, "lines_moved"] == 6  # the line history calls it a move

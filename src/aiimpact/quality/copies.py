@@ -39,7 +39,7 @@ from aiimpact.git.blobs import iter_blobs
 from aiimpact.outcomes.lines import meaningful
 
 WINDOW = 5
-VERSION = "1"  # of this definition: stored results of another are recomputed
+VERSION = "2"  # of this definition: stored results of another are recomputed
 _MULTIPLIER = np.uint64(0x100000001B3)  # FNV-1's prime: the window hash is a polynomial
 _NONE = np.zeros(0, dtype=np.uint64)
 
@@ -71,52 +71,70 @@ def windows(content: bytes) -> np.ndarray:
 
 def copied_lines(
     git_dir: str, commits: Sequence[tuple[str, list[Change]]], progress: bool = False
-) -> dict[str, int]:
-    """``{sha: lines_copied}`` for *commits* (oldest first, each with its changes to
-    source files). A blob the repository does not hold counts as empty. *progress* shows
-    a "finding copies" bar.
+) -> dict[str, tuple[int, int, int]]:
+    """``{sha: (lines_copied, tree_windows, tree_duplicated_windows)}`` for *commits*
+    (oldest first, each with its changes to source files): the lines it copied, and after
+    it the index's windows and those of them that occur more than once (their share is the
+    tree's duplicated-block density). A blob the repository does not hold counts as empty.
+    *progress* shows a "finding copies" bar.
 
     Examples
     --------
     >>> copied_lines(".git", [("ab12...", [("a.py", None, None, "e69d...")])])  # doctest: +SKIP
-    {'ab12...': 0}
+    {'ab12...': (0, 0, 0)}
     """
     needed = list(_reads(commits))
     contents = iter_blobs(git_dir, needed)
     index: dict[str, tuple[str | None, np.ndarray]] = {}  # path -> (blob, its windows)
-    counts: dict[int, int] = {}  # window -> how many times the index holds it (> 0)
-    result: dict[str, int] = {}
+    counts = _Counts()
+    result: dict[str, tuple[int, int, int]] = {}
     for sha, changes in tqdm(commits, unit="commit", desc="finding copies", disable=not progress):
         new_versions = []
         for path, old_path, old_blob, new_blob in changes:
             held = index.pop(old_path or path, (None, _NONE))
-            _remove(counts, held[1])
+            counts.remove(held[1])
             before = held[1] if held[0] == old_blob else _read(contents, old_blob)
             after = _read(contents, new_blob)
             if new_blob is not None:
                 index[path] = (new_blob, after)
                 new_versions.append((before, after))
         for _, after in new_versions:
-            _add(counts, after)
-        result[sha] = sum(_copied(before, after, counts) for before, after in new_versions)
+            counts.add(after)
+        copied = sum(_copied(before, after, counts.of) for before, after in new_versions)
+        result[sha] = (copied, counts.total, counts.duplicated)
     assert next(contents, None) is None  # every blob read; git's exit status is checked
     return result
 
 
-def _add(counts: dict[int, int], found: np.ndarray) -> None:
-    get = counts.get
-    for w in found.tolist():
-        counts[w] = get(w, 0) + 1
+class _Counts:
+    """How many times the index holds each window (``of``; windows no longer held are
+    dropped, so it stays the size of the tree), how many it holds in all (``total``), and
+    how many of those occur more than once (``duplicated``)."""
 
+    def __init__(self) -> None:
+        self.of: dict[int, int] = {}
+        self.total = self.duplicated = 0
 
-def _remove(counts: dict[int, int], found: np.ndarray) -> None:
-    """Windows no longer held are dropped (the index stays the size of the tree)."""
-    for w in found.tolist():
-        left = counts[w] - 1
-        if left:
-            counts[w] = left
-        else:
-            del counts[w]
+    def add(self, found: np.ndarray) -> None:
+        of, get, duplicated = self.of, self.of.get, 0
+        for w in found.tolist():
+            n = get(w, 0) + 1
+            of[w] = n
+            duplicated += 2 if n == 2 else n > 2
+        self.total += len(found)
+        self.duplicated += duplicated
+
+    def remove(self, found: np.ndarray) -> None:
+        of, duplicated = self.of, 0
+        for w in found.tolist():
+            n = of[w] - 1
+            if n:
+                of[w] = n
+                duplicated += 2 if n == 1 else 1
+            else:
+                del of[w]
+        self.total -= len(found)
+        self.duplicated -= duplicated
 
 
 def _reads(commits: Sequence[tuple[str, list[Change]]]) -> Iterator[str]:

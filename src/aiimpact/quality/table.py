@@ -207,9 +207,17 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS q_blobs (blob VARCHAR, language VARCHAR, lizard VARCHAR, "
         f"{figures}, signatures BLOB)"
     )
+    copies = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'q_copies'"
+        ).fetchall()
+    }
+    if copies and not copies >= {"sha", *COPY_COLUMNS}:  # an older layout: made anew
+        con.execute("DROP TABLE q_copies")
     con.execute(
         "CREATE TABLE IF NOT EXISTS q_copies (tip VARCHAR, version VARCHAR, sha VARCHAR, "
-        "lines_copied BIGINT)"
+        "lines_copied BIGINT, tree_windows BIGINT, tree_duplicated_windows BIGINT)"
     )
     con.execute("SELECT count(*) FROM q_blobs").fetchall()
     con.execute("SELECT count(*) FROM q_copies").fetchall()
@@ -260,19 +268,24 @@ def _write(con, figures: dict) -> None:
     )
 
 
+COPY_COLUMNS = ["lines_copied", "tree_windows", "tree_duplicated_windows"]
+
+
 def copies_table(
     git_dir: str, tip: str | None, cache: Path, files: pd.DataFrame, progress: bool = False
-) -> pd.Series:
-    """``lines_copied`` (:mod:`aiimpact.quality.copies`) of each commit of *files* (the
-    :func:`quality_files` table, newest first, as git lists them) that changed a source
-    file, by sha; stored in the quality cache for *tip* (one tip at a time)."""
+) -> pd.DataFrame:
+    """:data:`COPY_COLUMNS` (:func:`aiimpact.quality.copies.copied_lines`) of each commit
+    of *files* (the :func:`quality_files` table, newest first, as git lists them) that
+    changed a source file, indexed by sha; stored in the quality cache for *tip* (one tip
+    at a time)."""
+    columns = ", ".join(COPY_COLUMNS)
     with _open(cache) as con:
         stored = con.execute(
-            "SELECT sha, lines_copied FROM q_copies WHERE tip = ? AND version = ?",
+            f"SELECT sha, {columns} FROM q_copies WHERE tip = ? AND version = ?",
             [tip, COPIES_VERSION],
-        ).fetchall()
-    if stored:
-        return pd.Series(dict(stored), dtype="Int64", name="lines_copied")
+        ).df()
+    if len(stored):
+        return stored.set_index("sha").astype("Int64")
     source = files[files["language"].notna()]
     changes: dict[str, list] = {}
     for row in source[::-1].itertuples(index=False):  # oldest first
@@ -280,26 +293,24 @@ def copies_table(
         blobs = [b if isinstance(b, str) else None for b in (row.old_blob, row.new_blob)]
         changes.setdefault(row.sha, []).append((row.path, old_path, *blobs))
     found = copied_lines(git_dir, list(changes.items()), progress)
+    table = pd.DataFrame.from_dict(found, orient="index", columns=COPY_COLUMNS)
+    table = table.rename_axis("sha").astype("Int64")
     with _open(cache) as con, transaction(con):
         con.execute("DELETE FROM q_copies")
         frame = pa.table(  # noqa: F841 (read by DuckDB below)
-            {
-                "sha": list(found),
-                "lines_copied": pa.array(list(found.values()), pa.int64()),
-            }
+            {"sha": list(found), **{c: pa.array(table[c], pa.int64()) for c in COPY_COLUMNS}}
         )
         con.execute(
-            "INSERT INTO q_copies SELECT ?, ?, sha, lines_copied FROM frame",
-            [tip, COPIES_VERSION],
+            f"INSERT INTO q_copies SELECT ?, ?, sha, {columns} FROM frame", [tip, COPIES_VERSION]
         )
-    return pd.Series(found, dtype="Int64", name="lines_copied")
+    return table
 
 
 def quality_commits(
     files: pd.DataFrame,
     file_changes: pd.DataFrame,
     merges: Collection[str] = (),
-    copies: pd.Series | None = None,
+    copies: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per commit (one row per sha of *file_changes*, the ``Repo.file_changes`` table):
     ``complexity_delta``, ``nloc_delta`` (lizard's lines of code, after minus before) and
@@ -342,8 +353,9 @@ def quality_commits(
     for c in ("missing_blob", "analysis_failed"):
         out[c] = g[c].any().reindex(shas, fill_value=False).astype("boolean")
     if copies is not None:
-        copied = copies.reindex(shas).astype("Int64")
-        out["lines_copied"] = copied.where(~out["missing_blob"].astype(bool))
+        known = ~out["missing_blob"].astype(bool)
+        for c in COPY_COLUMNS:
+            out[c] = copies[c].reindex(shas).astype("Int64").where(known)
     out.loc[out.index.isin(list(merges))] = pd.NA
     return out.reset_index()
 

@@ -18,8 +18,11 @@ whose figures are unknown: ``missing_blob``, a source file's blob is absent, or
 at the end of each period: ``complexity_total`` and ``nloc_total`` (the deltas summed from
 the table's first commit, which adds every file: pass the whole history, not a window of it)
 and ``complexity_per_kloc`` (complexity per 1,000 lines of code; He et al. measure cognitive
-complexity so). A merge's tree is taken as the sum of both sides' changes (what a clean
-merge gives); unknown figures count 0, so ``quality_unknown`` says how far to trust them.
+complexity so) and ``duplicated_density`` (the share of the tree's 5-line windows of
+normalised code lines that occur more than once, after the period's last commit with a
+source change: :mod:`aiimpact.quality.copies`). A merge's tree is taken as the sum of both
+sides' changes (what a clean merge gives); unknown figures count 0, so ``quality_unknown``
+says how far to trust them.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from aiimpact.errors import InputError
 from aiimpact.stats.compare import StatsWarning
 
 _QUALITY = ("complexity_delta", "nloc_delta", "missing_blob", "analysis_failed")
+_TREE = ("tree_windows", "tree_duplicated_windows")  # the copy index after each commit
 RATES = ("reverted", "reverted_within_30d", "fix_inducing", "partially_reverted", "is_fix")
 FREQS = {"MS": "M", "W": "W", "QS": "Q", "YS": "Y", "D": "D"}
 
@@ -116,6 +120,10 @@ def panel(
             "boolean"
         )
         df["quality_unknown"] = unknown.fillna(False).astype(int)
+        tree = [c for c in _TREE if c in table.columns]
+        for c in tree:
+            df[c] = pd.to_numeric(table[c], errors="coerce").astype("Float64")
+        df["when"] = when
     author = next((c for c in ("author_email", "author_login") if c in table.columns), None)
     if author:
         df["author"] = table[author].astype("string").str.lower()
@@ -139,6 +147,10 @@ def panel(
         out[name] = g[c].sum().astype(float)  # NA counts 0 (quality_unknown says how many)
     if quality:
         out["quality_unknown"] = g["quality_unknown"].sum()
+        if unit == "repo" and len(tree) == 2:  # the tree after each period's last commit
+            last = df.sort_values("when").groupby(["unit", "period"])[tree].last()
+            windows = last[_TREE[0]].where(last[_TREE[0]] > 0)
+            out["duplicated_density"] = last[_TREE[1]] / windows
     out = _fill(out.reset_index(), freq)
     if quality:
         out[["complexity_added", "nloc_added"]] = out[["complexity_added", "nloc_added"]].fillna(0)
@@ -148,6 +160,9 @@ def panel(
             out["nloc_total"] = by_unit["nloc_added"].cumsum()
             kloc = out["nloc_total"].where(out["nloc_total"] > 0) / 1000
             out["complexity_per_kloc"] = out["complexity_total"] / kloc
+            if "duplicated_density" in out:  # a period without source changes keeps its value
+                dense = out.groupby("unit", sort=False)["duplicated_density"].ffill()
+                out["duplicated_density"] = dense.astype(float)
     out["ai_share"] = out["ai_commits"] / out["commits"].where(out["commits"] > 0)
     first = out[out["ai_commits"] >= min_ai_commits].groupby("unit")["period"].min()
     if first.empty:
