@@ -83,17 +83,24 @@ def copied_lines(
     >>> copied_lines(".git", [("ab12...", [("a.py", None, None, "e69d...")])])  # doctest: +SKIP
     {'ab12...': (0, 0, 0)}
     """
-    needed = list(_reads(commits))
+    steps = _steps(commits)
+    needed: list[str] = []  # in the order they are read below
+    for _, changes in steps:
+        for _, _, old_blob, new_blob, read_old in changes:
+            needed += [b for b in (old_blob if read_old else None, new_blob) if b]
     contents = iter_blobs(git_dir, needed)
     index: dict[str, tuple[str | None, np.ndarray]] = {}  # path -> (blob, its windows)
     counts = _Counts()
     result: dict[str, tuple[int, int, int]] = {}
-    for sha, changes in tqdm(commits, unit="commit", desc="finding copies", disable=not progress):
+    for sha, changes in tqdm(steps, unit="commit", desc="finding copies", disable=not progress):
         new_versions = []
-        for path, old_path, old_blob, new_blob in changes:
+        for path, old_path, old_blob, new_blob, read_old in changes:
             held = index.pop(old_path or path, (None, _NONE))
             counts.remove(held[1])
-            before = held[1] if held[0] == old_blob else _read(contents, old_blob)
+            if old_blob is None:  # added (whatever another branch left at that path)
+                before = _NONE
+            else:
+                before = _read(contents, old_blob) if read_old else held[1]
             after = _read(contents, new_blob)
             if new_blob is not None:
                 index[path] = (new_blob, after)
@@ -137,25 +144,31 @@ class _Counts:
         self.duplicated -= duplicated
 
 
-def _reads(commits: Sequence[tuple[str, list[Change]]]) -> Iterator[str]:
-    """The blobs :func:`copied_lines` reads, in the order it reads them (the same walk of
-    the index, by blob only)."""
-    held: dict[str, str | None] = {}
-    for _, changes in commits:
+def _steps(
+    commits: Sequence[tuple[str, list[Change]]],
+) -> list[tuple[str, list[tuple[str, str | None, str | None, str | None, bool]]]]:
+    """*commits* with each change marked by whether its old blob must be read: it is not
+    the version the index holds for that path (a change on another branch came between).
+    The walk of the index by blob only, made first so that every blob to read is known
+    before the one ``cat-file --batch`` starts."""
+    held: dict[str, str] = {}
+    steps = []
+    for sha, changes in commits:
+        marked = []
         for path, old_path, old_blob, new_blob in changes:
             was = held.pop(old_path or path, None)
-            if old_blob is not None and was != old_blob:
-                yield old_blob
+            marked.append((path, old_path, old_blob, new_blob, bool(old_blob and was != old_blob)))
             if new_blob is not None:
                 held[path] = new_blob
-                yield new_blob
+        steps.append((sha, marked))
+    return steps
 
 
 def _read(contents: Iterator[tuple[str, bytes | None]], blob: str | None) -> np.ndarray:
     if blob is None:
         return _NONE
     oid, content = next(contents)
-    assert oid == blob, (oid, blob)  # _reads lists the blobs in this very order
+    assert oid == blob, (oid, blob)  # the blobs were listed in this very order
     return _NONE if content is None else windows(content)
 
 

@@ -35,7 +35,8 @@ import pandas as pd
 from aiimpact.errors import InputError
 from aiimpact.stats.compare import StatsWarning
 
-_QUALITY = ("complexity_delta", "nloc_delta", "missing_blob", "analysis_failed")
+_DELTAS = {"complexity_delta": "complexity_added", "nloc_delta": "nloc_added"}  # -> summed
+_QUALITY = (*_DELTAS, "missing_blob", "analysis_failed")
 _TREE = ("tree_windows", "tree_duplicated_windows")  # the copy index after each commit
 RATES = ("reverted", "reverted_within_30d", "fix_inducing", "partially_reverted", "is_fix")
 FREQS = {"MS": "M", "W": "W", "QS": "Q", "YS": "Y", "D": "D"}
@@ -107,15 +108,14 @@ def panel(
     rates = [c for c in RATES if c in table.columns]
     for c in rates:
         df[c] = table[c].astype("Float64")
-    quality_cols = _QUALITY if quality else ()
-    for c in quality_cols:
-        if c not in table.columns:
-            raise InputError(
-                f"panel(quality=True) needs a {c!r} column: pass Repo.outcomes(quality=True)"
-            )
-    for c in quality_cols[:2]:
-        df[c] = pd.to_numeric(table[c], errors="coerce").astype("Float64")
     if quality:
+        for c in _QUALITY:
+            if c not in table.columns:
+                raise InputError(
+                    f"panel(quality=True) needs a {c!r} column: pass Repo.outcomes(quality=True)"
+                )
+        for c in _DELTAS:
+            df[c] = pd.to_numeric(table[c], errors="coerce").astype("Float64")
         unknown = table["missing_blob"].astype("boolean") | table["analysis_failed"].astype(
             "boolean"
         )
@@ -142,10 +142,9 @@ def panel(
         out["authors"] = g["author"].nunique()
     for c in rates:
         out[c] = g[c].mean()
-    added = ("complexity_added", "nloc_added") if quality else ()
-    for c, name in zip(quality_cols[:2], added, strict=True):
-        out[name] = g[c].sum().astype(float)  # NA counts 0 (quality_unknown says how many)
     if quality:
+        for c, name in _DELTAS.items():  # NA counts 0 (quality_unknown says how many)
+            out[name] = g[c].sum().astype(float)
         out["quality_unknown"] = g["quality_unknown"].sum()
         if unit == "repo" and len(tree) == 2:  # the tree after each period's last commit
             last = df.sort_values("when").groupby(["unit", "period"])[tree].last()
@@ -153,7 +152,8 @@ def panel(
             out["duplicated_density"] = last[_TREE[1]] / windows
     out = _fill(out.reset_index(), freq)
     if quality:
-        out[["complexity_added", "nloc_added"]] = out[["complexity_added", "nloc_added"]].fillna(0)
+        added = list(_DELTAS.values())
+        out[added] = out[added].fillna(0)
         if unit == "repo":
             by_unit = out.groupby("unit", sort=False)
             out["complexity_total"] = by_unit["complexity_added"].cumsum()
