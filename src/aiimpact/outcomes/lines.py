@@ -362,7 +362,6 @@ class LineHistory:
                 new_file_lines += lines[at:start]
                 at = start + h.old_len
                 norms, _, exact, pairs = plan[hi]
-                lo, end = spans[path][hi]
                 new_file_lines += exact
                 if not pairs and (not pool or pool.keys().isdisjoint(norms)):
                     first_id, n = len(born), len(norms)  # all new or merged lines: in bulk
@@ -376,6 +375,7 @@ class LineHistory:
                         born.extend(repeat(ci, n))
                         added_here += n
                     continue
+                lo, end = spans[path][hi]  # this hunk's removed lines
                 for k, norm in enumerate(norms):
                     if k in pairs:
                         new_file_ids.append(pairs[k])

@@ -70,8 +70,8 @@ def _digest(text: str) -> int:
 
 def analyze(filename: str, content: bytes) -> BlobQuality | None:
     """The figures of *content* read as the file *filename* (its name picks the language);
-    None when lizard fails on it (its readers raise on some real files: sentry-cli has a
-    TypeScript file on which lizard's reader raises IndexError).
+    None when lizard fails on it (its readers raise on some real files: on a minified
+    JavaScript chunk in sentry-cli, lizard's reader raises IndexError).
 
     Examples
     --------
@@ -113,9 +113,9 @@ def analyze_many(
     items: Iterable[tuple[str, str, bytes]], workers: int | None = None
 ) -> Iterator[tuple[str, BlobQuality | None]]:
     """``(key, figures)`` for each ``(key, filename, content)`` of *items* (None where
-    lizard fails: :func:`analyze`), analysed in
-    *workers* processes (default: the CPUs; 1: in this process), a few batches in flight
-    at a time so that contents are read as fast as they are analysed, never all at once."""
+    lizard fails: :func:`analyze`), analysed in *workers* processes (default: the CPUs; 1:
+    in this process), a few batches in flight at a time so that contents are read as fast
+    as they are analysed, never all at once."""
     workers = workers or os.cpu_count() or 1
     batches = _batches(items)
     if workers == 1:
