@@ -270,3 +270,42 @@ def test_a_pr_reverted_by_githubs_revert_pr_is_reverted(build, tmp_path):
     assert prs.loc[3, "reverted"] and prs.loc[3, "reverted_by_pr"] == 9
     assert prs.loc[3, "reverted_within_30d"]
     assert not prs.loc[4, "reverted"] and pd.isna(prs.loc[4, "reverted_by_pr"])
+
+
+def test_a_revert_pr_known_only_by_its_title_reverts_the_pr_it_names(build, tmp_path):
+    """A revert PR opened by hand (no ``Reverts o/r#N`` body, no ``revert-N-`` branch) is
+    titled ``Revert "<title>"``: it reverts the last PR of that title merged before it was
+    opened, or PR N when the quoted title ends with ``(#N)``. A same-titled PR merged after
+    the revert was opened, or never merged, is not the one reverted."""
+    b = build("title-revert")
+    b.commit("Initial", {"a": "1\n"})
+    first = b.commit("Add retries (#3)", {"r.py": "retry = 3\n"})
+    b.close()
+    human = {"login": "dana", "id": 1, "type": "User"}
+
+    def pr(number, title, created, merged, merge_sha=None):
+        raw = _pr(number, human, merge_sha)
+        raw["pull"].update(title=title, created_at=created, merged_at=merged, closed_at=merged)
+        return raw
+
+    data = _data(
+        [
+            pr(3, "Add retries", "2025-05-01T00:00:00Z", "2025-05-02T00:00:00Z", first),
+            pr(5, "Add retries", "2025-05-20T00:00:00Z", "2025-05-21T00:00:00Z"),  # later
+            pr(6, "Tune retries", "2025-05-01T00:00:00Z", None),  # never merged
+            pr(9, 'Revert "Add retries"', "2025-05-10T00:00:00Z", "2025-05-11T00:00:00Z"),
+            pr(11, 'Revert "Tune retries"', "2025-05-10T00:00:00Z", "2025-05-11T00:00:00Z"),
+            pr(12, 'Revert "Add a parser (#8)"', "2025-06-01T00:00:00Z", "2025-06-02T00:00:00Z"),
+            pr(8, "Add a parser", "2025-05-01T00:00:00Z", "2025-05-01T12:00:00Z"),
+        ]
+    )
+    assert data.prs["reverts_pr"].isna().all()  # nothing GitHub's button would write
+    repo = ai.Repo(b.path, cache_dir=tmp_path, name="o/r", progress=False)
+    prs = repo.pr_outcomes(data).set_index("number")
+    by = prs["reverted_by_pr"]
+    assert by[3] == 9 and prs.loc[3, "reverted"] and prs.loc[3, "reverted_within_30d"]
+    reverted = prs[["reverted", "reverted_within_30d"]].fillna(False)  # NA: not in history
+    assert pd.isna(by[5]) and not reverted.loc[5, "reverted"]
+    assert pd.isna(by[6]) and pd.isna(prs.loc[11, "reverts_pr"])
+    assert by[8] == 12 and prs.loc[8, "reverted_within_90d"]
+    assert not reverted.loc[8, "reverted_within_30d"]  # merged a month after PR 8

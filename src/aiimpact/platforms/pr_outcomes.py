@@ -10,8 +10,9 @@ outcomes, aggregated over the commits that landed through it (``pr_number`` of
 * ``churn_14d``/``30d``/``90d`` summed, NA when any of them is censored (younger than the
   window), and ``churn_rate_*`` = churn / ``lines_added``;
 * ``reverted``, ``fix_inducing``: any of them; ``n_fixes_induced`` summed; a PR that a
-  merged PR of the data reverts (``reverts_pr``: GitHub's revert, ``Reverts owner/repo#N``)
-  is ``reverted`` too, and within 30/90 days when that PR was merged so soon after it
+  merged PR of the data reverts (``reverts_pr``: GitHub's revert, ``Reverts owner/repo#N``;
+  for a PR without one, a ``Revert "<title>"`` title naming ``(#N)`` or a PR merged
+  before) is ``reverted`` too, and within 30/90 days when that PR was merged so soon after it
   (``reverted_by_pr`` names it);
   ``reverted_within_30d``/``90d`` and ``fix_inducing_within_90d``: true if any is, NA if
   none is and one is censored;
@@ -28,6 +29,8 @@ outcomes, aggregated over the commits that landed through it (``pr_number`` of
 """
 
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 
@@ -93,10 +96,13 @@ def pr_outcomes_table(data, outcomes: pd.DataFrame, repo: str) -> pd.DataFrame:
 
 def _reverted_by_prs(out: pd.DataFrame) -> None:
     """``reverted_by_pr``: the first merged PR that reverts each PR (``reverts_pr``:
-    GitHub's revert), which makes it ``reverted``, and ``reverted_within_30d``/``90d`` when
-    merged that soon after it (a revert is known even where the commits are not found)."""
+    GitHub's revert, else a ``Revert "<title>"`` title, :func:`_title_reverts`), which
+    makes it ``reverted``, and ``reverted_within_30d``/``90d`` when merged that soon after
+    it (a revert is known even where the commits are not found)."""
     if "reverts_pr" not in out:
         return
+    if "title" in out:
+        out["reverts_pr"] = out["reverts_pr"].astype("Int64").fillna(_title_reverts(out))
     reverts = out[(out["state"] == "merged") & out["reverts_pr"].notna()]
     reverts = reverts.sort_values("merged_at").drop_duplicates("reverts_pr")
     by = reverts.set_index(reverts["reverts_pr"].astype("int64"))
@@ -110,6 +116,45 @@ def _reverted_by_prs(out: pd.DataFrame) -> None:
     for column, days in (("reverted_within_30d", 30), ("reverted_within_90d", 90)):
         soon = (hit & (after <= pd.Timedelta(days=days))).fillna(False).to_numpy(dtype=bool)
         out[column] = out[column].astype("boolean").mask(soon, True)
+
+
+_REVERT_TITLE = re.compile(r'^Revert "(.+)"$')
+_TITLE_NUMBER = re.compile(r"\(#(\d+)\)$")
+
+
+def _title_reverts(out: pd.DataFrame) -> pd.Series:
+    """The PR each ``Revert "<title>"`` PR without ``reverts_pr`` reverts: *N* when the
+    quoted title ends with ``(#N)`` (a squash merge's subject, as ``git revert`` quotes
+    it), else the last PR of that title merged before the revert PR was opened (before it
+    was merged, when its creation is unknown); NA for the others.
+
+    Examples
+    --------
+    >>> prs = pd.DataFrame({"number": [1, 2], "title": ["Add x", 'Revert "Add x"'],
+    ...     "merged_at": pd.to_datetime(["2025-01-01", "2025-01-02"], utc=True),
+    ...     "created_at": pd.to_datetime(["2024-12-31", "2025-01-02"], utc=True),
+    ...     "reverts_pr": pd.array([None, None], "Int64")})
+    >>> _title_reverts(prs).tolist()
+    [<NA>, 1]
+    """
+    found = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    titles = out["title"].astype("string")
+    quoted = titles.str.extract(_REVERT_TITLE, expand=False)
+    merged = out[out["merged_at"].notna()]
+    for i in quoted[quoted.notna() & out["reverts_pr"].isna()].index:
+        inner = quoted[i]
+        number = _TITLE_NUMBER.search(inner)
+        if number:
+            found[i] = int(number[1])
+            continue
+        opened = out.at[i, "created_at"]
+        before = opened if pd.notna(opened) else out.at[i, "merged_at"]
+        same = merged[(titles[merged.index] == inner) & (merged.index != i)]
+        if pd.notna(before):
+            same = same[same["merged_at"] < before]
+        if len(same):
+            found[i] = int(same.sort_values("merged_at")["number"].iloc[-1])
+    return found
 
 
 def _any_within(values: pd.Series) -> object:
