@@ -134,13 +134,24 @@ def one_report(method):
     def call(self, *args, **kwargs):
         if self._in_call:
             return method(self, *args, **kwargs)
-        self.last_report, self._in_call = MiningReport(), True
+        self.last_report, self._in_call, self._read_once = MiningReport(), True, {}
         try:
             return method(self, *args, **kwargs)
         finally:
-            self._in_call = False
+            self._in_call, self._read_once = False, {}
 
     return call
+
+
+def read_once(owner, table: str, *args) -> pd.DataFrame:
+    """``owner._miner().<table>(*args, owner.last_report)``, read once per public call
+    (:func:`one_report`): ``Repo.outcomes`` reads ``file_changes`` three times, and each
+    read opens and checks the store; the reads after the first get a copy of it."""
+    memo = owner._read_once
+    key = (table, *args)
+    if key not in memo:
+        memo[key] = getattr(owner._miner(), table)(*args, owner.last_report)
+    return memo[key].copy()
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pandas as pd
 from aiimpact import schema
 from aiimpact.detect.detector import Detector, default_detector
 from aiimpact.git import clone, identity, revisions
-from aiimpact.mining import Miner, MiningReport, one_report
+from aiimpact.mining import Miner, MiningReport, one_report, read_once
 from aiimpact.outcome_store import Histories
 from aiimpact.outcomes.authorship import Authorship
 from aiimpact.outcomes.churn import churn_table, window_seconds
@@ -70,7 +70,7 @@ class Repo:
         self.cache_root = default_cache_dir(cache_dir)
         self.renames, self.workers, self.progress = renames, workers, progress
         self.detector, self.batch_size = detector, batch_size
-        self.last_report, self._in_call = MiningReport(), False
+        self.last_report, self._in_call, self._read_once = MiningReport(), False, {}
         where = clone.locate(os.fspath(path_or_url), self.cache_root, identity.repo_key, update)
         self.url, self.name, self.identity = where.url, name or where.name, where.identity
         self.git_dir = where.git_dir
@@ -107,7 +107,7 @@ class Repo:
             The columns of :data:`aiimpact.schema.COMMITS`; statistics as ``git log --numstat
             --diff-merges=first-parent --no-renames`` counts: ``commits(since="2025-01-01")``.
         """
-        commits = self._miner().commits(rev, since, until, self.last_report)
+        commits = read_once(self, "commits", rev, since, until)
         return with_prs(commits, prs, self.name, self.last_report, self.git_dir)
 
     @one_report
@@ -116,7 +116,7 @@ class Repo:
         old_path, change_type, insertions, deletions, is_binary``. ``change_type`` is git's
         status letter: A, M, D, T (type change), and R/C only with ``renames=True``. Binary
         files count 0 lines; files whose blobs are absent have NA counts (``last_report``)."""
-        return self._miner().file_changes(rev, since, until, self.last_report)
+        return read_once(self, "file_changes", rev, since, until)
 
     @one_report
     def lines(self, rev: str = "HEAD", revert_window: str = "30D") -> LineHistory:
