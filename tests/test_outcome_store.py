@@ -143,6 +143,12 @@ def test_new_commits_extend_a_stored_history_as_a_full_replay_would(branchy, tmp
     fresh = ai.Repo(branchy, cache_dir=tmp_path / "b", progress=False)
     pd.testing.assert_frame_equal(after, fresh.outcomes())
     assert _tidy(updated.lines()) == _tidy(fresh.lines())
+    reread = ai.Repo(branchy, cache_dir=tmp_path / "a", progress=False)
+    stored_lines = reread.lines()  # as the update stored it (in full or as an extension)
+    assert reread.last_report.line_history == "read from the outcome store"
+    assert _tidy(stored_lines) == _tidy(fresh.lines())
+    assert stored_lines.tip_state == updated.lines().tip_state
+    assert stored_lines.kept == updated.lines().kept
     new = int(git(branchy, "rev-list", "--count", f"{base}..HEAD"))
     forks = git(branchy, "rev-list", "--parents", f"{base}..HEAD").split("\n")
     inside = {line.split()[0] for line in forks if line}
@@ -276,8 +282,8 @@ _SAVE_KILLER = """
 import os, signal, sys
 import aiimpact.outcome_store as store
 real = store._line_chunks
-def dying(h):
-    yield from real(h)
+def dying(h, *args):
+    yield from real(h, *args)
     os.kill(os.getpid(), signal.SIGKILL)  # kill -9 after the lines' data, before the mark
 store._line_chunks = dying
 import aiimpact as ai
@@ -285,9 +291,14 @@ ai.Repo(sys.argv[1], cache_dir=sys.argv[2], progress=False).outcomes()
 """
 
 
-def test_a_save_killed_before_its_last_transaction_is_never_read(branchy, tmp_path):
+@pytest.mark.parametrize("extending", [False, True])
+def test_a_save_killed_before_its_last_transaction_is_never_read(branchy, tmp_path, extending):
     """The line history is saved in several transactions (DuckDB would hold one in memory);
-    rows a killed save committed are not read, and the next save removes them."""
+    rows a killed save committed are not read, and the next save removes them. So for an
+    update stored as an extension: its base stays as it was."""
+    base = git(branchy, "rev-list", "--first-parent", "HEAD").split()[8]
+    if extending:
+        ai.Repo(branchy, cache_dir=tmp_path, progress=False).outcomes(base)
     script = tmp_path / "save_killer.py"
     script.write_text(textwrap.dedent(_SAVE_KILLER))
     run = subprocess.run(
@@ -301,22 +312,30 @@ def test_a_save_killed_before_its_last_transaction_is_never_read(branchy, tmp_pa
     def rows() -> tuple[int, int, int]:
         with duckdb.connect(str(repo.outcome_store)) as con:
             return tuple(
-                con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                con.execute(
+                    f"SELECT count(*) FROM {table} WHERE key NOT LIKE ?", [f"{base}/%"]
+                ).fetchone()[0]
                 for table in ("histories", "h_commits", "h_lines")
             )
 
     histories, commits, arrays = rows()
     assert histories == 0 and commits > 0 and arrays > 0  # committed, but never marked
+    if extending:
+        assert _stored(repo) == [(base, "", 0, int(git(branchy, "rev-list", "--count", base)))]
     table = repo.outcomes()
-    assert repo.last_report.line_history.startswith("replayed all ")
+    expected = "extended from " if extending else "replayed all "
+    assert repo.last_report.line_history.startswith(expected)
     assert rows()[0] == 1
     with duckdb.connect(str(repo.outcome_store)) as con:
         orphans = con.execute(
             "SELECT count(*) FROM h_lines WHERE key NOT IN (SELECT key FROM histories)"
         ).fetchone()
     assert orphans == (0,)
-    fresh = ai.Repo(branchy, cache_dir=tmp_path / "fresh", progress=False).outcomes()
-    pd.testing.assert_frame_equal(table, fresh)
+    fresh = ai.Repo(branchy, cache_dir=tmp_path / "fresh", progress=False)
+    pd.testing.assert_frame_equal(table, fresh.outcomes())
+    reread = ai.Repo(branchy, cache_dir=tmp_path, progress=False)
+    assert _tidy(reread.lines()) == _tidy(fresh.lines())
+    assert reread.last_report.line_history == "read from the outcome store"
 
 
 def test_a_store_of_another_format_is_refilled(planted, tmp_path):
@@ -381,3 +400,73 @@ def test_a_stored_tip_that_is_no_ancestor_is_not_extended(build, tmp_path):
         "replayed all 2 commit(s) (no line history of an ancestor is stored)"
     )
     assert side not in set(table["sha"]) and len(table) == 2
+
+
+def _stored(repo) -> list[tuple]:
+    """(tip, base tip, depth, commits stored under the key) of each stored history."""
+    with duckdb.connect(str(repo.outcome_store)) as con:
+        return con.execute(
+            "SELECT tip, coalesce(split_part(base, '/', 1), ''), depth, "
+            "(SELECT count(*) FROM h_commits c WHERE c.key = h.key) "
+            "FROM histories h ORDER BY saved_at"
+        ).fetchall()
+
+
+def test_updates_are_stored_as_what_the_new_commits_changed(branchy, tmp_path, monkeypatch):
+    """Each update stores only its new commits (a chain of extensions read back as one
+    history); after MAX_DEPTH in a row one is stored in full; the bases of the kept
+    histories are kept however many others are stored since. Every step, read in a new
+    process, equals a full replay of its tip."""
+    monkeypatch.setattr(outcome_store, "MAX_DEPTH", 2)
+    monkeypatch.setattr(outcome_store, "_KEEP", 1)
+    line = git(branchy, "rev-list", "--first-parent", "HEAD").split()
+    tips = [line[back] for back in (40, 30, 20, 10, 0)]
+    for tip in tips:
+        ai.Repo(branchy, cache_dir=tmp_path / "a", progress=False).outcomes(tip)
+        reread = ai.Repo(branchy, cache_dir=tmp_path / "a", progress=False)
+        stored = reread.lines(tip)
+        assert reread.last_report.line_history == "read from the outcome store"
+        fresh = ai.Repo(branchy, cache_dir=tmp_path / f"fresh-{tip}", progress=False)
+        assert _tidy(stored) == _tidy(fresh.lines(tip)), tip
+        assert stored.tip_state == fresh.lines(tip).tip_state
+        assert stored.died == fresh.lines(tip).died and stored.born == fresh.lines(tip).born
+    rows = _stored(ai.Repo(branchy, cache_dir=tmp_path / "a", progress=False))
+    count = [int(git(branchy, "rev-list", "--count", t)) for t in tips]
+    # the fourth is stored in full (after two extensions), the fifth extends it; the
+    # newest is kept, and of the others only the one it needs
+    assert rows == [(tips[3], "", 0, count[3]), (tips[4], tips[3], 1, count[4] - count[3])]
+
+
+def test_a_chain_of_extensions_keeps_its_bases(branchy, tmp_path, monkeypatch):
+    monkeypatch.setattr(outcome_store, "_KEEP", 1)
+    line = git(branchy, "rev-list", "--first-parent", "HEAD").split()
+    tips = [line[back] for back in (12, 6, 0)]
+    for tip in tips:
+        ai.Repo(branchy, cache_dir=tmp_path, progress=False).outcomes(tip)
+    repo = ai.Repo(branchy, cache_dir=tmp_path, progress=False)
+    count = [int(git(branchy, "rev-list", "--count", t)) for t in tips]
+    assert _stored(repo) == [
+        (tips[0], "", 0, count[0]),
+        (tips[1], tips[0], 1, count[1] - count[0]),
+        (tips[2], tips[1], 2, count[2] - count[1]),
+    ]
+    with duckdb.connect(str(repo.outcome_store)) as con:  # kept lists not stored again
+        named, own = con.execute(
+            "SELECT count(*) FILTER (WHERE list_key IS NOT NULL), "
+            "(SELECT count(*) FROM h_lists WHERE key LIKE ?) FROM h_states WHERE key LIKE ?",
+            [f"{tips[2]}/%", f"{tips[2]}/%"],
+        ).fetchone()
+        full = con.execute("SELECT count(*) FROM h_lists WHERE key LIKE ?", [f"{tips[0]}/%"])
+        assert named > 0 and own < full.fetchone()[0] / 2
+    fresh = ai.Repo(branchy, cache_dir=tmp_path / "fresh", progress=False)
+    assert _tidy(repo.lines()) == _tidy(fresh.lines())
+    assert repo.last_report.line_history == "read from the outcome store"
+    assert repo.lines().kept == fresh.lines().kept
+    with duckdb.connect(str(repo.outcome_store)) as con:  # a base's lines damaged
+        con.execute("DELETE FROM h_lines WHERE key LIKE ? AND born = 0", [f"{tips[0]}/%"])
+    again = ai.Repo(branchy, cache_dir=tmp_path, progress=False)
+    with pytest.warns(CacheRebuiltWarning, match=f"{tips[0][:12]} holds .* of its .* lines"):
+        history = again.lines()
+    assert again.last_report.line_history.startswith("replayed all ")
+    assert _tidy(history) == _tidy(fresh.lines())
+    assert _stored(again)[-1] == (tips[2], "", 0, count[2])  # stored again, in full

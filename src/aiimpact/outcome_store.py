@@ -9,7 +9,12 @@ stored in ``<cache_dir>/<repo-key>/outcomes.duckdb`` so a new process reads them
   a stored one is replayed **incrementally**: only the new commits, from the stored tip's
   live state. That needs every new commit's parents to be new too or the stored tip; a
   new commit that branches from an older commit (whose line state is not stored) makes
-  the replay a full one, and :attr:`~aiimpact.mining.MiningReport.line_history` says why;
+  the replay a full one, and :attr:`~aiimpact.mining.MiningReport.line_history` says why.
+  An extended history is stored as what its new commits changed (their rows, the new
+  lines, the old lines whose death they set, the files whose state they changed), on top
+  of the stored one it extends; a read follows that chain, and after :data:`MAX_DEPTH`
+  extensions in a row the next is stored in full. Stored histories beyond the newest few
+  are dropped unless a kept one extends them;
 * an **outcomes table** is stored per (tip, mining options, detector, git-ai notes refs,
   aiimpact version), with the report of the run that made it.
 
@@ -36,6 +41,7 @@ from contextlib import AbstractContextManager
 from functools import partial
 from itertools import repeat
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -65,7 +71,7 @@ from aiimpact.outcomes.szz import szz
 from aiimpact.outcomes.szz_blame import szz_by_blame
 from aiimpact.store import opened, transaction
 
-FORMAT = "6"
+FORMAT = "7"
 """The stored layout; a file of another format is emptied and refilled."""
 _ROWS_PER_TRANSACTION = 200_000  # h_origins rows made and written at a time
 _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest first
@@ -77,13 +83,18 @@ commits by commit time, are stored with it, so that new commits branching from o
 extend the stored history."""
 PENDING_FORKS = 128
 """And those of at most this many fork points of other branches (:func:`pending_forks`)."""
+MAX_DEPTH = 8
+"""A history extended from a stored one is stored as what the new commits changed; the
+extension after this many such steps in a row is stored in full, so that a read never
+follows a long chain."""
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     # one row per complete line history, written last in its transaction
     "CREATE TABLE IF NOT EXISTS histories (key VARCHAR PRIMARY KEY, tip VARCHAR, "
     "options VARCHAR, n_commits BIGINT, n_lines BIGINT, revert_window BIGINT, "
-    "saved_at TIMESTAMPTZ)",
+    "saved_at TIMESTAMPTZ, base VARCHAR, base_commits BIGINT, base_lines BIGINT, "
+    "depth INTEGER)",
     "CREATE TABLE IF NOT EXISTS h_commits (key VARCHAR, ci INTEGER, sha VARCHAR, "
     "time BIGINT, added INTEGER, moved INTEGER)",
     # born and died of every line id, in id order (rows are read back in the order they
@@ -91,12 +102,17 @@ _DDL = (
     # Rows, not blobs: a checkpoint rewrites a row group's blobs in full, so appending an
     # 8 MiB blob to 20 others cost 300 MiB of memory on git/git
     "CREATE TABLE IF NOT EXISTS h_lines (key VARCHAR, chunk INTEGER, born INTEGER, died BIGINT)",
+    # of a history stored as an extension of its base: the lines of the base whose death
+    # the new commits set (or made earlier)
+    "CREATE TABLE IF NOT EXISTS h_deaths (key VARCHAR, id BIGINT, died BIGINT)",
     # the line states of the tip and of the kept recent commits: each distinct file state
     # once (h_lists: its line ids and line hashes, one row per line in order); the tip's
     # files, and where a kept commit's differ (-1: absent) or, with a NULL path, that it is
     # kept (h_states). No state holds a list of no lines: an emptied file leaves it
     "CREATE TABLE IF NOT EXISTS h_lists (key VARCHAR, list_id INTEGER, id BIGINT, text UINTEGER)",
-    "CREATE TABLE IF NOT EXISTS h_states (key VARCHAR, sha VARCHAR, path VARCHAR, list_id INTEGER)",
+    # (an extension's rows may name a list of a history it extends: list_key, else NULL)
+    "CREATE TABLE IF NOT EXISTS h_states (key VARCHAR, sha VARCHAR, path VARCHAR, "
+    "list_id INTEGER, list_key VARCHAR)",
     "CREATE TABLE IF NOT EXISTS h_origins (key VARCHAR, kind VARCHAR, ci INTEGER, "
     "origin INTEGER, n INTEGER, path VARCHAR)",
     "CREATE TABLE IF NOT EXISTS h_reverts (key VARCHAR, kind VARCHAR, pos INTEGER, "
@@ -111,7 +127,7 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS outcome_rows (key VARCHAR, row_index BIGINT, data BLOB)",
 )
 _HISTORY_TABLES = (
-    "h_commits h_lines h_lists h_states h_origins h_reverts h_inverse h_removed histories"
+    "h_commits h_lines h_deaths h_lists h_states h_origins h_reverts h_inverse h_removed histories"
 )
 
 
@@ -132,10 +148,11 @@ def _open(path: Path) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
     return opened(path, "outcome store", _prepare)
 
 
-def _line_chunks(h: LineHistory) -> Iterator[pa.Table]:
-    """*h*'s born and died as ``h_lines`` rows, :data:`_CHUNK` at a time (NumPy views of
-    the arrays: nothing is copied before DuckDB reads it)."""
-    born, died = _view(h.born), _view(h.died)
+def _line_chunks(h: LineHistory, since: int = 0) -> Iterator[pa.Table]:
+    """*h*'s born and died of the line ids from *since* on as ``h_lines`` rows,
+    :data:`_CHUNK` at a time (NumPy views of the arrays: nothing is copied before DuckDB
+    reads it)."""
+    born, died = _view(h.born)[since:], _view(h.died)[since:]
     for chunk, start in enumerate(range(0, len(born), _CHUNK)):
         end = start + _CHUNK
         yield pa.table(
@@ -157,9 +174,13 @@ def _tuples(table: pa.Table) -> Iterator[tuple]:
     return zip(*(table[c].to_pylist() for c in table.column_names), strict=True)
 
 
-def _origin_frame(kind: str, table: OriginTable) -> pa.Table:
-    """The ``h_origins`` rows of *table* (of *kind*), made from its arrays."""
+def _origin_frame(kind: str, table: OriginTable, since: int = 0) -> pa.Table:
+    """The ``h_origins`` rows of *table* (of *kind*) of the commits from index *since* on,
+    made from its arrays."""
     ci, origin, n, path, paths = table.arrays()
+    if since:
+        new = ci >= since
+        ci, origin, n, path = ci[new], origin[new], n[new], path[new]
     names = pa.DictionaryArray.from_arrays(
         pa.array(path, mask=path < 0), pa.array(paths, pa.string())
     )
@@ -197,8 +218,35 @@ def _ints(kind: str, data: np.ndarray) -> array:
 # -- line histories ------------------------------------------------------------------------
 
 
-def save_history(path: Path, h: LineHistory, options: str) -> None:
+@dataclasses.dataclass
+class Base:
+    """The stored history a replay extended: its key, its commits and lines, its tip's
+    files (the dicts, copied when read: their lists are never changed in place, so a file
+    the new commits left alone holds the very same list), how many extensions it is
+    stored as (0: in full), and where each line list read from the store is stored (with
+    the list itself, so that no other list takes its id()): a kept state that still holds
+    it names it there instead of storing it again."""
+
+    key: str
+    commits: int
+    lines: int
+    tip_state: dict[str, array]
+    tip_text: dict[str, array]
+    depth: int
+    lists: dict[int, tuple[str, int, array]]  # id() of a list read -> where it is stored
+
+
+def save_history(path: Path, h: LineHistory, options: str, base: Base | None = None) -> None:
     """Store *h* (replayed to ``h.tip``) under *options*; keep the newest few.
+
+    With *base* (the stored history *h* extended, whose new commits' deletions *h* recorded),
+    only what the new commits changed is stored: their ``h_commits``, ``h_origins``,
+    ``h_reverts`` and ``h_inverse`` rows, the new lines, the base lines whose death changed
+    (``h_deaths``), and the tip's files that differ from the base tip's. The window-bound
+    ``h_removed`` and the kept states are stored whole, but a line list read from the store
+    that a state still holds is named where it is stored (on git/git, the kept states'
+    lists are 6.3M rows, nearly all unchanged by 96 new commits). A read follows the chain of bases
+    (:func:`load_history`); after :data:`MAX_DEPTH` extensions in a row, one is stored in full.
 
     Each table is made just before it is written, in its own transaction; a connection is
     closed once it has written :data:`_CHUNK` rows: DuckDB keeps the blocks a connection
@@ -208,8 +256,10 @@ def save_history(path: Path, h: LineHistory, options: str) -> None:
     row, written last, marks the rows of the key complete: a save killed before it leaves
     rows no reader looks at, and the next save removes them.
     """
+    if base is not None and (base.depth >= MAX_DEPTH or h._deletions is None):
+        base = None
     with _Reopening(path) as held:
-        _save_history(held, h, f"{h.tip}/{options}", options)
+        _save_history(held, h, f"{h.tip}/{options}", options, base)
 
 
 class _Reopening:
@@ -245,7 +295,9 @@ class _Reopening:
         self.close()
 
 
-def _save_history(held: _Reopening, h: LineHistory, key: str, options: str) -> None:
+def _save_history(
+    held: _Reopening, h: LineHistory, key: str, options: str, base: Base | None
+) -> None:
     def write(table: str, frame: pa.Table) -> None:
         con = held.connection()
         with transaction(con):
@@ -257,32 +309,41 @@ def _save_history(held: _Reopening, h: LineHistory, key: str, options: str) -> N
 
     con = held.connection()
     with transaction(con):
-        _forget(con, [key, *_unfinished(con)])
+        _forget(con, [key, *_unfinished(con), *_dependents(con, key)])
+    since, since_line = (base.commits, base.lines) if base else (0, 0)
     write(
         "h_commits",
         pa.table(
             {
-                "ci": pa.array(range(len(h.commits)), pa.int32()),
-                "sha": h.commits,
-                "time": pa.array(h.time, pa.int64()),
-                "added": pa.array(h.added, pa.int32()),
-                "moved": pa.array(h.moved, pa.int32()),
+                "ci": pa.array(range(since, len(h.commits)), pa.int32()),
+                "sha": h.commits[since:],
+                "time": pa.array(h.time[since:], pa.int64()),
+                "added": pa.array(h.added[since:], pa.int32()),
+                "moved": pa.array(h.moved[since:], pa.int32()),
             }
         ),
     )
-    lists, states = _states(h)
+    lists, states = _states(h, base)
     write("h_states", states)
     for frame in _list_batches(lists):
         write("h_lists", frame)
     for kind, table in (("deleted", h.deleted), ("context", h.context)):
-        frame = _origin_frame(kind, table)
+        frame = _origin_frame(kind, table, since)
         for start in range(0, len(frame), _ROWS_PER_TRANSACTION):
             write("h_origins", frame.slice(start, _ROWS_PER_TRANSACTION))
     reverts = [("content", i, r, c, 1.0) for i, (r, c) in enumerate(h.content_reverts)]
     reverts += [("partial", i, *rcf) for i, rcf in enumerate(h.partial_reverts)]
+    reverts = [row for row in reverts if row[2] >= since]  # a revert is of a new commit
     write("h_reverts", _rows(reverts, ("kind", "pos", "revert", "reverted", "fraction")))
-    inverse = [(a, b, i, ci) for (a, b), cis in h._inverse.items() for i, ci in enumerate(cis)]
+    inverse = [
+        (a, b, i, ci)
+        for (a, b), cis in h._inverse.items()
+        for i, ci in enumerate(cis)
+        if ci >= since
+    ]
     write("h_inverse", _rows(inverse, ("a", "b", "pos", "ci")))
+    if base is not None:
+        write("h_deaths", _deaths(h, base.lines))
     removed = [
         (ci, p, line, n)
         for ci, by in h._recent_removed.items()
@@ -290,18 +351,55 @@ def _save_history(held: _Reopening, h: LineHistory, key: str, options: str) -> N
         for line, n in Counter(lines).items()
     ]
     write("h_removed", _rows(removed, ("ci", "path", "line", "n")))
-    for frame in _line_chunks(h):
+    for frame in _line_chunks(h, since_line):
         write("h_lines", frame)
     con = held.connection()
     with transaction(con):
         con.execute(
-            "INSERT INTO histories VALUES (?, ?, ?, ?, ?, ?, now())",
-            [key, h.tip, options, len(h.commits), len(h.born), h.revert_window],
+            "INSERT INTO histories VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?)",
+            [key, h.tip, options, len(h.commits), len(h.born), h.revert_window]
+            + ([base.key, since, since_line, base.depth + 1] if base else [None, 0, 0, 0]),
         )
-        old = con.execute(
-            "SELECT key FROM histories ORDER BY saved_at DESC OFFSET ?", [_KEEP]
-        ).fetchall()
-        _forget(con, [k for (k,) in old])
+        _forget(con, _unneeded(con))
+
+
+def _deaths(h: LineHistory, lines: int) -> pa.Table:
+    """``h_deaths`` rows: the lines below id *lines* (the base's) that the new commits
+    deleted (``h._deletions``), with their death now."""
+    deleted = [_view(ids) for ids in h._deletions or () if ids]
+    ids = np.unique(np.concatenate(deleted)) if deleted else np.zeros(0, np.int64)
+    ids = ids[ids < lines]
+    return pa.table({"id": pa.array(ids, pa.int64()), "died": pa.array(_view(h.died)[ids])})
+
+
+def _bases(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
+    """Each stored history's key -> the key of the history it extends (None: in full)."""
+    return dict(con.execute("SELECT key, base FROM histories").fetchall())
+
+
+def _chain_of(key: str | None, bases: dict[str, str | None]) -> list[str]:
+    """*key* and the keys it extends, newest first (as far as they are stored)."""
+    chain: list[str] = []
+    while key is not None and key in bases and key not in chain:
+        chain.append(key)
+        key = bases[key]
+    return chain
+
+
+def _dependents(con: duckdb.DuckDBPyConnection, key: str) -> list[str]:
+    """The stored histories that extend *key*, directly or not (stored again, *key* gets
+    new line ids, which theirs would not match)."""
+    bases = _bases(con)
+    return [k for k in bases if k != key and key in _chain_of(k, bases)]
+
+
+def _unneeded(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Histories beyond the newest :data:`_KEEP` that none of those extends."""
+    query = "SELECT key FROM histories ORDER BY saved_at DESC LIMIT ?"
+    newest = [k for (k,) in con.execute(query, [_KEEP]).fetchall()]
+    bases = _bases(con)
+    needed = {k for key in newest for k in _chain_of(key, bases)}
+    return [k for k in bases if k not in needed]
 
 
 def _unfinished(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -313,28 +411,40 @@ def _unfinished(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [k for (k,) in found.fetchall()]
 
 
-def _states(h: LineHistory) -> tuple[list[tuple[array, array]], pa.Table]:
+def _states(h: LineHistory, base: Base | None) -> tuple[list[tuple[array, array]], pa.Table]:
     """The line lists of *h*'s tip and kept states (``h_lists`` rows, by list_id: their
-    index here) and the ``h_states`` rows that name them."""
-    ids_of: dict[int, int] = {}  # id() of a file's ids list -> its list_id
+    index here) and the ``h_states`` rows that name them. With *base*, the tip's rows are
+    only its files that differ from the base tip's (-1: absent at the tip)."""
+    ids_of: dict[int, tuple[int, str | None]] = {}  # id() of an ids list -> list_id, key
     lists: list[tuple[array, array]] = []
+    stored = base.lists if base else {}
 
-    def list_id(ids: array, text: array) -> int:
+    def list_id(ids: array | None, text: array | None) -> tuple[int, str | None]:
+        if ids is None or text is None:  # absent there (both are, or neither)
+            return -1, None
+        if id(ids) in stored:
+            key, at, _ = stored[id(ids)]
+            return at, key
         if id(ids) not in ids_of:
-            ids_of[id(ids)] = len(lists)
+            ids_of[id(ids)] = len(lists), None
             lists.append((ids, text))
         return ids_of[id(ids)]
 
     tip = h.tip_state
-    rows: list[tuple[str | None, str | None, int]] = [
-        (h.tip, path, list_id(ids, h.tip_text[path])) for path, ids in tip.items()
-    ]
+    rows: list[tuple[str | None, str | None, int, str | None]] = []
+    if base is None:
+        rows += [(h.tip, path, *list_id(ids, h.tip_text[path])) for path, ids in tip.items()]
+    else:
+        was, texts, was_texts = base.tip_state, h.tip_text, base.tip_text
+        for path in sorted(tip.keys() | was.keys()):
+            if tip.get(path) is was.get(path) and texts.get(path) is was_texts.get(path):
+                continue
+            rows.append((h.tip, path, *list_id(tip.get(path), texts.get(path))))
     for sha, (state, text) in h.kept.items():  # only where each differs from the tip's
-        rows.append((sha, None, -2))
+        rows.append((sha, None, -2, None))
         for path in sorted(state):
-            ids = state[path]
-            rows.append((sha, path, -1 if ids is None else list_id(ids, text[path])))
-    return lists, _rows(rows, ("sha", "path", "list_id"))
+            rows.append((sha, path, *list_id(state[path], text[path])))
+    return lists, _rows(rows, ("sha", "path", "list_id", "list_key"))
 
 
 def _list_batches(lists: list[tuple[array, array]]) -> Iterator[pa.Table]:
@@ -361,28 +471,41 @@ def _list_batches(lists: list[tuple[array, array]]) -> Iterator[pa.Table]:
         start = end
 
 
-def _load_states(h: LineHistory, lists: pa.Table, states: pa.Table) -> None:
-    """Fill *h*'s tip and kept states from their ``h_lists`` and ``h_states`` rows."""
-    by_id: dict[int, tuple[array, array]] = {}
+def _load_states(
+    h: LineHistory,
+    key: str,
+    lists: pa.Table,
+    states: pa.Table,
+    known: dict[tuple[str, int], tuple[array, array]],
+) -> None:
+    """Fill *h*'s tip and kept states from the ``h_lists`` and ``h_states`` rows of *key*
+    (of an extension: the tip's files that changed since its base's tip, read before).
+    *known* holds the lists read so far, by (key, list_id); this key's are added to it."""
     if lists.num_rows:
         list_ids = lists["list_id"].to_numpy()
         ids, texts = (lists[c].to_numpy() for c in ("id", "text"))
         starts = [0, *(np.flatnonzero(list_ids[1:] != list_ids[:-1]) + 1).tolist()]
         for start, end in zip(starts, [*starts[1:], len(list_ids)], strict=True):
-            by_id[int(list_ids[start])] = (_ints("q", ids[start:end]), _ints("I", texts[start:end]))
-    for sha, path, i in _tuples(states):
+            known[key, int(list_ids[start])] = (
+                _ints("q", ids[start:end]), _ints("I", texts[start:end])
+            )  # fmt: skip
+    h.kept = {}  # a history's kept states are its own
+    for sha, path, i, where in _tuples(states):
         if sha == h.tip:
-            h.tip_state[path], h.tip_text[path] = by_id[i]
+            if i == -1:  # of an extension: a file gone since its base's tip
+                del h.tip_state[path], h.tip_text[path]
+            else:
+                h.tip_state[path], h.tip_text[path] = known[where or key, i]
             continue
         state, text = h.kept.setdefault(sha, ({}, {}))
         if i == -1:  # absent at the kept commit
             state[path] = text[path] = None
         elif i >= 0:
-            state[path], text[path] = by_id[i]
+            state[path], text[path] = known[where or key, i]
 
 
 _TYPES = {
-    **dict.fromkeys(["kind", "path", "sha"], pa.string()),
+    **dict.fromkeys(["kind", "path", "sha", "list_key"], pa.string()),
     **dict.fromkeys(["ids", "texts"], pa.binary()),
     "fraction": pa.float64(),
 }
@@ -418,63 +541,103 @@ def stored_tips(path: Path, options: str) -> list[str]:
 
 def load_history(path: Path, tip: str, options: str) -> LineHistory | None:
     """The stored line history of *tip* under *options*, or None."""
-    key = f"{tip}/{options}"
+    found = _load(path, tip, options)
+    return None if found is None else found.history
+
+
+class _Link(NamedTuple):
+    key: str
+    tip: str
+    lines: int  # the history's lines in all
+    base_lines: int  # of those, its base's (0: stored in full)
+
+
+class _Loaded(NamedTuple):
+    history: LineHistory
+    depth: int  # extensions it is stored as
+    lists: dict[int, tuple[str, int, array]]  # as Base.lists
+
+
+def _load(path: Path, tip: str, options: str) -> _Loaded | None:
+    """The stored line history of *tip* under *options* (the chain of extensions read,
+    base first), or None (none stored, or one that is short)."""
     if not path.exists():
         return None
     with _open(path) as con:
-        found = con.execute("SELECT revert_window, n_lines FROM histories WHERE key = ?", [key])
-        rows = found.fetchall()
-        if not rows:
+        bases = _bases(con)
+        chain = _chain_of(f"{tip}/{options}", bases)
+        if not chain or bases[chain[-1]] is not None:  # none, or its full base is gone
             return None
-        h = LineHistory(revert_window=rows[0][0])
-        n_lines = rows[0][1]
-
-        def read(sql: str) -> pa.Table:
-            return con.sql(sql, params=[key]).to_arrow_table()
-
-        commits = read("SELECT sha, time, added, moved FROM h_commits WHERE key = ? ORDER BY ci")
-        for chunk in range(-(-n_lines // _CHUNK)):  # a chunk at a time: 16 MiB more, not all
-            got = con.sql(
-                "SELECT born, died FROM h_lines WHERE key = ? AND chunk = ?", params=[key, chunk]
-            ).to_arrow_table()
-            for values, stored in ((h.born, got["born"]), (h.died, got["died"])):
-                wide = stored.to_numpy().astype(values.typecode, copy=False)
-                values.frombytes(wide.view(np.uint8).data)
-        if len(h.born) != n_lines:  # never trusted short: replayed again instead
-            warnings.warn(
-                f"{path}: the stored line history of {tip[:12]} holds {len(h.born)} of its "
-                f"{n_lines} lines; it is replayed again",
-                CacheRebuiltWarning,
-                stacklevel=2,
-            )
-            return None
-        lists = read("SELECT list_id, id, text FROM h_lists WHERE key = ?")
-        states = read("SELECT sha, path, list_id FROM h_states WHERE key = ?")
-        origins = read("SELECT kind, ci, origin, n, path FROM h_origins WHERE key = ?")
-        reverts = read(
-            "SELECT kind, revert, reverted, fraction FROM h_reverts WHERE key = ? ORDER BY pos"
-        )
-        inverse = read("SELECT a, b, ci FROM h_inverse WHERE key = ? ORDER BY a, b, pos")
-        removed = read("SELECT ci, path, line, n FROM h_removed WHERE key = ? ORDER BY ci")
-    h.commits = commits["sha"].to_pylist()
-    h.time = commits["time"].to_pylist()
-    h.added = commits["added"].to_pylist()
-    h.moved = commits["moved"].to_pylist()
-    h.tip = tip
-    _load_states(h, lists, states)
+        rows = con.execute(
+            "SELECT key, tip, n_lines, base_lines, revert_window FROM histories"
+        ).fetchall()
+        found = {row[0]: row for row in rows}
+        links = [_Link(*found[key][:4]) for key in reversed(chain)]
+        h = LineHistory(revert_window=found[chain[0]][4])
+        parts = []
+        for link in links:
+            parts.append(_read_link(con, h, link))
+            if len(h.born) != link.lines:  # never trusted short: replayed again instead
+                warnings.warn(
+                    f"{path}: the stored line history of {link.tip[:12]} holds "
+                    f"{len(h.born)} of its {link.lines} lines; it is replayed again",
+                    CacheRebuiltWarning,
+                    stacklevel=3,
+                )
+                return None
+        removed = con.sql(
+            "SELECT ci, path, line, n FROM h_removed WHERE key = ? ORDER BY ci", params=[chain[0]]
+        ).to_arrow_table()
+    known: dict[tuple[str, int], tuple[array, array]] = {}
+    for link, (commits, lists, states, _, reverts, inverse) in zip(links, parts, strict=True):
+        h.commits += commits["sha"].to_pylist()
+        h.time += commits["time"].to_pylist()
+        h.added += commits["added"].to_pylist()
+        h.moved += commits["moved"].to_pylist()
+        h.tip = link.tip
+        _load_states(h, link.key, lists, states, known)
+        for kind, r, c, fraction in _tuples(reverts):
+            if kind == "content":
+                h.content_reverts.append((r, c))
+            else:
+                h.partial_reverts.append((r, c, fraction))
+        for a, b, ci in _tuples(inverse):
+            h._inverse.setdefault((a, b), []).append(ci)
     born = h.born
     h.alive_at_tip = Counter(born[i] for ids in h.tip_state.values() for i in ids)
+    origins = pa.concat_tables(part[3] for part in parts)
     h.deleted, h.context = (_origin_table(origins, kind) for kind in ("deleted", "context"))
-    for kind, r, c, fraction in _tuples(reverts):
-        if kind == "content":
-            h.content_reverts.append((r, c))
-        else:
-            h.partial_reverts.append((r, c, fraction))
-    for a, b, ci in _tuples(inverse):
-        h._inverse.setdefault((a, b), []).append(ci)
     for ci, p, line, n in _tuples(removed):
         h._recent_removed.setdefault(ci, {}).setdefault(p, array("I")).extend(repeat(line, n))
-    return h
+    stored = {id(ids): (key, at, ids) for (key, at), (ids, _) in known.items()}
+    return _Loaded(h, len(chain) - 1, stored)
+
+
+def _read_link(con: duckdb.DuckDBPyConnection, h: LineHistory, link: _Link) -> tuple[pa.Table, ...]:
+    """Read the rows stored under *link*: its lines (appended to *h*'s born and died, and
+    the deaths it changed in its base's lines set there) and its other tables, returned."""
+
+    def read(sql: str) -> pa.Table:
+        return con.sql(sql, params=[link.key]).to_arrow_table()
+
+    for chunk in range(-(-(link.lines - link.base_lines) // _CHUNK)):  # 16 MiB more, not all
+        got = con.sql(
+            "SELECT born, died FROM h_lines WHERE key = ? AND chunk = ?", params=[link.key, chunk]
+        ).to_arrow_table()
+        for values, stored in ((h.born, got["born"]), (h.died, got["died"])):
+            wide = stored.to_numpy().astype(values.typecode, copy=False)
+            values.frombytes(wide.view(np.uint8).data)
+    if link.base_lines:
+        deaths = read("SELECT id, died FROM h_deaths WHERE key = ?")
+        _view(h.died)[deaths["id"].to_numpy()] = deaths["died"].to_numpy()
+    return (
+        read("SELECT sha, time, added, moved FROM h_commits WHERE key = ? ORDER BY ci"),
+        read("SELECT list_id, id, text FROM h_lists WHERE key = ?"),
+        read("SELECT sha, path, list_id, list_key FROM h_states WHERE key = ?"),
+        read("SELECT kind, ci, origin, n, path FROM h_origins WHERE key = ?"),
+        read("SELECT kind, revert, reverted, fraction FROM h_reverts WHERE key = ? ORDER BY pos"),
+        read("SELECT a, b, ci FROM h_inverse WHERE key = ? ORDER BY a, b, pos"),
+    )
 
 
 class Histories:
@@ -520,8 +683,9 @@ class Histories:
                     MissingObjectsWarning,
                     stacklevel=4,  # the caller of Repo.lines
                 )
-            history = self._replay(tip, revert_window, options, skip.paths, progress, report)
-            save_history(self.path, history, options)
+            history, base = self._replay(tip, revert_window, options, skip.paths, progress, report)
+            save_history(self.path, history, options, base)
+            history._deletions = None  # only the save reads them
         self._made[key] = history
         return history
 
@@ -572,11 +736,14 @@ class Histories:
             )
         return partial(szz, lines())
 
-    def _replay(self, tip, revert_window, options, exclude, progress, report) -> LineHistory:
+    def _replay(
+        self, tip, revert_window, options, exclude, progress, report
+    ) -> tuple[LineHistory, Base | None]:
         """Extend the newest stored ancestor's history by the new commits, from its tip's
         line state (a new commit that branches from an older commit *F* finds there the
         state of every file no commit changed between *F* and the tip); else replay the
-        whole history. The report says which, and why."""
+        whole history. The report says which, and why; the stored history extended is
+        returned beside it (None: a full replay)."""
         why = "no line history of an ancestor is stored"
         for base in stored_tips(self.path, options):
             if not has_commit(self.git_dir, base):  # the history was rewritten since
@@ -585,9 +752,15 @@ class Histories:
             children = Counter(q for ps in parents.values() for q in ps)
             if base not in children:  # not an ancestor of tip (or tip itself)
                 continue
-            history = load_history(self.path, base, options)
-            if history is None:
+            loaded = _load(self.path, base, options)
+            if loaded is None:
                 continue
+            history = loaded.history
+            start = Base(
+                f"{base}/{options}", len(history.commits), len(history.born),
+                dict(history.tip_state), dict(history.tip_text), loaded.depth, loaded.lists,
+            )  # fmt: skip
+            history._deletions = []
             outside = {q for q in children if q not in parents} - {base}
             forks = {
                 f: changed_paths(self.git_dir, f"{f}..{base}")
@@ -602,12 +775,12 @@ class Histories:
                 break
             branched = f", {len(outside)} of them branching from older commits" if outside else ""
             report.line_history = f"extended from {base[:12]} by {len(parents)} commit(s){branched}"
-            return history
+            return history, start
         children, total = child_counts(self.git_dir, tip)
         report.line_history = f"replayed all {total} commit(s) ({why})"
         history = LineHistory(revert_window=revert_window)
         patches = stream_patches(self.git_dir, tip, exclude)
-        return _run(history, patches, children, total, progress, None, self._keep(tip))
+        return _run(history, patches, children, total, progress, None, self._keep(tip)), None
 
     def _keep(self, tip: str) -> list[str]:
         """The commits whose line states a replay to *tip* keeps for the next one to branch

@@ -155,6 +155,9 @@ class LineHistory:
     tip_state: dict[str, array] = field(default_factory=dict, repr=False)
     tip_text: dict[str, array] = field(default_factory=dict, repr=False)
     kept: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False)  # vs the tip
+    # when a list (a stored history being extended): the ids each replayed commit deleted,
+    # so that only the deaths that may have changed are stored again
+    _deletions: list[array] | None = field(default=None, repr=False)
 
     @property
     def deleted_from(self) -> Mapping[int, Counter]:
@@ -413,6 +416,8 @@ class LineHistory:
         for lid in gone_ids:
             if died[lid] < 0 or when < died[lid]:  # the earliest deletion on any branch
                 died[lid] = when
+        if self._deletions is not None:
+            self._deletions.append(gone_ids)
         origins = list(map(born.__getitem__, gone_ids))
         worth = map(not_, map(_SIGNED_MEANINGLESS.match, gone_raw))  # meaningful()
         deleted_from = Counter(compress(zip(origins, gone_path, strict=True), worth))
