@@ -118,9 +118,10 @@ def test_missing_blobs_are_skipped_counted_and_reported(build, tmp_path):
         != 0
     ), "git itself cannot diff this mirror"
     repo = ai.Repo(mirror)
-    with pytest.warns(MissingObjectsWarning, match="2 commit\\(s\\) have 2 file\\(s\\)"):
+    with pytest.warns(MissingObjectsWarning, match="2 commit\\(s\\) have 2 file\\(s\\)") as seen:
         df = repo.commits().set_index("sha")
     assert len(df) == 12
+    assert {w.filename.rsplit("/", 1)[-1] for w in seen} == {"repo.py"}  # the Repo method
     assert (repo.last_report.missing_object_commits, repo.last_report.missing_object_files) == (
         2,
         2,

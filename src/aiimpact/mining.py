@@ -46,8 +46,8 @@ PROGRESS_MIN = 2000
 """More commits to mine (or replay) than this shows a progress bar by default."""
 
 # Warnings name the line of the Repo method the user called
-# (Repo method -> Miner method -> _read -> _read_from -> _mine).
-_STACK = 5
+# (Repo method -> read_once -> Miner method -> _read -> _read_from -> _mine).
+_STACK = 6
 
 
 @dataclass
