@@ -309,3 +309,24 @@ def test_a_revert_pr_known_only_by_its_title_reverts_the_pr_it_names(build, tmp_
     assert pd.isna(by[6]) and pd.isna(prs.loc[11, "reverts_pr"])
     assert by[8] == 12 and prs.loc[8, "reverted_within_90d"]
     assert not reverted.loc[8, "reverted_within_30d"]  # merged a month after PR 8
+
+
+def test_a_commit_listed_by_a_closed_pr_and_a_merged_one_landed_through_the_merged_one(
+    build, tmp_path
+):
+    """An agent closed PR 21 and opened PR 22 with the same commit (seen in AIDev on
+    seasonedcc/remix-forms): the commit landed through 22, the one merged, whichever the
+    data lists first."""
+    b = build("reopened")
+    b.commit("Initial", {"a": "1\n"})
+    shared = b.commit("Add SchemaForm tests", {"t.py": "assert True\n"})
+    b.close()
+    closed = _pr(21, DEVIN, None, [(shared, "Add SchemaForm tests")])
+    closed["pull"]["merged_at"] = None
+    merged = _pr(22, DEVIN, None, [(shared, "Add SchemaForm tests")])
+    data = _data([closed, merged])
+    repo = ai.Repo(b.path, cache_dir=tmp_path, name="o/r", progress=False)
+    row = repo.commits(prs=data).set_index("sha").loc[shared]
+    assert row["pr_number"] == 22 and row["ai_source"] == "pr"
+    links = ai.link_prs(repo.commits(), data.prs, data.pr_commits)
+    assert links.set_index("sha").loc[shared, "number"] == 22

@@ -88,8 +88,9 @@ def link_prs(
     for sha, merge in brought.items():
         if merge in landed:
             add(sha, landed[merge], "branch")
-    if pr_commits is not None:
-        for sha, number in zip(pr_commits["sha"], pr_commits["number"], strict=True):
+    if pr_commits is not None:  # a commit listed by several PRs (a PR closed and opened
+        # again, stacked PRs) came through the first of them that was merged
+        for sha, number in _merged_first(pr_commits, prs):
             add(sha, number, "pr_commits")
     messages = _messages(pr_commits)  # pr_commits' subjects
     for sha, number in landed.items():
@@ -111,6 +112,19 @@ def link_prs(
     links["number"] = links["number"].astype("Int64")
     links.attrs["share_linked"] = len(found) / len(commits) if len(commits) else float("nan")
     return links
+
+
+def _merged_first(pr_commits: pd.DataFrame, prs: pd.DataFrame) -> Iterable[tuple[str, object]]:
+    """``(sha, number)`` of *pr_commits*, those of merged PRs first (earliest merge first),
+    then the others in their order."""
+    if "merged_at" not in prs or pr_commits.empty:
+        return zip(pr_commits["sha"], pr_commits["number"], strict=True)
+    merged = prs.dropna(subset=["number"]).drop_duplicates("number")
+    when = pd.Series(merged["merged_at"].to_numpy(), index=merged["number"].astype(int))
+    order = pr_commits["number"].map(lambda n: when.get(int(n)) if pd.notna(n) else None)
+    ranked = pr_commits.assign(_when=pd.to_datetime(order, utc=True))
+    ranked = ranked.sort_values("_when", kind="stable", na_position="last")
+    return zip(ranked["sha"], ranked["number"], strict=True)
 
 
 def _tip(shas: Iterable[str], parents: Mapping[str, list[str]]) -> str | None:
