@@ -330,3 +330,26 @@ def test_a_commit_listed_by_a_closed_pr_and_a_merged_one_landed_through_the_merg
     assert row["pr_number"] == 22 and row["ai_source"] == "pr"
     links = ai.link_prs(repo.commits(), data.prs, data.pr_commits)
     assert links.set_index("sha").loc[shared, "number"] == 22
+
+
+def test_a_merge_known_by_its_subject_brings_its_branch_commits_with_it(build, tmp_path):
+    """AIDev has no merge commit shas and its commit lists miss commits: a merge whose
+    subject is GitHub's ``Merge pull request #31`` links the branch commits it brought in,
+    listed or not; a commit main had before the branch is not one of them."""
+    b = build("subject-merge")
+    base = b.commit("Initial", {"a": "1\n"})
+    b.branch("devin/x", at=base)
+    listed = b.commit("Agent part one", {"x": "1\n"}, branch="devin/x")
+    unlisted = b.commit("Agent part two", {"x": "2\n"}, branch="devin/x")
+    main = b.commit("Main meanwhile", {"a": "2\n"})
+    merge = b.commit("Merge pull request #31 from o/devin/x", merge=["devin/x"])
+    b.close()
+    data = _data([_pr(31, DEVIN, None, [(listed, "Agent part one")])])
+    repo = ai.Repo(b.path, cache_dir=tmp_path, name="o/r", progress=False)
+    commits = repo.commits(prs=data).set_index("sha")
+    assert commits.loc[[merge, listed, unlisted], "pr_number"].tolist() == [31, 31, 31]
+    assert commits.loc[[listed, unlisted], "ai_assisted"].all()
+    assert pd.isna(commits.loc[main, "pr_number"]) and pd.isna(commits.loc[base, "pr_number"])
+    assert repo.last_report.prs["via"] == {
+        "merge_subject": 1, "pr_commits": 1, "branch_of_subject": 1,
+    }  # fmt: skip

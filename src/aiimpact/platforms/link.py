@@ -51,7 +51,9 @@ def link_prs(
     (``branch``), the rebased copies of a PR's commits (``rebase``), the PR's commit list
     (``pr_commits``), GitHub's merge subject ``Merge pull request #N from``
     (``merge_subject``) and a squash-merge subject ending in ``(#N)`` (``squash_subject``),
-    the last two only for numbers that exist in *prs*. *commits* needs ``sha``,
+    the last two only for numbers that exist in *prs*, and the commits a merge linked by
+    its subject brought in (``branch_of_subject``: data without merge commit shas, such as
+    AIDev, whose commit lists miss some). *commits* needs ``sha``,
     ``parents`` and ``subject`` (``Repo.commits()``, newest first); merges are told by
     their parents. *patch_ids*, if given (``Repo`` gives
     :func:`aiimpact.git.patches.patch_ids` on its repository), maps commits to their
@@ -101,11 +103,19 @@ def link_prs(
     if patch_ids is not None and pr_commits is not None:
         for copy, number in _rebased_by_patch(landed, pr_commits, parents, patch_ids).items():
             add(copy, number, "patch_id")
+    merged_by_subject: dict[str, int] = {}
     for sha, text in subject.items():
         for rx, via in ((_MERGE, "merge_subject"), (_SQUASH, "squash_subject")):
             m = rx.search(text or "")
             if m and int(m.group(1)) in numbers:
                 add(sha, m.group(1), via)
+                if via == "merge_subject" and found.get(sha) == (int(m.group(1)), via):
+                    merged_by_subject[sha] = int(m.group(1))
+    # data without merge commit shas (AIDev): the merge known by its subject brought the
+    # PR's branch commits in, listed by pr_commits or not
+    for sha, merge in brought.items():
+        if merge in merged_by_subject:
+            add(sha, merged_by_subject[merge], "branch_of_subject")
     links = pd.DataFrame(
         [(sha, n, via) for sha, (n, via) in found.items()], columns=["sha", "number", "via"]
     )
