@@ -70,7 +70,7 @@ class Repo:
         self.cache_root = default_cache_dir(cache_dir)
         self.renames, self.workers, self.progress = renames, workers, progress
         self.detector, self.batch_size = detector, batch_size
-        self.last_report, self._in_call, self._read_once = MiningReport(), False, {}
+        self.last_report, self._in_call = MiningReport(), False  # _read_once: one_report
         where = clone.locate(os.fspath(path_or_url), self.cache_root, identity.repo_key, update)
         self.url, self.name, self.identity = where.url, name or where.name, where.identity
         self.git_dir = where.git_dir
