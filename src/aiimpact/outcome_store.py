@@ -64,7 +64,7 @@ from aiimpact.git.patches import (
 )
 from aiimpact.mining import PROGRESS_MIN, MiningReport
 from aiimpact.outcomes.churn import window_seconds
-from aiimpact.outcomes.lines import LineHistory, UnknownState
+from aiimpact.outcomes.lines import LineHistory, UnknownState, state_changes
 from aiimpact.outcomes.linking import unfollowed
 from aiimpact.outcomes.origins import OriginTable
 from aiimpact.outcomes.szz import szz
@@ -435,11 +435,9 @@ def _states(h: LineHistory, base: Base | None) -> tuple[list[tuple[array, array]
     if base is None:
         rows += [(h.tip, path, *list_id(ids, h.tip_text[path])) for path, ids in tip.items()]
     else:
-        was, texts, was_texts = base.tip_state, h.tip_text, base.tip_text
-        for path in sorted(tip.keys() | was.keys()):
-            if tip.get(path) is was.get(path) and texts.get(path) is was_texts.get(path):
-                continue
-            rows.append((h.tip, path, *list_id(tip.get(path), texts.get(path))))
+        changed = state_changes(tip, base.tip_state).keys()
+        for path in sorted(changed | state_changes(h.tip_text, base.tip_text).keys()):
+            rows.append((h.tip, path, *list_id(tip.get(path), h.tip_text.get(path))))
     for sha, (state, text) in h.kept.items():  # only where each differs from the tip's
         rows.append((sha, None, -2, None))
         for path in sorted(state):
@@ -564,14 +562,14 @@ def _load(path: Path, tip: str, options: str) -> _Loaded | None:
     if not path.exists():
         return None
     with _open(path) as con:
-        bases = _bases(con)
+        rows = con.execute(
+            "SELECT key, tip, n_lines, base_lines, revert_window, base FROM histories"
+        ).fetchall()
+        found = {row[0]: row for row in rows}
+        bases = {key: row[5] for key, row in found.items()}
         chain = _chain_of(f"{tip}/{options}", bases)
         if not chain or bases[chain[-1]] is not None:  # none, or its full base is gone
             return None
-        rows = con.execute(
-            "SELECT key, tip, n_lines, base_lines, revert_window FROM histories"
-        ).fetchall()
-        found = {row[0]: row for row in rows}
         links = [_Link(*found[key][:4]) for key in reversed(chain)]
         h = LineHistory(revert_window=found[chain[0]][4])
         parts = []

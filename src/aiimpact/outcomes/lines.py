@@ -251,7 +251,10 @@ class LineHistory:
         if last is not None:
             self.tip, self.tip_state, self.tip_text = last, states[last], texts[last]
             self.kept = {
-                c: (_changed(states[c], self.tip_state), _changed(texts[c], self.tip_text))
+                c: (
+                    state_changes(states[c], self.tip_state),
+                    state_changes(texts[c], self.tip_text),
+                )
                 for c in keep
                 if c in states and c != last
             }
@@ -504,14 +507,14 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _changed(state: dict[str, array], tip: dict[str, array]) -> dict[str, array | None]:
+def state_changes(state: dict[str, array], tip: dict[str, array]) -> dict[str, array | None]:
     """Where *state* differs from *tip*: its list of each such path (None: absent). Lists
     are never changed in place, so an unchanged file holds the very same list."""
     return {p: state.get(p) for p in state.keys() | tip.keys() if state.get(p) is not tip.get(p)}
 
 
 def _patched(tip: dict[str, array], changed: Mapping[str, array | None]) -> dict[str, array]:
-    """*tip* with the differences *changed* (:func:`_changed`) applied."""
+    """*tip* with the differences *changed* (:func:`state_changes`) applied."""
     state = dict(tip)
     for path, ids in changed.items():
         if ids is None:
