@@ -66,6 +66,7 @@ def _fingerprint(by_path: dict[str, array]) -> int:
 
 
 _WS = b" \t\r\n\x0b\x0c"
+_WS_BUT_NEWLINE = _WS.replace(b"\n", b"")
 _TEXT = itemgetter(slice(1, None))  # a hunk line without its sign
 _NO_PAIRS: dict[int, int] = {}  # a hunk without whitespace-only edits (never written to)
 # a file's state: its lines' ids (array "q") and their hashes (array "I", 4 bytes): the
@@ -296,16 +297,18 @@ class LineHistory:
         gone_path: list[str] = []
         plans: dict[str, list[tuple[list[bytes], array, array, dict[int, int]]]] = {}
         spans: dict[str, list[tuple[int, int]]] = {}  # each hunk's range of the removed lines
+        add_exact, add_norm, rem_norm = _commit_hashes(p)
+        a = r = 0  # where the hunk's lines start in the commit's hashes
         for path, hunks in p.files.items():
             ids = state.get(path, _NO_IDS)
-            lines = text.get(path, _NO_TEXT)
             plan = plans[path] = []
             span = spans[path] = []
             removed, added = array("I"), array("I")
             for h in hunks:
-                norms = list(map(_norm, map(_TEXT, h.added)))
-                hashes = array("I", map(zlib.crc32, norms))  # whitespace ignored
-                exact = array("I", map(zlib.crc32, h.added))  # the state's hashes
+                n_add, n_rem = len(h.added), len(h.removed)
+                hashes = add_norm[a : a + n_add]  # whitespace ignored
+                exact = add_exact[a : a + n_add]  # the state's hashes
+                a += n_add
                 added += hashes
                 pairs = _NO_PAIRS
                 start = h.old_start - 1 if h.old_len else h.old_start
@@ -313,19 +316,23 @@ class LineHistory:
                     for pos in (start - 1, start):
                         if 0 <= pos < len(ids):
                             context[(born[ids[pos]], path)] += 1
-                    plan.append((norms, hashes, exact, pairs))
+                    plan.append((h.added, hashes, exact, pairs))
                     span.append((0, 0))
+                    r += n_rem
                     continue
                 gone = ids[start : start + h.old_len]
+                old = rem_norm[r : r + min(n_rem, len(gone))]
+                r += n_rem
                 raw = h.removed[: len(gone)]
-                raw += [b"-"] * (len(gone) - len(raw))
-                old = array("I", map(zlib.crc32, map(_norm, map(_TEXT, raw))))
+                if len(gone) > n_rem:  # git showed fewer lines than the state has
+                    raw += [b"-"] * (len(gone) - n_rem)
+                    old += array("I", bytes(4 * (len(gone) - n_rem)))  # crc32(b"") = 0
                 removed += old
                 if hashes and any(map(eq, old, hashes)):  # then the texts, not the hashes
                     pairs = {
                         k: gone[k]
                         for k, same in enumerate(map(eq, old, hashes))
-                        if same and _norm(raw[k][1:]) == norms[k]
+                        if same and _norm(raw[k][1:]) == _norm(h.added[k][1:])
                     }
                     rest = [k for k in range(len(gone)) if k not in pairs]
                     gone = array("q", [gone[k] for k in rest])
@@ -336,7 +343,7 @@ class LineHistory:
                 gone_hash += old
                 gone_raw += raw
                 gone_path += [path] * len(gone)
-                plan.append((norms, hashes, exact, pairs))
+                plan.append((h.added, hashes, exact, pairs))
             if removed:
                 removed_text[path] = removed
             if added:
@@ -344,6 +351,7 @@ class LineHistory:
         pool = {}
         if gone_hash and added_text:
             pool = _pool(plans, gone_hash, gone_raw, gone_path, added_text)
+        pooled = set(map(zlib.crc32, pool))  # the hashes of the lines of the pool
         taken: set[int] = set()
         added_here = moved_here = 0
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
@@ -367,10 +375,10 @@ class LineHistory:
                 new_file_ids += ids[at:start]
                 new_file_lines += lines[at:start]
                 at = start + h.old_len
-                norms, _, exact, pairs = plan[hi]
+                shown, hashes, exact, pairs = plan[hi]
                 new_file_lines += exact
-                if not pairs and (not pool or pool.keys().isdisjoint(norms)):
-                    first_id, n = len(born), len(norms)  # all new or merged lines: in bulk
+                if not pairs and (not pooled or pooled.isdisjoint(hashes)):
+                    first_id, n = len(born), len(hashes)  # all new or merged lines: in bulk
                     new_file_ids.extend(range(first_id, first_id + n))
                     died.extend(repeat(-1, n))
                     if donors and not donors.keys().isdisjoint(exact):
@@ -382,7 +390,7 @@ class LineHistory:
                         added_here += n
                     continue
                 lo, end = spans[path][hi]  # this hunk's removed lines
-                for k, norm in enumerate(norms):
+                for k, norm in enumerate(map(_norm, map(_TEXT, shown))):
                     if k in pairs:
                         new_file_ids.append(pairs[k])
                         continue
@@ -479,19 +487,37 @@ class LineHistory:
         parent (*first*: its ids of *path*) already has are not offered."""
         donors: dict[int, list[int]] = {}
         born = self.born
+        sorted_wanted: np.ndarray | None = None
         for state, text in other:
             ids = state.get(path) if state else None
             if ids is None or ids is first:
                 continue
             hashes = text[path]
-            hits = _positions(hashes, wanted)
-            if not hits:
-                continue
-            offered = _absent(ids, hits, first)
+            if len(hashes) < _VECTOR_MIN:
+                hits = list(compress(range(len(hashes)), map(wanted.__contains__, hashes)))
+                offered = _absent(ids, hits, first) if hits else hits
+            else:
+                if sorted_wanted is None:
+                    sorted_wanted = np.sort(np.fromiter(wanted, np.uint32, len(wanted)))
+                offered = _offered(hashes, ids, first, sorted_wanted)
             # file order reversed: pop() hands out the first line of each content
             for i in reversed(offered):
                 donors.setdefault(hashes[i], []).append(born[ids[i]])
         return donors
+
+
+def _offered(hashes: array, ids: array, first: array, sorted_wanted: np.ndarray) -> list[int]:
+    """The positions of a file's lines (*hashes*, *ids*) whose content is wanted (in
+    *sorted_wanted*) and whose id is not in *first*, found with NumPy (a long file)."""
+    hits = np.flatnonzero(_members(np.frombuffer(hashes, dtype=np.uint32), sorted_wanted))
+    if not hits.size:
+        return []
+    chosen = np.frombuffer(ids, dtype=np.int64)[hits]
+    first_ids = np.frombuffer(first, dtype=np.int64)
+    present = first_ids[_members(first_ids, np.sort(chosen))]
+    if present.size:
+        hits = hits[~_members(chosen, np.sort(present))]
+    return hits.tolist()
 
 
 @contextmanager
@@ -546,7 +572,8 @@ def _positions(hashes: array, wanted: set[int]) -> list[int]:
     if len(hashes) < _VECTOR_MIN:
         return list(compress(range(len(hashes)), map(wanted.__contains__, hashes)))
     values = np.frombuffer(hashes, dtype=np.uint32)
-    return np.flatnonzero(_members(values, np.fromiter(wanted, np.uint32, len(wanted)))).tolist()
+    of = np.sort(np.fromiter(wanted, np.uint32, len(wanted)))
+    return np.flatnonzero(_members(values, of)).tolist()
 
 
 def _absent(ids: array, positions: list[int], first: array) -> list[int]:
@@ -556,16 +583,15 @@ def _absent(ids: array, positions: list[int], first: array) -> list[int]:
         present = set(chosen).intersection(first)
     else:
         first_ids = np.frombuffer(first, dtype=np.int64)
-        present = set(first_ids[_members(first_ids, np.array(chosen, dtype=np.int64))].tolist())
+        present = set(first_ids[_members(first_ids, np.sort(np.array(chosen, np.int64)))].tolist())
     if not present:
         return positions
     return [i for i, lid in zip(positions, chosen, strict=True) if lid not in present]
 
 
 def _members(values: np.ndarray, of: np.ndarray) -> np.ndarray:
-    """Which *values* are in *of* (a mask): a binary search of each value in *of* sorted,
+    """Which *values* are in *of* (sorted; a mask): a binary search of each value in *of*,
     which is much faster than ``np.isin`` when *of* is far shorter than *values*."""
-    of = np.sort(of)
     at = np.minimum(np.searchsorted(of, values), len(of) - 1)
     return of[at] == values
 
@@ -580,10 +606,11 @@ def _pool(plans, gone_hash: array, gone_raw: list[bytes], gone_path: list[str], 
         return {}
     long: set[bytes] = set()
     for plan in plans.values():
-        for norms, hashes, *_ in plan:
+        for shown, hashes, *_ in plan:
             for k in _positions(hashes, both):
-                if len(norms[k]) >= _MOVE_MIN:
-                    long.add(norms[k])
+                norm = _norm(shown[k][1:])
+                if len(norm) >= _MOVE_MIN:
+                    long.add(norm)
     pool: dict[bytes, dict[str, deque[int]]] = {}
     for i in _positions(gone_hash, both):
         key = _norm(gone_raw[i][1:])
@@ -595,6 +622,28 @@ def _pool(plans, gone_hash: array, gone_raw: list[bytes], gone_path: list[str], 
         else:
             by_path[gone_path[i]] = deque((i,))
     return pool
+
+
+def _commit_hashes(p: Patch) -> tuple[array, array, array]:
+    """The hashes of all the lines *p*'s hunks show, in file and hunk order: of the added
+    lines, as the state keeps them (CRC-32 of sign, text and newline) and without sign and
+    whitespace; of the removed lines, without sign and whitespace."""
+    hunks = list(chain.from_iterable(p.files.values()))
+    added = list(chain.from_iterable(h.added for h in hunks))
+    removed = list(chain.from_iterable(h.removed for h in hunks))
+    exact = array("I", map(zlib.crc32, added))
+    return exact, _norm_hashes(added, b"+"), _norm_hashes(removed, b"-")
+
+
+def _norm_hashes(lines: list[bytes], sign: bytes) -> array:
+    """``zlib.crc32(_norm(line[1:]))`` of each of *lines* (hunk lines, all starting with
+    *sign*): whitespace is taken out of all of them at once, and the block split at each
+    newline followed by the sign (one new object per line instead of three)."""
+    block = b"".join(lines).translate(None, _WS_BUT_NEWLINE)
+    texts = block[1:-1].split(b"\n" + sign) if block.endswith(b"\n") else []
+    if len(texts) != len(lines):  # a line without its newline (the stream's last) or sign
+        texts = list(map(_norm, map(_TEXT, lines)))
+    return array("I", map(zlib.crc32, texts))
 
 
 def _by_origin(counts: Counter) -> tuple[Counter, dict[int, str]]:
