@@ -484,3 +484,32 @@ def test_lines_moved_are_counted_apart_from_lines_added(build):
     assert out.loc[to_c, ["lines_added", "lines_moved"]].tolist() == [1, 1]
     # the merge's diff (against side) shows that move again: it is main's, not the merge's
     assert out.loc[merge, ["lines_added", "lines_moved"]].tolist() == [0, 0]
+
+
+def test_a_file_a_merge_takes_whole_keeps_the_branchs_lines_and_they_die_once(build):
+    """A merge whose file is the merged branch's, line for line, takes that branch's
+    lines: one line on both branches, with the branch's birth (as ``git blame`` passes
+    the file on to that parent). When both branches later delete the line, it is churn of
+    its commit once, not twice (a copy per branch would make the churn rate 2)."""
+    base = "".join(f"value_{i} = compute_the_value({i})\n" for i in range(4))
+    topic_line = "topic_value = compute_the_topic_value()\n"
+    b = build("adopt", start=START, step=DAY)
+    b.commit("Add a.py", {"a.py": base})
+    b.branch("topic")
+    wrote = b.commit("Topic: one line", {"a.py": base + topic_line}, branch="topic")
+    b.commit("Main: other work", {"m.txt": "main\n"})
+    merge = b.commit("Merge topic", merge=["topic"], files={"a.py": base + topic_line})
+    b.commit("Topic: drop the line again", {"a.py": base}, branch="topic")
+    again = b.commit("Merge topic again", merge=["topic"], files={"a.py": base})
+    b.commit("Much later", {"m.txt": "later\n"}, date=START + timedelta(days=60))
+    b.close()
+    repo = ai.Repo(b.path)
+    history = repo.lines()
+    index = {sha: i for i, sha in enumerate(history.commits)}
+    # the merge wrote no line of its own, and the topic's line has the topic's birth
+    assert history.added[index[merge]] == 0 and history.added[index[wrote]] == 1
+    assert sorted(history.born).count(index[wrote]) == 1  # one line, not a copy per branch
+    out = repo.outcomes().set_index("sha")
+    assert out.loc[wrote, ["lines_added", "churn_14d"]].tolist() == [1, 1]
+    assert out.loc[wrote, "churn_rate_14d"] == 1.0
+    assert out.loc[again, "lines_added"] == 0

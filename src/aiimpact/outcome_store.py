@@ -71,7 +71,7 @@ from aiimpact.outcomes.szz import szz
 from aiimpact.outcomes.szz_blame import szz_by_blame
 from aiimpact.store import opened, transaction
 
-FORMAT = "7"
+FORMAT = "8"
 """The stored layout; a file of another format is emptied and refilled."""
 _ROWS_PER_TRANSACTION = 200_000  # h_origins rows made and written at a time
 _KEEP = 4  # stored line histories (and outcome tables) kept per file, newest first

@@ -14,9 +14,13 @@ How lines are followed:
   lines and their births, as ``git blame`` follows it, and only the lines its diff changes
   are new;
 * a line keeps its id through a change that only alters whitespace (like ``blame -w``);
-* the lines a merge adds (relative to its first parent) keep the birth they had on the
-  merged branch when a line with the same content is found there; only the rest are the
-  merge's own ("evil merge" lines);
+* a file a merge takes whole from another parent (its lines are that parent's, in
+  order) takes that parent's line ids, as ``git blame`` passes such a file on to that
+  parent: a line written on a branch is then one line on both, and dies once (the first
+  time either deletes it). In a file the merge changes otherwise, the lines it adds
+  (relative to its first parent) keep the birth they had on the merged branch when a
+  line with the same content is found there; only the rest are the merge's own ("evil
+  merge" lines);
 * within one commit, a line removed in one place and added (with the same text, at least
   10 non-blank characters) in another is a move and keeps its birth; of identical removed
   lines, one from the same file is taken first, and then the first removed;
@@ -348,14 +352,22 @@ class LineHistory:
                 removed_text[path] = removed
             if added:
                 added_text[path] = added
+        taken: set[int] = set()  # removed lines that live on
+        adopted = _adopted(p, text, plans, other) if other else {}
+        if adopted:  # a file taken whole from a merged branch: its lines are that branch's
+            kept = set(chain.from_iterable(ids for ids, _ in adopted.values()))
+            taken.update(compress(range(len(gone_ids)), map(kept.__contains__, gone_ids)))
         pool = {}
         if gone_hash and added_text:
-            pool = _pool(plans, gone_hash, gone_raw, gone_path, added_text)
+            rest = {k: v for k, v in plans.items() if k not in adopted} if adopted else plans
+            pool = _pool(rest, gone_hash, gone_raw, gone_path, added_text, taken)
         pooled = set(map(zlib.crc32, pool))  # the hashes of the lines of the pool
-        taken: set[int] = set()
         added_here = moved_here = 0
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
         for path, hunks in p.files.items():
+            if path in adopted:
+                state[path], text[path] = adopted[path]
+                continue
             ids = state.get(path, _NO_IDS)
             lines = text.get(path, _NO_TEXT)
             plan = plans[path]
@@ -596,11 +608,12 @@ def _members(values: np.ndarray, of: np.ndarray) -> np.ndarray:
     return of[at] == values
 
 
-def _pool(plans, gone_hash: array, gone_raw: list[bytes], gone_path: list[str], added_text):
+def _pool(plans, gone_hash: array, gone_raw: list[bytes], gone_path: list[str], added_text, taken):
     """The removed lines that lines added in the same commit may take back: text without
     whitespace -> path -> indexes into the commit's removed lines, oldest first; only
     lines of at least ``_MOVE_MIN`` non-blank characters that this commit also adds (found
-    by their hashes, then compared by text: a hash may collide)."""
+    by their hashes, then compared by text: a hash may collide), and not already *taken*
+    (indexes of removed lines that live on)."""
     both = set(gone_hash).intersection(chain.from_iterable(added_text.values()))
     if not both:
         return {}
@@ -614,7 +627,7 @@ def _pool(plans, gone_hash: array, gone_raw: list[bytes], gone_path: list[str], 
     pool: dict[bytes, dict[str, deque[int]]] = {}
     for i in _positions(gone_hash, both):
         key = _norm(gone_raw[i][1:])
-        if key not in long:
+        if key not in long or i in taken:
             continue
         by_path = pool.setdefault(key, {})
         if gone_path[i] in by_path:
@@ -644,6 +657,32 @@ def _norm_hashes(lines: list[bytes], sign: bytes) -> array:
     if len(texts) != len(lines):  # a line without its newline (the stream's last) or sign
         texts = list(map(_norm, map(_TEXT, lines)))
     return array("I", map(zlib.crc32, texts))
+
+
+def _adopted(p: Patch, text, plans, other) -> dict[str, tuple[array, array]]:
+    """The files merge *p* takes whole from another parent: its version of the file (the
+    first parent's, *text*, with the hunks applied) has that parent's lines, in order.
+    Such a file takes that parent's line ids and hashes (``{path: (ids, hashes)}``), as
+    ``git blame`` passes a file identical to a parent's on to that parent: a line of the
+    branch stays one line on both branches, and dies once."""
+    found: dict[str, tuple[array, array]] = {}
+    for path, hunks in p.files.items():
+        candidates = [(s[path], t[path]) for s, t in other if t is not None and path in t]
+        if not candidates:
+            continue
+        lines = text.get(path, _NO_TEXT)
+        rebuilt, at = array("I"), 0
+        by_start = sorted(zip(hunks, plans[path], strict=True), key=lambda hp: hp[0].old_start)
+        for h, (_, _, exact, _) in by_start:
+            start = h.old_start - 1 if h.old_len else h.old_start
+            rebuilt += lines[at:start]
+            rebuilt += exact
+            at = start + h.old_len
+        rebuilt += lines[at:]
+        match = next((c for c in candidates if c[1] == rebuilt), None) if rebuilt else None
+        if match is not None:
+            found[path] = match
+    return found
 
 
 def _by_origin(counts: Counter) -> tuple[Counter, dict[int, str]]:
