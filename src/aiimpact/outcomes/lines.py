@@ -354,13 +354,13 @@ class LineHistory:
                 added_text[path] = added
         taken: set[int] = set()  # removed lines that live on
         adopted = _adopted(p, text, plans, other) if other else {}
-        if adopted:  # a file taken whole from a merged branch: its lines are that branch's
-            kept = set(chain.from_iterable(ids for ids, _ in adopted.values()))
+        if adopted and gone_ids:  # a file taken whole from a merged branch keeps its lines
+            kept = _present(gone_ids, [ids for ids, _ in adopted.values()])
             taken.update(compress(range(len(gone_ids)), map(kept.__contains__, gone_ids)))
+        own = {k: v for k, v in plans.items() if k not in adopted} if adopted else plans
         pool = {}
-        if gone_hash and added_text:
-            rest = {k: v for k, v in plans.items() if k not in adopted} if adopted else plans
-            pool = _pool(rest, gone_hash, gone_raw, gone_path, added_text, taken)
+        if gone_hash and added_text and own:
+            pool = _pool(own, gone_hash, gone_raw, gone_path, added_text, taken)
         pooled = set(map(zlib.crc32, pool))  # the hashes of the lines of the pool
         added_here = moved_here = 0
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
@@ -683,6 +683,17 @@ def _adopted(p: Patch, text, plans, other) -> dict[str, tuple[array, array]]:
         if match is not None:
             found[path] = match
     return found
+
+
+def _present(ids: array, files: list[array]) -> set[int]:
+    """The line ids of *ids* that one of *files* (arrays of line ids) holds: a binary
+    search of each file's ids in *ids* sorted (files are long, *ids* are few)."""
+    of = np.sort(np.frombuffer(ids, dtype=np.int64))
+    present: set[int] = set()
+    for file in files:
+        values = np.frombuffer(file, dtype=np.int64)
+        present.update(values[_members(values, of)].tolist())
+    return present
 
 
 def _by_origin(counts: Counter) -> tuple[Counter, dict[int, str]]:
