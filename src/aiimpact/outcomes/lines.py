@@ -65,7 +65,11 @@ def _fingerprint(by_path: dict[str, array]) -> int:
     digest = hashlib.blake2b(digest_size=8)
     for path in sorted(by_path):
         digest.update(path.encode("utf-8", "surrogateescape") + b"\0\0")
-        digest.update(array("I", sorted(by_path[path])).tobytes() + b"\0\0")
+        hashes = by_path[path]
+        if len(hashes) < _VECTOR_MIN:
+            digest.update(array("I", sorted(hashes)).tobytes() + b"\0\0")
+        else:  # the same bytes
+            digest.update(np.sort(np.frombuffer(hashes, dtype=np.uint32)).tobytes() + b"\0\0")
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
@@ -450,7 +454,7 @@ class LineHistory:
             self.deleted.add(ci, *_by_origin(deleted_from))
         if context:
             self.context.add(ci, *_by_origin(context))
-        self._find_reverts(ci, p.time, removed_text, added_text, Counter(origins), added_here)
+        self._find_reverts(ci, p.time, removed_text, added_text, _counts(origins), added_here)
 
     def _find_reverts(self, ci, when, removed_text, added_text, deleted_all, new_lines) -> None:
         """Exact inverse diffs (by fingerprint) and partial reverts (by line ids)."""
@@ -683,6 +687,14 @@ def _adopted(p: Patch, text, plans, other) -> dict[str, tuple[array, array]]:
         if match is not None:
             found[path] = match
     return found
+
+
+def _counts(values: list[int]) -> Counter:
+    """``Counter(values)``; with NumPy for many values."""
+    if len(values) < _VECTOR_MIN:
+        return Counter(values)
+    unique, counts = np.unique(np.array(values, dtype=np.int64), return_counts=True)
+    return Counter(dict(zip(unique.tolist(), counts.tolist(), strict=True)))
 
 
 def _present(ids: array, files: list[array]) -> set[int]:
