@@ -359,12 +359,14 @@ class LineHistory:
         taken: set[int] = set()  # removed lines that live on
         adopted = _adopted(p, text, plans, other) if other else {}
         if adopted and gone_ids:  # a file taken whole from a merged branch keeps its lines
-            kept = _present(gone_ids, [ids for ids, _ in adopted.values()])
+            kept = _present(
+                np.frombuffer(gone_ids, dtype=np.int64), [ids for ids, _ in adopted.values()]
+            )
             taken.update(compress(range(len(gone_ids)), map(kept.__contains__, gone_ids)))
         own = {k: v for k, v in plans.items() if k not in adopted} if adopted else plans
         pool = {}
         if gone_hash and added_text and own:
-            pool = _pool(own, gone_hash, gone_raw, gone_path, added_text, taken)
+            pool = _pool(own, gone_hash, gone_raw, gone_path, taken)
         pooled = set(map(zlib.crc32, pool))  # the hashes of the lines of the pool
         added_here = moved_here = 0
         # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
@@ -510,7 +512,7 @@ class LineHistory:
                 continue
             hashes = text[path]
             if len(hashes) < _VECTOR_MIN:
-                hits = list(compress(range(len(hashes)), map(wanted.__contains__, hashes)))
+                hits = _positions(hashes, wanted)
                 offered = _absent(ids, hits, first) if hits else hits
             else:
                 if sorted_wanted is None:
@@ -598,8 +600,7 @@ def _absent(ids: array, positions: list[int], first: array) -> list[int]:
     if len(first) < _VECTOR_MIN:
         present = set(chosen).intersection(first)
     else:
-        first_ids = np.frombuffer(first, dtype=np.int64)
-        present = set(first_ids[_members(first_ids, np.sort(np.array(chosen, np.int64)))].tolist())
+        present = _present(np.array(chosen, dtype=np.int64), [first])
     if not present:
         return positions
     return [i for i, lid in zip(positions, chosen, strict=True) if lid not in present]
@@ -612,13 +613,14 @@ def _members(values: np.ndarray, of: np.ndarray) -> np.ndarray:
     return of[at] == values
 
 
-def _pool(plans, gone_hash: array, gone_raw: list[bytes], gone_path: list[str], added_text, taken):
-    """The removed lines that lines added in the same commit may take back: text without
-    whitespace -> path -> indexes into the commit's removed lines, oldest first; only
-    lines of at least ``_MOVE_MIN`` non-blank characters that this commit also adds (found
-    by their hashes, then compared by text: a hash may collide), and not already *taken*
-    (indexes of removed lines that live on)."""
-    both = set(gone_hash).intersection(chain.from_iterable(added_text.values()))
+def _pool(plans, gone_hash: array, gone_raw: list[bytes], gone_path: list[str], taken):
+    """The removed lines that lines added in the same commit (in the hunks of *plans*) may
+    take back: text without whitespace -> path -> indexes into the commit's removed lines,
+    oldest first; only lines of at least ``_MOVE_MIN`` non-blank characters that those
+    hunks add (found by their hashes, then compared by text: a hash may collide), and not
+    already *taken* (indexes of removed lines that live on)."""
+    added = chain.from_iterable(hashes for plan in plans.values() for _, hashes, *_ in plan)
+    both = set(gone_hash).intersection(added)
     if not both:
         return {}
     long: set[bytes] = set()
@@ -697,10 +699,10 @@ def _counts(values: list[int]) -> Counter:
     return Counter(dict(zip(unique.tolist(), counts.tolist(), strict=True)))
 
 
-def _present(ids: array, files: list[array]) -> set[int]:
+def _present(ids: np.ndarray, files: list[array]) -> set[int]:
     """The line ids of *ids* that one of *files* (arrays of line ids) holds: a binary
     search of each file's ids in *ids* sorted (files are long, *ids* are few)."""
-    of = np.sort(np.frombuffer(ids, dtype=np.int64))
+    of = np.sort(ids)
     present: set[int] = set()
     for file in files:
         values = np.frombuffer(file, dtype=np.int64)
