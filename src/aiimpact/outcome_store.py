@@ -774,10 +774,10 @@ class Histories:
             branched = f", {len(outside)} of them branching from older commits" if outside else ""
             report.line_history = f"extended from {base[:12]} by {len(parents)} commit(s){branched}"
             return history, start
+        patches = stream_patches(self.git_dir, tip, exclude)  # git starts now
         children, total = child_counts(self.git_dir, tip)
         report.line_history = f"replayed all {total} commit(s) ({why})"
         history = LineHistory(revert_window=revert_window)
-        patches = stream_patches(self.git_dir, tip, exclude)
         return _run(history, patches, children, total, progress, None, self._keep(tip)), None
 
     def _keep(self, tip: str) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+import weakref
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -69,14 +70,26 @@ def stream_args(rev: str, exclude: Collection[str] = ()) -> list[str]:
     return log_args(["--topo-order", "--reverse", rev], exclude)
 
 
+READ_AHEAD = 16 << 20  # bytes git may write ahead of the replay (GitStream.ahead)
+
+
 def stream_patches(git_dir: str, rev: str, exclude: Collection[str] = ()) -> Iterator[Patch]:
     """Every commit reachable from *rev*, parents first, with its ``-U0`` hunks.
 
-    Paths in *exclude* are left out of every diff (git then never reads their blobs).
+    Paths in *exclude* are left out of every diff (git then never reads their blobs). git
+    starts at once, and writes up to :data:`READ_AHEAD` bytes before the first patch is
+    asked for (the caller's own set-up runs meanwhile); git is stopped if the patches are
+    dropped unread.
     """
     stream = GitStream(git_dir, stream_args(rev, exclude), literal_pathspecs=not exclude)
+    patches = _patches(stream, stream.ahead(READ_AHEAD))
+    weakref.finalize(patches, stream.kill)
+    return patches
+
+
+def _patches(stream: GitStream, lines: Iterator[bytes]) -> Iterator[Patch]:
     with stream:  # git's exit status is checked at the end of the stream
-        yield from parse_patches(stream.stdout)
+        yield from parse_patches(lines)
 
 
 def parse_patches(lines: Iterable[bytes]) -> Iterator[Patch]:

@@ -52,6 +52,7 @@ from pathlib import Path
 import pygit2
 
 from aiimpact.errors import GitCommandError
+from aiimpact.git.ahead import ReadAhead
 
 NO_PROGRAM = "/nonexistent/aiimpact-runs-no-program"
 """Where a key must name a program, this path (which cannot exist) is named instead."""
@@ -284,6 +285,7 @@ class GitStream:
         _widen(self.stdout)
         self._err = bytearray()
         self.stderr_bytes = 0
+        self._ahead: ReadAhead | None = None
         self._threads = [threading.Thread(target=self._drain, daemon=True)]
         if input is None:
             self._stdin.close()
@@ -327,6 +329,14 @@ class GitStream:
         with self:
             yield from self.stdout
 
+    def ahead(self, limit: int) -> Iterator[bytes]:
+        """stdout line by line, read by a thread up to *limit* bytes ahead of the consumer
+        (:class:`~aiimpact.git.ahead.ReadAhead`): git need not wait while it is busy."""
+        self._ahead = ReadAhead(self.stdout, limit)
+        self._threads.append(self._ahead.thread)
+        self._ahead.start()
+        return self._ahead.lines()
+
     def wait(self) -> int:
         """Wait for git to exit and both pipes to be drained; return its exit status."""
         rc = self.proc.wait()
@@ -339,6 +349,8 @@ class GitStream:
 
     def kill(self) -> None:
         """Stop git if it still runs, and release the pipes."""
+        if self._ahead is not None:
+            self._ahead.stop()
         if self.proc.poll() is None:
             self.proc.kill()
         self.wait()
