@@ -173,13 +173,13 @@ class Repo:
         links = self._szz(commits, fixes, rev, variant, use_trailers, context, issue_dates)
         return schema.conform(links, schema.SZZ)
 
-    def _szz(self, commits, fixes, rev, variant, use_trailers, context, issue_dates=None):
+    def _szz(self, commits, fixes, rev, variant, use_trailers, context, issue_dates=None,
+             found=None):  # fmt: skip
         shas = None if fixes is None else [self.resolve(f) for f in fixes]
         blame = self._histories.szz_blamer(self.resolve(rev), commits, self.file_changes(rev),
             shas, self.workers, partial(self.lines, rev), self.last_report)  # fmt: skip
-        links, self.last_report.ghost_fixes = szz_links(
-            commits, blame, shas, self.name, variant, use_trailers, context, issue_dates
-        )
+        links, self.last_report.ghost_fixes = szz_links(commits, blame, shas, self.name,
+            variant, use_trailers, context, issue_dates, found)  # fmt: skip
         return links
 
     @one_report
@@ -236,10 +236,9 @@ class Repo:
     def _outcomes(self, rev: str) -> pd.DataFrame:
         churn = churn_table(self.lines(rev), ("14D", "30D", "90D"))
         commits = self.commits(rev)
-        return outcomes_table(
-            commits, self.file_changes(rev), self._reverts(commits, rev, "30D"), churn,
-            find_fixes(commits), self._szz(commits, None, rev, "l", True, True),
-        )  # fmt: skip
+        fixes, reverts = find_fixes(commits), self._reverts(commits, rev, "30D")
+        links = self._szz(commits, None, rev, "l", True, True, None, fixes)
+        return outcomes_table(commits, self.file_changes(rev), reverts, churn, fixes, links)
 
     def resolve(self, rev: str = "HEAD") -> str | None:
         """The commit sha *rev* names, or None for the unborn HEAD of an empty repository.

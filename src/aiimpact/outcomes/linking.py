@@ -90,16 +90,17 @@ def szz_links(
     use_trailers: bool = True,
     context: bool = True,
     issue_dates=None,
+    found: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The szz links of *fixes* (shas; default: every fix found in *commits*) and the fixes
-    with nothing to blame.
+    with nothing to blame. *found*: ``find_fixes(commits)``, if the caller has it.
 
     With *use_trailers*, a fix whose ``Fixes:`` trailer names commits of the history is
     linked to them (``variant="trailer"``); the others go to *blame* (called with those fixes
     and the keywords ``merges, variant, context, issue_dates``: :func:`aiimpact.outcomes.szz.szz`
     on a line history, or :func:`aiimpact.outcomes.szz_blame.szz_by_blame`).
     """
-    found = find_fixes(commits)
+    found = find_fixes(commits) if found is None else found
     shas = list(found["sha"]) if fixes is None else fixes
     named: dict[str, list[str]] = {}
     if use_trailers:
