@@ -37,8 +37,9 @@ _SHA_LINE = re.compile(
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 _REVERT_SUBJECT = re.compile(r'^Revert(?:\^\d+)? "(.*)"(?:\s*\(#\d+\))?\s*$')
 _PR_REVERT = re.compile(r"^Reverts\s+(?:[\w.-]+/[\w.-]+)?#(\d+)\s*$", re.M)
-_SQUASH_SUFFIX = re.compile(r"\s*\(#(\d+)\)\s*$")
-_MERGE_PR = re.compile(r"^Merge pull request #(\d+) from ")
+# a squash merge's subject ends "(#N)"; a merge commit's starts so: N is the PR (group 1)
+SQUASH_SUFFIX = re.compile(r"\s*\(#(\d+)\)\s*$")
+MERGE_PR = re.compile(r"^Merge pull request #(\d+) from ")
 _CONVENTIONAL = re.compile(r"^revert(?:\([^)]*\))?!?:\s*(.+?)\s*$", re.I)
 _REFS = re.compile(r"^Refs?:\s*(.+)$", re.I | re.M)
 _CONVENTIONAL_PREFIX = re.compile(r"^[a-z]+(?:\([^)]*\))?!?:\s*", re.I)
@@ -71,12 +72,12 @@ class CommitIndex:
             commits["sha"].tolist(), commits["subject"].tolist(), known, times, strict=True
         ):
             when = t if is_known else None
-            suffix = _SQUASH_SUFFIX.search(subject) if "(#" in subject else None
+            suffix = SQUASH_SUFFIX.search(subject) if "(#" in subject else None
             bare = subject[: suffix.start()] if suffix else subject
             keys = {subject, bare, _CONVENTIONAL_PREFIX.sub("", subject)}
             for key in keys if when is not None else ():
                 by_subject.setdefault(key, []).append((when, sha))
-            pr = suffix or _MERGE_PR.match(subject)
+            pr = suffix or MERGE_PR.match(subject)
             if pr and not subject.startswith("Revert"):
                 number = int(pr.group(1))
                 first = by_pr.get(number)

@@ -23,7 +23,6 @@ commits; a PR merged into another branch gets its merge commit and the commits i
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
@@ -33,9 +32,7 @@ import pandas as pd
 
 from aiimpact.errors import InputError
 from aiimpact.git.patches import patch_ids
-
-_SQUASH = re.compile(r"\(#(\d+)\)\s*$")
-_MERGE = re.compile(r"^Merge pull request #(\d+) from ")
+from aiimpact.outcomes.reverts import MERGE_PR, SQUASH_SUFFIX
 
 
 def link_prs(
@@ -105,7 +102,7 @@ def link_prs(
             add(copy, number, "patch_id")
     merged_by_subject: dict[str, int] = {}
     for sha, text in subject.items():
-        for rx, via in ((_MERGE, "merge_subject"), (_SQUASH, "squash_subject")):
+        for rx, via in ((MERGE_PR, "merge_subject"), (SQUASH_SUFFIX, "squash_subject")):
             m = rx.search(text or "")
             if m and int(m.group(1)) in numbers:
                 add(sha, m.group(1), via)

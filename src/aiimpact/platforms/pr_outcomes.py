@@ -34,6 +34,7 @@ import re
 
 import pandas as pd
 
+from aiimpact.outcomes.reverts import SQUASH_SUFFIX
 from aiimpact.quality.table import PROFILE, PROPERTIES, good_share
 
 _SUMS = ("lines_added", "lines_moved", "lines_alive", "n_fixes_induced")
@@ -119,7 +120,6 @@ def _reverted_by_prs(out: pd.DataFrame) -> None:
 
 
 _REVERT_TITLE = re.compile(r'^Revert "(.+)"$')
-_TITLE_NUMBER = re.compile(r"\(#(\d+)\)$")
 
 
 def _title_reverts(out: pd.DataFrame) -> pd.Series:
@@ -143,7 +143,7 @@ def _title_reverts(out: pd.DataFrame) -> pd.Series:
     merged = out[out["merged_at"].notna()]
     for i in quoted[quoted.notna() & out["reverts_pr"].isna()].index:
         inner = quoted[i]
-        number = _TITLE_NUMBER.search(inner)
+        number = SQUASH_SUFFIX.search(inner)
         if number:
             found[i] = int(number[1])
             continue
