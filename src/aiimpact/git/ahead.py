@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from itertools import chain
 
 _CHUNK = 1 << 20  # bytes asked of the pipe at a time (it gives what it holds, up to this)
 _FULL, _PAUSE = 1 << 18, 0.005  # after a smaller read the pipe is let fill for 5 ms
@@ -90,15 +91,20 @@ class ReadAhead:
             raise self._error
 
     def lines(self) -> Iterator[bytes]:
-        """The pipe's lines (each chunk split up to its last newline; the rest waits for the
-        next chunk)."""
+        """The pipe's lines: each block of whole lines (:meth:`_blocks`) split by a C-level
+        iterator, so a line costs no Python step (git/git's stream: 22.7 M lines)."""
+        return chain.from_iterable(map(io.BytesIO, self._blocks()))
+
+    def _blocks(self) -> Iterator[bytes]:
+        """The pipe's bytes in blocks of whole lines: each chunk up to its last newline, the
+        rest joined to the next chunk (a last line without a newline ends the stream)."""
         rest: list[bytes] = []  # the start of a line that a chunk ended in
         for chunk in self.chunks():
             end = chunk.rfind(b"\n") + 1
             if not end:
                 rest.append(chunk)
                 continue
-            yield from io.BytesIO(b"".join([*rest, chunk[:end]]) if rest else chunk[:end])
+            yield b"".join([*rest, chunk[:end]]) if rest else chunk[:end]
             rest = [chunk[end:]] if end < len(chunk) else []
         if rest:
             yield b"".join(rest)
