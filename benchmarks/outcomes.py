@@ -263,14 +263,6 @@ CHILDREN = {
 }
 
 
-def print_import(phase: Phase) -> None:
-    """The phase's ``import aiimpact`` time, which its timer leaves out."""
-    if phase.ok:
-        seconds = phase.result["import_seconds"]
-        total = phase.seconds + seconds
-        print(f"  import aiimpact: {seconds:.2f} s before the timer (with it: {total:.2f} s)")
-
-
 def child(spec: dict) -> None:
     """Run one phase as described by *spec*; print its result as one JSON line. ``import
     aiimpact`` comes first, timed apart (``import_seconds``): a phase times only its call."""
@@ -448,6 +440,14 @@ def pick_base(repo: str, n: int) -> tuple[str, int] | None:
     if lo > 1 and n - count(lo - 1) <= count(lo) - n:
         best = lo - 1
     return chain[best], count(best)
+
+
+def print_import(phase: Phase) -> None:
+    """The phase's ``import aiimpact`` time, which its timer leaves out."""
+    if phase.ok:
+        seconds = phase.result["import_seconds"]
+        total = phase.seconds + seconds
+        print(f"  import aiimpact: {seconds:.2f} s before the timer (with it: {total:.2f} s)")
 
 
 def print_report(phase: Phase, want: tuple[str, ...] = (), what: str = "") -> None:

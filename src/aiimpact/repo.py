@@ -237,7 +237,7 @@ class Repo:
         churn = churn_table(self.lines(rev), ("14D", "30D", "90D"))
         commits = self.commits(rev)
         fixes, reverts = find_fixes(commits), self._reverts(commits, rev, "30D")
-        links = self._szz(commits, None, rev, "l", True, True, None, fixes)
+        links = self._szz(commits, None, rev, "l", True, True, found=fixes)
         return outcomes_table(commits, self.file_changes(rev), reverts, churn, fixes, links)
 
     def resolve(self, rev: str = "HEAD") -> str | None:

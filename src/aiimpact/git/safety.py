@@ -331,7 +331,8 @@ class GitStream:
 
     def ahead(self, limit: int) -> Iterator[bytes]:
         """stdout line by line, read by a thread up to *limit* bytes ahead of the consumer
-        (:class:`~aiimpact.git.ahead.ReadAhead`): git need not wait while it is busy."""
+        (:class:`~aiimpact.git.ahead.ReadAhead`): git need not wait while it is busy. Read
+        it inside ``with stream``, which checks git's exit and stops the thread."""
         self._ahead = ReadAhead(self.stdout, limit)
         self._threads.append(self._ahead.thread)
         self._ahead.start()
