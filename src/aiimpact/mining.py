@@ -235,7 +235,7 @@ class Miner:
 
     def _notes(self, store: Store, commits: pd.DataFrame) -> dict:
         """git-ai notes of *commits*, parsing only note blobs the cache has not seen."""
-        notes, new = read_notes(self.git_dir, store.cached_notes(), set(commits["sha"]))
+        notes, new = read_notes(self.git_dir, store.cached_notes(), set(commits["sha"].tolist()))
         store.save_notes(new)
         return notes
 

@@ -58,18 +58,19 @@ def apply_notes(
     (0 = the note records no AI line). A note with AI lines makes the commit AI-assisted,
     unless the note signature is disabled in *detector*.
     """
-    shas = commits["sha"]
+    shas = commits["sha"].tolist()  # a list: iterating the Arrow-backed column is slow
+    noted = [notes.get(s) for s in shas] if notes else [None] * len(shas)
     commits["ai_lines"] = pd.array(
-        [notes[s].ai_lines if s in notes else None for s in shas], dtype="Int64"
+        [None if n is None else n.ai_lines for n in noted], dtype="Int64"
     )
+    used = len(shas) - noted.count(None)
     sig = next((s for s in detector.signatures if s.kind == "note"), None)
-    rows = [i for i, s in enumerate(shas) if s in notes and notes[s].ai_lines > 0]
+    rows = [(i, n) for i, n in enumerate(noted) if n is not None and n.ai_lines > 0]
     if sig is None or not rows:
-        return sum(s in notes for s in shas)
+        return used
     cols = {c: list(commits[c]) for c in ("ai_tools", "ai_modes", "ai_evidence", "ai_signals")}
     assisted = commits["ai_assisted"].to_numpy(copy=True)
-    for i in rows:
-        note = notes[shas.iat[i]]
+    for i, note in rows:
         assisted[i] = True
         for col, extra in (
             ("ai_tools", note.tools),
@@ -81,4 +82,4 @@ def apply_notes(
     commits["ai_assisted"] = pd.array(assisted, dtype="boolean")
     for col, values in cols.items():
         commits[col] = values
-    return sum(s in notes for s in shas)
+    return used
