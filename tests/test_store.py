@@ -229,3 +229,32 @@ def test_stored_tags_follow_the_signatures(build):
     assert repo.last_report.mined == 0
     assert [list(t) for t in df.ai_tools] == [[], ["cursor"]]
     assert list(df.ai_assisted) == [False, True]
+
+
+def test_a_store_this_process_left_unchanged_is_not_checked_again(build, monkeypatch):
+    from aiimpact import store
+
+    checks = []
+    real = store.Store._check
+
+    def counted(self, con):
+        checks.append(1)
+        return real(self, con)
+
+    monkeypatch.setattr(store.Store, "_check", counted)
+    b = _linear(build)
+    good = ai.Repo(b.path).commits()
+    checks.clear()
+    repo = ai.Repo(b.path)
+    repo.commits()
+    repo.file_changes()
+    assert checks == []  # both reads open the file this process closed, unchanged
+    # another process edits it: the next open checks it, and distrusts it
+    code = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+        "con.execute('DELETE FROM commits WHERE sha IN (SELECT sha FROM commits LIMIT 3)')"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(repo.cache_path)], capture_output=True)
+    assert done.returncode == 0, done.stderr
+    _rebuilt(b.path, good)
+    assert checks

@@ -199,9 +199,11 @@ class Store:
 
     def _open_checked(self) -> duckdb.DuckDBPyConnection:
         con: duckdb.DuckDBPyConnection | None = None
+        state = _file_state(self.path)
+        unchanged = state is not None and _CLOSED.get(self._key) == state
         try:
             con = self._connect()
-            problem = self._check(con)
+            problem = None if unchanged else self._check(con)
             if problem is None:
                 return con
         except CacheLockedError:
@@ -283,9 +285,14 @@ class Store:
             ],
         )
 
+    @property
+    def _key(self) -> tuple[str, str, str]:
+        return (str(self.path), self.identity, self.options)
+
     def close(self) -> None:
-        """Close the DuckDB connection."""
+        """Close the DuckDB connection (and remember the file as this process left it)."""
         self.con.close()
+        _CLOSED[self._key] = _file_state(self.path)
 
     def __enter__(self) -> Store:
         return self
@@ -442,6 +449,27 @@ class Store:
         sql = f"SELECT {picked} FROM commits c SEMI JOIN wanted USING (sha) ORDER BY c.sha"
         with self.con.cursor() as cur:  # its own result, whatever the connection has open
             return _to_pandas(cur.sql(sql), "commits")
+
+
+# A store this process closed and that nothing has changed since is not checked again when
+# it reopens it: (path, identity, options) -> the file's state when it was closed. A write
+# by another process changes the file's size or modification time (nanoseconds; as coarse
+# as the kernel's clock tick), or its inode if it was replaced.
+_CLOSED: dict[tuple[str, str, str], tuple[int, ...] | None] = {}
+
+
+def _file_state(path: Path) -> tuple[int, ...] | None:
+    """Inode, size and modification time of the DuckDB file and of its WAL (None: no file)."""
+    state: list[int] = []
+    for p in (path, Path(f"{path}.wal")):
+        try:
+            st = p.stat()
+        except OSError:
+            if p == path:
+                return None
+            continue
+        state += [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    return tuple(state)
 
 
 def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
