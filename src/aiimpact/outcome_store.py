@@ -64,7 +64,7 @@ from aiimpact.git.patches import (
 )
 from aiimpact.mining import PROGRESS_MIN, MiningReport
 from aiimpact.outcomes.churn import window_seconds
-from aiimpact.outcomes.lines import LineHistory, UnknownState, state_changes
+from aiimpact.outcomes.lines import LineHistory, UnknownState, alive_counts, state_changes
 from aiimpact.outcomes.linking import unfollowed
 from aiimpact.outcomes.origins import OriginTable
 from aiimpact.outcomes.szz import szz
@@ -601,8 +601,7 @@ def _load(path: Path, tip: str, options: str) -> _Loaded | None:
                 h.partial_reverts.append((r, c, fraction))
         for a, b, ci in _tuples(inverse):
             h._inverse.setdefault((a, b), []).append(ci)
-    born = h.born
-    h.alive_at_tip = Counter(born[i] for ids in h.tip_state.values() for i in ids)
+    h.alive_at_tip = alive_counts(h.born, h.tip_state)
     origins = pa.concat_tables(part[3] for part in parts)
     h.deleted, h.context = (_origin_table(origins, kind) for kind in ("deleted", "context"))
     for ci, p, line, n in _tuples(removed):

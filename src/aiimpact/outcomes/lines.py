@@ -267,8 +267,7 @@ class LineHistory:
                 for c in keep
                 if c in states and c != last
             }
-            born = self.born
-            self.alive_at_tip = Counter(born[i] for ids in self.tip_state.values() for i in ids)
+            self.alive_at_tip = alive_counts(self.born, self.tip_state)
         return self
 
     @staticmethod
@@ -689,6 +688,16 @@ def _adopted(p: Patch, text, plans, other) -> dict[str, tuple[array, array]]:
         if match is not None:
             found[path] = match
     return found
+
+
+def alive_counts(born: array, state: dict[str, array]) -> Counter:
+    """How many lines of each commit (index) *state*'s files hold: counted with NumPy."""
+    files = [np.frombuffer(ids, dtype=ids.typecode) for ids in state.values()]
+    if not files:
+        return Counter()
+    births = np.frombuffer(born, dtype=born.typecode)[np.concatenate(files)]
+    commits, counts = np.unique(births, return_counts=True)
+    return Counter(dict(zip(commits.tolist(), counts.tolist(), strict=True)))
 
 
 def _counts(values: list[int]) -> Counter:
