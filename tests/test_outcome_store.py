@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -17,6 +18,7 @@ from conftest import git
 import aiimpact as ai
 from aiimpact import outcome_store
 from aiimpact.errors import CacheRebuiltWarning
+from aiimpact.git.patches import ACTIVE_DAYS, pending_forks
 from aiimpact.outcome_store import load_history
 from aiimpact.synth.planted import make_repo
 from aiimpact.synth.realistic import make_realistic_repo
@@ -239,6 +241,30 @@ def test_a_topic_on_another_branch_keeps_its_fork_for_the_update(build, tmp_path
     assert _tidy(later.lines("main")) == _tidy(fresh.lines("main"))
 
 
+def test_only_the_forks_of_branches_active_in_the_last_half_year_are_kept(
+    build, tmp_path, monkeypatch
+):
+    """Two topics fork from main's first commits; one was last changed 200 days before
+    main's tip (abandoned: ACTIVE_DAYS is 180), the other 10 days before. Only the active
+    one's fork point is kept for a later merge."""
+    b = build()
+    start = datetime(2025, 1, 6, tzinfo=UTC)
+    old_fork = b.commit("Add files", {"a.py": "a\n", "b.py": "b\n"}, date=start)
+    new_fork = b.commit("Change a", {"a.py": "a, changed\n"}, date=start + timedelta(days=1))
+    b.branch("stale", at=old_fork)
+    b.commit("Stale work", {"b.py": "stale\n"}, branch="stale", date=start + timedelta(days=30))
+    b.branch("active", at=new_fork)
+    b.commit("Active work", {"b.py": "active\n"}, branch="active", date=start + timedelta(days=220))
+    b.commit("Change b", {"b.py": "b, changed\n"}, date=start + timedelta(days=230))
+    b.close()
+    assert ACTIVE_DAYS == 180
+    assert pending_forks(str(b.git_dir), b.shas[-1], 10) == [new_fork]
+    assert pending_forks(str(b.git_dir), b.shas[-1], 10, active_days=365) == [new_fork, old_fork]
+    monkeypatch.setattr(outcome_store, "KEPT_STATES", 0)  # forks only
+    repo = ai.Repo(b.path, cache_dir=tmp_path, progress=False)
+    assert list(repo.lines("main").kept) == [new_fork]
+
+
 _KILLER = """
 import os, signal, sys
 import aiimpact.outcome_store as store
@@ -251,6 +277,7 @@ def dying(*args, **kwargs):
 store.stream_patches = dying
 import aiimpact as ai
 from aiimpact.errors import CacheRebuiltWarning
+from aiimpact.git.patches import ACTIVE_DAYS, pending_forks
 ai.Repo(sys.argv[1], cache_dir=sys.argv[2], progress=False).outcomes()
 """
 

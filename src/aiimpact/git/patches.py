@@ -209,17 +209,35 @@ def recent_commits(git_dir: str, rev: str, n: int) -> list[str]:
     return list(found)
 
 
-def pending_forks(git_dir: str, rev: str, n: int) -> list[str]:
+ACTIVE_DAYS = 180
+"""A branch with no commit in this many days before the tip's is taken as abandoned."""
+
+
+def pending_forks(git_dir: str, rev: str, n: int, active_days: int = ACTIVE_DAYS) -> list[str]:
     """Up to *n* commits of *rev*'s history that commits of other branches branch from:
     where those branches will come in when they are merged (an integration branch such as
-    ``next``, a topic). The boundary of one ``git rev-list --boundary --branches --remotes
-    --not rev``, in git's order. Tags and other refs are left out: a mirror of a GitHub
-    repository holds thousands of ``refs/pull/*``, mostly of PRs long closed (git/git:
-    10,727 boundary commits, against 107 for its branches, which held every fork point of
-    the next hundred commits)."""
-    args = ["rev-list", "--boundary", "--branches", "--remotes", "--not", rev, "--"]
-    lines = run_git(git_dir, args).stdout.decode().splitlines()
-    return [line[1:] for line in lines if line.startswith("-")][:n]
+    ``next``, a topic). The boundary of one ``git rev-list --boundary`` of the tips of the
+    branches (``refs/heads``, ``refs/remotes``) not in *rev*, in git's order, for branches
+    whose tip was committed at most *active_days* before *rev*: a stale branch's fork point
+    is usually years old and its line state differs from the tip's in nearly every file
+    (z3: 48 branches last changed in 2020-2025 held 6.2M of the 10.4M stored state lines).
+    Merging such a branch later costs a full replay, which the report names. Tags and other
+    refs are left out: a mirror of a GitHub repository holds thousands of ``refs/pull/*``,
+    mostly of PRs long closed (git/git: 10,727 boundary commits, against 107 for its
+    branches, which held every fork point of the next hundred commits)."""
+    fields = "--format=%(objectname) %(committerdate:unix)"
+    refs = run_git(git_dir, ["for-each-ref", fields, "refs/heads", "refs/remotes"])
+    when = run_git(git_dir, ["log", "-1", "--format=%ct", rev, "--"]).stdout.strip()
+    since = int(when or 0) - active_days * 86400
+    tips: dict[str, None] = {}  # in the refs' order, as --branches --remotes would list them
+    for sha, _, date in (line.partition(" ") for line in refs.stdout.decode().splitlines()):
+        if date.lstrip("-").isdigit() and int(date) >= since:  # no date: not a commit
+            tips[sha] = None
+    if not tips:
+        return []
+    wanted = "".join(f"{tip}\n" for tip in tips) + f"^{rev}\n"
+    listing = run_git(git_dir, ["rev-list", "--boundary", "--stdin", "--"], input=wanted.encode())
+    return [line[1:] for line in listing.stdout.decode().splitlines() if line.startswith("-")][:n]
 
 
 _FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
