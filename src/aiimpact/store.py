@@ -459,7 +459,8 @@ _CLOSED: dict[tuple[str, str, str], tuple[int, ...] | None] = {}
 
 
 def _file_state(path: Path) -> tuple[int, ...] | None:
-    """Inode, size and modification time of the DuckDB file and of its WAL (None: no file)."""
+    """Device, inode, size, modification and status-change times of the DuckDB file and of
+    its WAL (None: no file): any write, replacement or copy over it changes one of them."""
     state: list[int] = []
     for p in (path, Path(f"{path}.wal")):
         try:

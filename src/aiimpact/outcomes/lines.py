@@ -695,16 +695,19 @@ def alive_counts(born: array, state: dict[str, array]) -> Counter:
     files = [np.frombuffer(ids, dtype=ids.typecode) for ids in state.values()]
     if not files:
         return Counter()
-    births = np.frombuffer(born, dtype=born.typecode)[np.concatenate(files)]
-    commits, counts = np.unique(births, return_counts=True)
-    return Counter(dict(zip(commits.tolist(), counts.tolist(), strict=True)))
+    return _tally(np.frombuffer(born, dtype=born.typecode)[np.concatenate(files)])
 
 
 def _counts(values: list[int]) -> Counter:
     """``Counter(values)``; with NumPy for many values."""
     if len(values) < _VECTOR_MIN:
         return Counter(values)
-    unique, counts = np.unique(np.array(values, dtype=np.int64), return_counts=True)
+    return _tally(np.array(values, dtype=np.int64))
+
+
+def _tally(values: np.ndarray) -> Counter:
+    """``Counter(values)`` of a NumPy array."""
+    unique, counts = np.unique(values, return_counts=True)
     return Counter(dict(zip(unique.tolist(), counts.tolist(), strict=True)))
 
 
