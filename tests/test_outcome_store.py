@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -18,7 +19,7 @@ from conftest import git
 import aiimpact as ai
 from aiimpact import outcome_store
 from aiimpact.errors import CacheRebuiltWarning
-from aiimpact.git.patches import ACTIVE_DAYS, pending_forks
+from aiimpact.git.patches import ACTIVE_DAYS, child_counts, pending_forks
 from aiimpact.outcome_store import load_history
 from aiimpact.synth.planted import make_repo
 from aiimpact.synth.realistic import make_realistic_repo
@@ -130,6 +131,18 @@ def branchy(tmp_path_factory):
     made = make_realistic_repo(path, n_commits=400, seed=11)
     assert made["merges"] > 5
     return path
+
+
+def test_children_counted_from_the_commits_table_are_those_git_lists(branchy, tmp_path):
+    """A full replay counts each commit's children from the mined parents (Arrow), not
+    from a ``git rev-list --parents`` of its own: the counts must be git's, merges and the
+    root included, on the tip and on an older commit."""
+    repo = ai.Repo(branchy, cache_dir=tmp_path, progress=False)
+    for rev in ("HEAD", git(branchy, "rev-list", "--first-parent", "HEAD").split()[50]):
+        children, total = outcome_store.child_counts(repo.commits(rev)["parents"])
+        assert (children, total) == child_counts(str(repo.git_dir), rev)
+        assert max(children.values()) > 1  # a fork point: two children
+    assert outcome_store.child_counts(repo.commits("HEAD").head(0)["parents"]) == (Counter(), 0)
 
 
 @pytest.mark.parametrize("back", [1, 4, 12, 40])

@@ -127,7 +127,8 @@ class Repo:
         if tip is None:
             return LineHistory()
         window, files = window_seconds(revert_window), self.file_changes(rev)
-        return self._histories.get(tip, window, files, self.progress, self.last_report)
+        commits = partial(self.commits, rev)  # read for a full replay, while git starts
+        return self._histories.get(tip, window, files, commits, self.progress, self.last_report)
 
     @one_report
     def reverts(self, rev: str = "HEAD", window: str = "30D") -> pd.DataFrame:
