@@ -510,3 +510,39 @@ def test_a_chain_of_extensions_keeps_its_bases(branchy, tmp_path, monkeypatch):
     assert again.last_report.line_history.startswith("replayed all ")
     assert _tidy(history) == _tidy(fresh.lines())
     assert _stored(again)[-1] == (tips[2], "", 0, count[2])  # stored again, in full
+
+
+def test_the_outcome_store_is_prepared_again_only_after_another_process_changed_it(
+    branchy, tmp_path, monkeypatch
+):
+    """One ``outcomes()`` opens the outcome store several times; a file this process
+    prepared and closed, unchanged since, is not prepared (its tables made, its format
+    read) again. Another process's edit is seen: here it marks the file of an older
+    format, so the next open empties it and the table is computed again, equal."""
+    prepared = []
+    real = outcome_store._prepare
+
+    def counted(con):
+        prepared.append(1)
+        return real(con)
+
+    monkeypatch.setattr(outcome_store, "_prepare", counted)
+    first = ai.Repo(branchy, cache_dir=tmp_path, progress=False)
+    table = first.outcomes()
+    assert prepared  # the new file was prepared
+    prepared.clear()
+    again = ai.Repo(branchy, cache_dir=tmp_path, progress=False)
+    pd.testing.assert_frame_equal(again.outcomes(), table)
+    assert again.last_report.line_history == "outcomes table read from the outcome store"
+    assert prepared == []
+    code = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+        "con.execute(\"UPDATE meta SET value = 'old' WHERE key = 'format'\")"
+    )
+    path = str(first.outcome_store)
+    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True)
+    assert done.returncode == 0, done.stderr
+    later = ai.Repo(branchy, cache_dir=tmp_path, progress=False)
+    pd.testing.assert_frame_equal(later.outcomes(), table)
+    assert prepared
+    assert later.last_report.line_history.startswith("replayed all")

@@ -147,13 +147,24 @@ def opened(
     path: Path, what: str, prepare: Callable[[duckdb.DuckDBPyConnection], None]
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """:func:`open_checked` for one block (its directory made first), closed at the end: a
-    cache opened for one read or write, so other processes can use it between calls."""
+    cache opened for one read or write, so other processes can use it between calls. A
+    file this process prepared and closed, unchanged since (:func:`_file_state`), is not
+    prepared again: the outcome store is opened several times in one ``outcomes()``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = open_checked(path, what, prepare)
+    key = (str(path), what, "prepared")
+    state = _file_state(path)
+    if state is not None and _CLOSED.get(key) == state:
+        con = connect(path, what)
+    else:
+        con = open_checked(path, what, prepare)
     try:
         yield con
-    finally:
+    except BaseException:
         con.close()
+        _CLOSED.pop(key, None)  # a failed block: the next open prepares (and checks) again
+        raise
+    con.close()
+    _CLOSED[key] = _file_state(path)
 
 
 @contextmanager
