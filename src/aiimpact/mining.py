@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pygit2
 from tqdm.auto import tqdm
 
@@ -232,6 +233,13 @@ class Miner:
             return schema.empty(schema.FILE_CHANGES)
         df.insert(0, "repo", self.name)
         return schema.conform(df[FILE_COLUMNS], schema.FILE_CHANGES)
+
+    def parents(self, rev: str, report: MiningReport) -> pa.ChunkedArray:
+        """The ``parents`` column of the commits reachable from *rev* (:meth:`Store.parents`):
+        what a full line replay counts each commit's children from, without holding the
+        whole commits table (messages and all: 50 MB on git/git) while it runs."""
+        found = self._read(rev, "parents", None, None, report)
+        return pa.chunked_array([], schema.TEXTS) if found is None else found
 
     def _notes(self, store: Store, commits: pd.DataFrame) -> dict:
         """git-ai notes of *commits*, parsing only note blobs the cache has not seen."""

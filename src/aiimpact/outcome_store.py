@@ -653,13 +653,14 @@ class Histories:
         tip: str,
         revert_window: int,
         files: pd.DataFrame,
-        commits: Callable[[], pd.DataFrame],
+        mined_parents: Callable[[], pa.ChunkedArray],
         progress: bool | None,
         report: MiningReport,
     ) -> LineHistory:
-        """The history of *tip*; *files* is its ``file_changes`` table and ``commits()``
-        reads its ``commits`` table (only for a full replay: each commit's children are
-        counted from their parents there, while git starts the stream)."""
+        """The history of *tip*; *files* is its ``file_changes`` table and
+        ``mined_parents()`` reads the parents of its commits from the mined store (only
+        for a full replay: each commit's children are counted from them, while git starts
+        the stream)."""
         skip = unfollowed(files)
         # counted from the table, so a run that reads the cache says it too
         report.missing_object_files = max(report.missing_object_files, skip.missing_files)
@@ -683,7 +684,7 @@ class Histories:
                     stacklevel=4,  # the caller of Repo.lines
                 )
             history, base = self._replay(
-                tip, revert_window, options, skip.paths, commits, progress, report
+                tip, revert_window, options, skip.paths, mined_parents, progress, report
             )
             save_history(self.path, history, options, base)
             history._deletions = None  # only the save reads them
@@ -738,7 +739,7 @@ class Histories:
         return partial(szz, lines())
 
     def _replay(
-        self, tip, revert_window, options, exclude, commits, progress, report
+        self, tip, revert_window, options, exclude, mined_parents, progress, report
     ) -> tuple[LineHistory, Base | None]:
         """Extend the newest stored ancestor's history by the new commits, from its tip's
         line state (a new commit that branches from an older commit *F* finds there the
@@ -778,7 +779,7 @@ class Histories:
             report.line_history = f"extended from {base[:12]} by {len(parents)} commit(s){branched}"
             return history, start
         patches = stream_patches(self.git_dir, tip, exclude)  # git starts now
-        children, total = child_counts(commits()["parents"])
+        children, total = child_counts(mined_parents())
         report.line_history = f"replayed all {total} commit(s) ({why})"
         history = LineHistory(revert_window=revert_window)
         return _run(history, patches, children, total, progress, None, self._keep(tip)), None
@@ -797,13 +798,12 @@ def _run(history, patches, children, total, progress, forks, keep) -> LineHistor
         return history.replay(patches, children, bar.update if show else None, forks, keep)
 
 
-def child_counts(parents: pd.Series) -> tuple[Counter, int]:
-    """How many children each commit has among the commits whose *parents* (a ``commits``
-    table's column: lists of shas) are given, and how many commits there are: what
-    ``git rev-list --parents`` tells (:func:`aiimpact.git.patches.child_counts`), counted
-    with Arrow from the table the outcomes read anyway."""
-    listed = pa.array(parents, pa.list_(pa.string()))
-    counted = pc.value_counts(pc.list_flatten(listed))
+def child_counts(parents: pa.ChunkedArray) -> tuple[Counter, int]:
+    """How many children each commit has among the commits whose *parents* (the mined
+    ``commits`` table's column: lists of shas) are given, and how many commits there are:
+    what ``git rev-list --parents`` tells (:func:`aiimpact.git.patches.child_counts`),
+    counted with Arrow from the store instead of by a git process the replay waits for."""
+    counted = pc.value_counts(pc.list_flatten(parents))
     shas, counts = counted.field("values").to_pylist(), counted.field("counts").to_pylist()
     return Counter(dict(zip(shas, counts, strict=True))), len(parents)
 

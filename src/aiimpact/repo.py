@@ -127,8 +127,8 @@ class Repo:
         if tip is None:
             return LineHistory()
         window, files = window_seconds(revert_window), self.file_changes(rev)
-        commits = partial(self.commits, rev)  # read for a full replay, while git starts
-        return self._histories.get(tip, window, files, commits, self.progress, self.last_report)
+        parents = partial(self._miner().parents, rev, self.last_report)  # for a full replay
+        return self._histories.get(tip, window, files, parents, self.progress, self.last_report)
 
     @one_report
     def reverts(self, rev: str = "HEAD", window: str = "30D") -> pd.DataFrame:

@@ -438,6 +438,14 @@ class Store:
                   WHERE TRUE{where} ORDER BY c.commit_time DESC, c.sha"""
         return _to_pandas(self.con.sql(sql, params=[tip, *params]), "commits")
 
+    def parents(self, tip: str, since=None, until=None) -> pa.ChunkedArray:
+        """The ``parents`` column (lists of shas) of the commits reachable from *tip*, in
+        no particular order: all a line replay needs of them before it starts."""
+        where, params = self._where(since, until, "c")
+        sql = f"""SELECT c.parents FROM commits c SEMI JOIN
+                  (SELECT sha FROM tip_members WHERE tip = ?) m USING (sha) WHERE TRUE{where}"""
+        return self.con.sql(sql, params=[tip, *params]).to_arrow_table()["parents"]
+
     def file_changes(self, tip: str, since=None, until=None) -> pd.DataFrame:
         """File changes of the commits reachable from *tip*."""
         where, params = self._where(since, until, "c")
