@@ -529,12 +529,17 @@ def _offered(hashes: array, ids: array, first: array, sorted_wanted: np.ndarray)
     hits = np.flatnonzero(_members(np.frombuffer(hashes, dtype=np.uint32), sorted_wanted))
     if not hits.size:
         return []
-    chosen = np.frombuffer(ids, dtype=np.int64)[hits]
+    return hits[_not_in(np.frombuffer(ids, dtype=np.int64)[hits], first)].tolist()
+
+
+def _not_in(chosen: np.ndarray, first: array) -> np.ndarray:
+    """Which of the line ids *chosen* (not empty) the ids *first* do not hold: a mask, from
+    a binary search of each of *first* in *chosen* sorted (*first* is a whole file)."""
     first_ids = np.frombuffer(first, dtype=np.int64)
     present = first_ids[_members(first_ids, np.sort(chosen))]
-    if present.size:
-        hits = hits[~_members(chosen, np.sort(present))]
-    return hits.tolist()
+    if not present.size:
+        return np.ones(len(chosen), dtype=bool)
+    return ~_members(chosen, np.sort(present))
 
 
 @contextmanager
@@ -596,10 +601,9 @@ def _positions(hashes: array, wanted: set[int]) -> list[int]:
 def _absent(ids: array, positions: list[int], first: array) -> list[int]:
     """The *positions* of *ids* whose line id is not in *first*."""
     chosen = [ids[i] for i in positions]
-    if len(first) < _VECTOR_MIN:
-        present = set(chosen).intersection(first)
-    else:
-        present = _present(np.array(chosen, dtype=np.int64), [first])
+    if len(first) >= _VECTOR_MIN:
+        return list(compress(positions, _not_in(np.array(chosen, np.int64), first).tolist()))
+    present = set(chosen).intersection(first)
     if not present:
         return positions
     return [i for i, lid in zip(positions, chosen, strict=True) if lid not in present]
