@@ -569,13 +569,23 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    program = argv is None and threading.current_thread() is threading.main_thread()
+    code = 130  # a Ctrl-C after the command's own handler, as its result comes back
     try:
-        return _main(argv)
+        code = _main(argv)
+    except KeyboardInterrupt:
+        pass
     finally:
-        if argv is None and threading.current_thread() is threading.main_thread():
-            # run as the program, its work done and said: a Ctrl-C during interpreter
-            # shutdown would only print a traceback from threading._shutdown
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # run as the program, its work done and said: a Ctrl-C from here on (during
+        # interpreter shutdown, say) would only print a traceback, so it is ignored; one
+        # that comes while that is being set up is caught and it is set up again
+        while program:
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                program = False
+            except KeyboardInterrupt:
+                pass
+    return code
 
 
 def _main(argv: list[str] | None) -> int:
