@@ -148,15 +148,12 @@ def opened(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """:func:`open_checked` for one block (its directory made first), closed at the end: a
     cache opened for one read or write, so other processes can use it between calls. A
-    file this process prepared and closed, unchanged since (:func:`_file_state`), is not
-    prepared again: the outcome store is opened several times in one ``outcomes()``."""
+    file this process prepared and closed, unchanged since (:func:`_left_unchanged`), is
+    not prepared again: the outcome store is opened several times in one ``outcomes()``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     key = (str(path), what, "prepared")
-    state = _file_state(path)
-    if state is not None and _CLOSED.get(key) == state:
-        con = connect(path, what)
-    else:
-        con = open_checked(path, what, prepare)
+    unchanged = _left_unchanged(key, path)
+    con = connect(path, what) if unchanged else open_checked(path, what, prepare)
     try:
         yield con
     except BaseException:
@@ -164,7 +161,7 @@ def opened(
         _CLOSED.pop(key, None)  # a failed block: the next open prepares (and checks) again
         raise
     con.close()
-    _CLOSED[key] = _file_state(path)
+    _closed(key, path)
 
 
 @contextmanager
@@ -210,8 +207,7 @@ class Store:
 
     def _open_checked(self) -> duckdb.DuckDBPyConnection:
         con: duckdb.DuckDBPyConnection | None = None
-        state = _file_state(self.path)
-        unchanged = state is not None and _CLOSED.get(self._key) == state
+        unchanged = _left_unchanged(self._key, self.path)
         try:
             con = self._connect()
             problem = None if unchanged else self._check(con)
@@ -303,7 +299,7 @@ class Store:
     def close(self) -> None:
         """Close the DuckDB connection (and remember the file as this process left it)."""
         self.con.close()
-        _CLOSED[self._key] = _file_state(self.path)
+        _closed(self._key, self.path)
 
     def __enter__(self) -> Store:
         return self
@@ -470,11 +466,23 @@ class Store:
             return _to_pandas(cur.sql(sql), "commits")
 
 
-# A store this process closed and that nothing has changed since is not checked again when
-# it reopens it: (path, identity, options) -> the file's state when it was closed. A write
-# by another process changes the file's size or modification time (nanoseconds; as coarse
-# as the kernel's clock tick), or its inode if it was replaced.
+# A DuckDB file this process closed and that nothing has changed since is not checked (a
+# mined store: key (path, identity, options)) or prepared (a cache opened per block: key
+# (path, what, "prepared")) again when it reopens it: key -> the file's state when it was
+# closed. A write by another process changes the file's size or modification time
+# (nanoseconds; as coarse as the kernel's clock tick), or its inode if it was replaced.
 _CLOSED: dict[tuple[str, str, str], tuple[int, ...] | None] = {}
+
+
+def _closed(key: tuple[str, str, str], path: Path) -> None:
+    """Remember the DuckDB file *path* as this process just closed it, under *key*."""
+    _CLOSED[key] = _file_state(path)
+
+
+def _left_unchanged(key: tuple[str, str, str], path: Path) -> bool:
+    """Whether the file *path* is as this process last closed it under *key*."""
+    state = _file_state(path)
+    return state is not None and _CLOSED.get(key) == state
 
 
 def _file_state(path: Path) -> tuple[int, ...] | None:
