@@ -513,3 +513,58 @@ def test_a_file_a_merge_takes_whole_keeps_the_branchs_lines_and_they_die_once(bu
     assert out.loc[wrote, ["lines_added", "churn_14d"]].tolist() == [1, 1]
     assert out.loc[wrote, "churn_rate_14d"] == 1.0
     assert out.loc[again, "lines_added"] == 0
+
+
+def test_a_file_with_many_hunks_is_followed_line_by_line(build):
+    """A change of many hunks (a translation catalogue: one per message; the replay works
+    such a file out with NumPy) follows every line as a change of a few does: changed lines
+    are new, a whitespace-only edit keeps its line, a line moved to another hunk keeps its
+    birth, and a merge's lines from the merged branch keep that branch's births."""
+    msgs = [f'msgstr "translation number {i} of the message catalogue"\n' for i in range(90)]
+    b = build("catalogue", start=START, step=DAY)
+    first = b.commit("Add the catalogue", {"po/de.po": "".join(msgs)})
+    lines, births = list(msgs), ["first"] * 90
+    for i in range(0, 80, 2):  # 40 hunks
+        if i % 8 == 0:
+            lines[i] = "  " + msgs[i]  # whitespace only: the same line
+        else:
+            lines[i], births[i] = f'msgstr "new translation {i}"\n', "second"
+    # message 1 goes to the end (it keeps its birth: a move), message 85 is deleted, and a
+    # new line is inserted after message 83
+    moved_to_end = lines.pop(1)
+    births.pop(1)
+    del lines[84], births[84]  # message 85 (after the pop)
+    lines.insert(83, 'msgid "a new message"\n')
+    births.insert(83, "second")
+    lines.append(moved_to_end)
+    births.append("first")
+    second = b.commit("Update the catalogue", {"po/de.po": "".join(lines)})
+    b.branch("topic")
+    topic_lines = list(lines)
+    for i in range(3, 80, 3):  # 26 hunks on the branch
+        topic_lines[i] = f'msgstr "topic translation {i}"\n'
+    topic = b.commit("Topic: retranslate", {"po/de.po": "".join(topic_lines)}, branch="topic")
+    b.commit("Main: other work", {"m.txt": "main\n"})
+    merged = list(topic_lines)
+    merged[0] = 'msgstr "the merge\'s own line"\n'  # its own line: not the branch's file
+    merge = b.commit("Merge topic", merge=["topic"], files={"po/de.po": "".join(merged)})
+    b.commit("Much later", {"m.txt": "later\n"}, date=START + timedelta(days=60))
+    b.close()
+    repo = ai.Repo(b.path)
+    history = repo.lines()
+    index = {sha: i for i, sha in enumerate(history.commits)}
+    name = {index[first]: "first", index[second]: "second", index[topic]: "topic"}
+    name[index[merge]] = "merge"
+    got = [name[history.born[i]] for i in history.tip_state["po/de.po"]]
+    want = ["topic" if m != t else w for m, t, w in zip(merged, lines, births, strict=True)]
+    want[0] = "merge"
+    assert got == want
+    assert history.moved[index[second]] == 1
+    assert history.added[index[second]] == births.count("second")
+    assert history.added[index[merge]] == 1 and history.added[index[topic]] == 26
+    out = repo.outcomes().set_index("sha")
+    # the first commit's lines are churn where the second changed (30) or deleted (1)
+    # them, and where the branch or the merge changed those the second left (each once)
+    later = sum(births[i] == "first" for i in [*range(3, 80, 3), 0])
+    assert later == 17
+    assert out.loc[first, ["lines_added", "churn_14d"]].tolist() == [90, 31 + later]

@@ -35,20 +35,20 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
-import zlib
 from array import array
 from collections import Counter, deque
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain, compress, pairwise, repeat
-from operator import eq, itemgetter, methodcaller, not_
+from itertools import chain, compress, repeat
+from operator import attrgetter, not_
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from aiimpact.errors import GitCommandError
 from aiimpact.git.patches import Patch, child_counts, stream_patches
+from aiimpact.outcomes.edits import FileEdit, Removed, _norm, commit_lines, file_edit, splice
 from aiimpact.outcomes.origins import OriginTable, counts_view, where_view
 
 _MOVE_MIN = 10  # a line moves with its birth only if it has this many non-blank characters
@@ -73,19 +73,11 @@ def _fingerprint(by_path: dict[str, array]) -> int:
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
-_WS = b" \t\r\n\x0b\x0c"
-_WS_BUT_NEWLINE = _WS.replace(b"\n", b"")
-_TEXT = itemgetter(slice(1, None))  # a hunk line without its sign
-_NO_PAIRS: dict[int, int] = {}  # a hunk without whitespace-only edits (never written to)
+_REMOVED = attrgetter("removed")
 # a file's state: its lines' ids (array "q") and their hashes (array "I", 4 bytes): the
 # CRC-32 of the line as a hunk adds it ("+", the text, the newline); the revert analyses
 # and the moves compare lines by the CRC-32 of their text without whitespace instead
 _NO_IDS, _NO_TEXT = array("q"), array("I")
-
-
-# the line without any whitespace (whitespace-only edits compare equal); a methodcaller,
-# so that map() runs it without a Python call per line
-_norm = methodcaller("translate", None, _WS)
 
 
 def meaningful(line: bytes) -> bool:
@@ -294,147 +286,61 @@ class LineHistory:
         added_text: dict[str, array] = {}
         context: Counter = Counter()
         # 1. the lines each hunk removes, in file and hunk order (their hashes are the
-        #    state's); a whitespace-only edit keeps its line (pairs: added index -> id), the
-        #    others are gone unless a line added elsewhere in this commit takes them back (a
-        #    move keeps its birth, as with blame -M -C within a commit). Per-line work is
-        #    left to C (map, array slices, Counter).
-        gone_ids: array = array("q")
-        gone_hash: array = array("I")
-        gone_raw: list[bytes] = []
-        gone_path: list[str] = []
-        plans: dict[str, list[tuple[list[bytes], array, array, dict[int, int]]]] = {}
-        spans: dict[str, list[tuple[int, int]]] = {}  # each hunk's range of the removed lines
-        add_exact, add_norm, rem_norm = _commit_hashes(p)
-        a = r = 0  # where the hunk's lines start in the commit's hashes
+        #    state's); a whitespace-only edit keeps its line, the others are gone unless a
+        #    line added elsewhere in this commit takes them back (a move keeps its birth, as
+        #    with blame -M -C within a commit). Per-line work is left to C (map, array
+        #    slices, Counter) and, for files with many hunks, to NumPy.
+        lines = commit_lines(p)
+        gone = Removed()
+        edits: dict[str, FileEdit] = {}
+        a = r = 0  # where the file's lines start in the commit's lines
         for path, hunks in p.files.items():
             ids = state.get(path, _NO_IDS)
-            plan = plans[path] = []
-            span = spans[path] = []
-            removed, added = array("I"), array("I")
-            for h in hunks:
-                n_add, n_rem = len(h.added), len(h.removed)
-                hashes = add_norm[a : a + n_add]  # whitespace ignored
-                exact = add_exact[a : a + n_add]  # the state's hashes
-                a += n_add
-                added += hashes
-                pairs = _NO_PAIRS
-                start = h.old_start - 1 if h.old_len else h.old_start
-                if not h.old_len:  # an insertion: remember where it is anchored
-                    for pos in (start - 1, start):
-                        if 0 <= pos < len(ids):
-                            context[(born[ids[pos]], path)] += 1
-                    plan.append((h.added, hashes, exact, pairs))
-                    span.append((0, 0))
-                    r += n_rem
-                    continue
-                gone = ids[start : start + h.old_len]
-                old = rem_norm[r : r + min(n_rem, len(gone))]
-                r += n_rem
-                raw = h.removed[: len(gone)]
-                if len(gone) > n_rem:  # git showed fewer lines than the state has
-                    raw += [b"-"] * (len(gone) - n_rem)
-                    old += array("I", bytes(4 * (len(gone) - n_rem)))  # crc32(b"") = 0
-                removed += old
-                if hashes and any(map(eq, old, hashes)):  # then the texts, not the hashes
-                    pairs = {
-                        k: gone[k]
-                        for k, same in enumerate(map(eq, old, hashes))
-                        if same and _norm(raw[k][1:]) == _norm(h.added[k][1:])
-                    }
-                    rest = [k for k in range(len(gone)) if k not in pairs]
-                    gone = array("q", [gone[k] for k in rest])
-                    old = array("I", [old[k] for k in rest])
-                    raw = [raw[k] for k in rest]
-                span.append((len(gone_ids), len(gone_ids) + len(gone)))
-                gone_ids += gone
-                gone_hash += old
-                gone_raw += raw
-                gone_path += [path] * len(gone)
-                plan.append((h.added, hashes, exact, pairs))
-            if removed:
-                removed_text[path] = removed
-            if added:
-                added_text[path] = added
-        taken: set[int] = set()  # removed lines that live on
-        adopted = _adopted(p, text, plans, other) if other else {}
-        if adopted and gone_ids:  # a file taken whole from a merged branch keeps its lines
-            kept = _present(
-                np.frombuffer(gone_ids, dtype=np.int64), [ids for ids, _ in adopted.values()]
+            anchors: list[int] = []
+            edit = edits[path] = file_edit(
+                path, hunks, ids, (a, r), lines, gone, removed_text, anchors
             )
-            taken.update(compress(range(len(gone_ids)), map(kept.__contains__, gone_ids)))
-        own = {k: v for k, v in plans.items() if k not in adopted} if adopted else plans
+            a += len(edit.shown)
+            r += sum(map(len, map(_REMOVED, hunks)))
+            if edit.hashes:
+                added_text[path] = edit.hashes
+            for pos in anchors:  # an insertion: remember where it is anchored
+                context[(born[ids[pos]], path)] += 1
+        taken: set[int] = set()  # removed lines that live on
+        adopted = _adopted(text, edits, other) if other else {}
+        if adopted and gone.ids:  # a file taken whole from a merged branch keeps its lines
+            kept = _present(
+                np.frombuffer(gone.ids, dtype=np.int64), [ids for ids, _ in adopted.values()]
+            )
+            taken.update(compress(range(len(gone.ids)), map(kept.__contains__, gone.ids)))
+        own = {k: v for k, v in edits.items() if k not in adopted} if adopted else edits
         pool = {}
-        if gone_hash and added_text and own:
-            pool = _pool(own, gone_hash, gone_raw, gone_path, taken)
-        pooled = set(map(zlib.crc32, pool))  # the hashes of the lines of the pool
+        if gone.hashes and added_text and own:
+            pool = _pool(own, gone, taken)
+        # 2. the lines each file gains; each file is rebuilt in one pass (hunks in order)
         added_here = moved_here = 0
-        # 2. the lines each hunk adds; each file is rebuilt in one pass (hunks in order)
-        for path, hunks in p.files.items():
+        for path, edit in edits.items():
             if path in adopted:
                 state[path], text[path] = adopted[path]
                 continue
             ids = state.get(path, _NO_IDS)
-            lines = text.get(path, _NO_TEXT)
-            plan = plans[path]
             donors = None
-            if other and path in added_text:  # a merge: its lines may come from a branch
-                wanted = set(chain.from_iterable(exact for _, _, exact, _ in plan))
-                donors = self._donors(path, other, ids, wanted)
-            new_file_ids = array("q")
-            new_file_lines = array("I")
-            at = 0  # position in the old file
-            order: Sequence[int] = range(len(hunks))  # git writes them in order; else sort
-            if any(a.old_start > b.old_start for a, b in pairwise(hunks)):
-                order = sorted(order, key=lambda i: hunks[i].old_start)
-            for hi in order:
-                h = hunks[hi]
-                start = h.old_start - 1 if h.old_len else h.old_start
-                new_file_ids += ids[at:start]
-                new_file_lines += lines[at:start]
-                at = start + h.old_len
-                shown, hashes, exact, pairs = plan[hi]
-                new_file_lines += exact
-                if not pairs and (not pooled or pooled.isdisjoint(hashes)):
-                    first_id, n = len(born), len(hashes)  # all new or merged lines: in bulk
-                    new_file_ids.extend(range(first_id, first_id + n))
-                    died.extend(repeat(-1, n))
-                    if donors and not donors.keys().isdisjoint(exact):
-                        births = [d.pop() if (d := donors.get(c)) else ci for c in exact]
-                        born.extend(births)
-                        added_here += births.count(ci)
-                    else:
-                        born.extend(repeat(ci, n))
-                        added_here += n
-                    continue
-                lo, end = spans[path][hi]  # this hunk's removed lines
-                for k, norm in enumerate(map(_norm, map(_TEXT, shown))):
-                    if k in pairs:
-                        new_file_ids.append(pairs[k])
-                        continue
-                    i = _take(pool[norm], path) if norm in pool else None
-                    if i is not None:
-                        new_file_ids.append(gone_ids[i])
-                        taken.add(i)
-                        moved_here += not lo <= i < end  # from its own hunk: edited in place
-                        continue
-                    same = donors.get(exact[k]) if donors else None
-                    # a line the merged branch wrote keeps its birth (as a new id: the
-                    # branch's own copy may live on elsewhere in the first parent's tree)
-                    new_file_ids.append(len(born))
-                    died.append(-1)
-                    if same:
-                        born.append(same.pop())
-                    else:
-                        born.append(ci)
-                        added_here += 1
-            new_file_ids += ids[at:]
-            new_file_lines += lines[at:]
+            if other and edit.exact:  # a merge: its lines may come from a branch
+                donors = self._donors(path, other, ids, set(edit.exact))
+            new, n_added, n_moved = self._new_ids(ci, path, edit, pool, donors, gone, taken)
+            added_here += n_added
+            moved_here += n_moved
+            new_file_ids = splice(ids, new, edit)
             if new_file_ids:
-                state[path], text[path] = new_file_ids, new_file_lines
+                state[path] = new_file_ids
+                if edit.rebuilt is None:
+                    edit.rebuilt = splice(text.get(path, _NO_TEXT), edit.exact, edit)
+                text[path] = edit.rebuilt
             else:
                 state.pop(path, None)
                 text.pop(path, None)
         # 3. removed lines nobody took back died here
+        gone_ids, gone_raw, gone_path = gone.ids, gone.raw, gone.paths
         if taken:
             alive = list(map(not_, map(taken.__contains__, range(len(gone_ids)))))
             gone_ids = array("q", compress(gone_ids, alive))
@@ -456,6 +362,60 @@ class LineHistory:
         if context:
             self.context.add(ci, *_by_origin(context))
         self._find_reverts(ci, p.time, removed_text, added_text, _counts(origins), added_here)
+
+    def _new_ids(self, ci, path, edit: FileEdit, pool, donors, gone: Removed, taken):
+        """The ids of the lines *edit* adds (in its order), and how many of them are new and
+        how many moved here. A whitespace-only edit keeps its line; a line with the text
+        (whitespace ignored) of one this commit removes (*pool*) takes it back; the others
+        are new, born here unless a merged branch wrote them (*donors*). New ids are handed
+        out in order, runs of plain new lines at once."""
+        born, died = self.born, self.died
+        hashes, exact = edit.hashes, edit.exact
+        special = sorted(
+            {*edit.pairs, *_positions(hashes, pool.keys())}
+            if pool and not pool.keys().isdisjoint(hashes)
+            else edit.pairs
+        )
+        new = array("q")
+        added = moved = at = 0
+        for k in chain(special, (len(hashes),)):
+            if k > at:  # lines at..k-1 are all new (or their merged branch's)
+                first, n = len(born), k - at
+                new.extend(range(first, first + n))
+                died.extend(repeat(-1, n))
+                run = exact[at:k]
+                if donors and not donors.keys().isdisjoint(run):
+                    births = [d.pop() if (d := donors.get(c)) else ci for c in run]
+                    born.extend(births)
+                    added += births.count(ci)
+                else:
+                    born.extend(repeat(ci, n))
+                    added += n
+            if k == len(hashes):
+                break
+            at = k + 1
+            if k in edit.pairs:
+                new.append(edit.pairs[k])
+                continue
+            norm = _norm(edit.shown[k][1:])
+            i = _take(pool[hashes[k]].get(norm), path) if hashes[k] in pool else None
+            if i is not None:
+                new.append(gone.ids[i])
+                taken.add(i)
+                lo, end = edit.span_of(k)
+                moved += not lo <= i < end  # from its own hunk: edited in place
+                continue
+            same = donors.get(exact[k]) if donors else None
+            # a line the merged branch wrote keeps its birth (as a new id: the branch's
+            # own copy may live on elsewhere in the first parent's tree)
+            new.append(len(born))
+            died.append(-1)
+            if same:
+                born.append(same.pop())
+            else:
+                born.append(ci)
+                added += 1
+        return new, added, moved
 
     def _find_reverts(self, ci, when, removed_text, added_text, deleted_all, new_lines) -> None:
         """Exact inverse diffs (by fingerprint) and partial reverts (by line ids)."""
@@ -616,78 +576,47 @@ def _members(values: np.ndarray, of: np.ndarray) -> np.ndarray:
     return of[at] == values
 
 
-def _pool(plans, gone_hash: array, gone_raw: list[bytes], gone_path: list[str], taken):
-    """The removed lines that lines added in the same commit (in the hunks of *plans*) may
-    take back: text without whitespace -> path -> indexes into the commit's removed lines,
-    oldest first; only lines of at least ``_MOVE_MIN`` non-blank characters that those
-    hunks add (found by their hashes, then compared by text: a hash may collide), and not
-    already *taken* (indexes of removed lines that live on)."""
-    added = chain.from_iterable(hashes for plan in plans.values() for _, hashes, *_ in plan)
-    both = set(gone_hash).intersection(added)
+def _pool(edits: Mapping[str, FileEdit], gone: Removed, taken: set[int]):
+    """The removed lines that lines added in the same commit (by *edits*) may take back:
+    hash -> text without whitespace -> path -> indexes into the commit's removed lines
+    (*gone*), oldest first; only lines of at least ``_MOVE_MIN`` non-blank characters that
+    those files gain (found by their hashes, then compared by text: a hash may collide),
+    and not already *taken* (indexes of removed lines that live on)."""
+    added = chain.from_iterable(edit.hashes for edit in edits.values())
+    both = set(gone.hashes).intersection(added)
     if not both:
         return {}
     long: set[bytes] = set()
-    for plan in plans.values():
-        for shown, hashes, *_ in plan:
-            for k in _positions(hashes, both):
-                norm = _norm(shown[k][1:])
-                if len(norm) >= _MOVE_MIN:
-                    long.add(norm)
-    pool: dict[bytes, dict[str, deque[int]]] = {}
-    for i in _positions(gone_hash, both):
-        key = _norm(gone_raw[i][1:])
+    for edit in edits.values():
+        for k in _positions(edit.hashes, both):
+            norm = _norm(edit.shown[k][1:])
+            if len(norm) >= _MOVE_MIN:
+                long.add(norm)
+    pool: dict[int, dict[bytes, dict[str, deque[int]]]] = {}
+    for i in _positions(gone.hashes, both):
+        key = _norm(gone.raw[i][1:])
         if key not in long or i in taken:
             continue
-        by_path = pool.setdefault(key, {})
-        if gone_path[i] in by_path:
-            by_path[gone_path[i]].append(i)
+        by_path = pool.setdefault(gone.hashes[i], {}).setdefault(key, {})
+        if gone.paths[i] in by_path:
+            by_path[gone.paths[i]].append(i)
         else:
-            by_path[gone_path[i]] = deque((i,))
+            by_path[gone.paths[i]] = deque((i,))
     return pool
 
 
-def _commit_hashes(p: Patch) -> tuple[array, array, array]:
-    """The hashes of all the lines *p*'s hunks show, in file and hunk order: of the added
-    lines, as the state keeps them (CRC-32 of sign, text and newline) and without sign and
-    whitespace; of the removed lines, without sign and whitespace."""
-    hunks = list(chain.from_iterable(p.files.values()))
-    added = list(chain.from_iterable(h.added for h in hunks))
-    removed = list(chain.from_iterable(h.removed for h in hunks))
-    exact = array("I", map(zlib.crc32, added))
-    return exact, _norm_hashes(added, b"+"), _norm_hashes(removed, b"-")
-
-
-def _norm_hashes(lines: list[bytes], sign: bytes) -> array:
-    """``zlib.crc32(_norm(line[1:]))`` of each of *lines* (hunk lines, all starting with
-    *sign*): whitespace is taken out of all of them at once, and the block split at each
-    newline followed by the sign (one new object per line instead of three)."""
-    block = b"".join(lines).translate(None, _WS_BUT_NEWLINE)
-    texts = block[1:-1].split(b"\n" + sign) if block.endswith(b"\n") else []
-    if len(texts) != len(lines):  # a line without its newline (the stream's last) or sign
-        texts = list(map(_norm, map(_TEXT, lines)))
-    return array("I", map(zlib.crc32, texts))
-
-
-def _adopted(p: Patch, text, plans, other) -> dict[str, tuple[array, array]]:
-    """The files merge *p* takes whole from another parent: its version of the file (the
-    first parent's, *text*, with the hunks applied) has that parent's lines, in order.
+def _adopted(text, edits: Mapping[str, FileEdit], other) -> dict[str, tuple[array, array]]:
+    """The files a merge takes whole from another parent: its version of the file (the
+    first parent's, *text*, with the *edits* applied) has that parent's lines, in order.
     Such a file takes that parent's line ids and hashes (``{path: (ids, hashes)}``), as
     ``git blame`` passes a file identical to a parent's on to that parent: a line of the
     branch stays one line on both branches, and dies once."""
     found: dict[str, tuple[array, array]] = {}
-    for path, hunks in p.files.items():
+    for path, edit in edits.items():
         candidates = [(s[path], t[path]) for s, t in other if t is not None and path in t]
         if not candidates:
             continue
-        lines = text.get(path, _NO_TEXT)
-        rebuilt, at = array("I"), 0
-        by_start = sorted(zip(hunks, plans[path], strict=True), key=lambda hp: hp[0].old_start)
-        for h, (_, _, exact, _) in by_start:
-            start = h.old_start - 1 if h.old_len else h.old_start
-            rebuilt += lines[at:start]
-            rebuilt += exact
-            at = start + h.old_len
-        rebuilt += lines[at:]
+        rebuilt = edit.rebuilt = splice(text.get(path, _NO_TEXT), edit.exact, edit)
         match = next((c for c in candidates if c[1] == rebuilt), None) if rebuilt else None
         if match is not None:
             found[path] = match

@@ -48,7 +48,8 @@ import pandas as pd
 from aiimpact.git.blame import blame_lines
 from aiimpact.git.patches import Patch, log_args, parse_patches
 from aiimpact.git.safety import GitStream, run_git
-from aiimpact.outcomes.lines import _MOVE_MIN, _by_origin, _norm, _take, meaningful
+from aiimpact.outcomes.edits import _norm
+from aiimpact.outcomes.lines import _MOVE_MIN, _by_origin, _take, meaningful
 from aiimpact.outcomes.szz import check_variant, fix_links, links_frame
 
 Line = tuple[str, str, int]  # the fix's path, the file's path at the parent, line number (1-)
