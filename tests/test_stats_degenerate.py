@@ -82,6 +82,24 @@ def test_report_without_ai_marks_says_there_is_nothing_to_compare(build, tmp_pat
     assert "No AI-assisted commits found" in capsys.readouterr().err
 
 
+def test_the_terminal_says_the_merges_are_left_out(build, tmp_path, capsys):
+    """The line after a report counts every commit, and says that the merges among them are
+    left out, so that the next line's count of commits compared adds up."""
+    b = build("merges", start=datetime(2025, 1, 1, tzinfo=UTC), step=timedelta(days=2))
+    for i in range(6):
+        b.commit(f"change {i}", {f"f{i % 2}.txt": "line\n" * (i + 1)})
+    b.branch("topic")
+    b.commit("topic work", {"t.txt": "topic\n"}, branch="topic")
+    b.commit("main work", {"m.txt": "main\n"})
+    b.commit("Merge topic", merge=["topic"])
+    b.close()
+    code, _ = _report(b.path, tmp_path)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "9 commits (1 merge, left out of the comparisons); wrote" in err
+    assert "none of the 8 commits carries an AI mark" in err
+
+
 def test_report_with_every_commit_marked_has_no_control_group(build, tmp_path, capsys):
     code, text = _report(_history(build, "agentic", lambda i: True), tmp_path)
     assert code == 0, capsys.readouterr().err

@@ -247,8 +247,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         until=args.until,
         data_notes=mining_notes(repo.last_report),
     )
-    print(f"{len(outcomes)} commits; wrote {report}", file=sys.stderr)
-    absent = nothing_to_compare(outcomes[~outcomes["is_merge"].astype(bool)])
+    merges = outcomes["is_merge"].astype(bool)
+    n = int(merges.sum())
+    note = f" ({n} merge{'s' if n != 1 else ''}, left out of the comparisons)" if n else ""
+    print(f"{len(outcomes)} commits{note}; wrote {report}", file=sys.stderr)
+    absent = nothing_to_compare(outcomes[~merges])
     if absent:
         print(absent, file=sys.stderr)
     return 0
