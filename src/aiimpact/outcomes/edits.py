@@ -25,11 +25,11 @@ from aiimpact.git.patches import Hunk, Patch
 _WS = b" \t\r\n\x0b\x0c"
 _WS_BUT_NEWLINE = _WS.replace(b"\n", b"")
 _TEXT = itemgetter(slice(1, None))  # a hunk line without its sign
+_HI = itemgetter(3)  # where a cut's added lines end
 # the line without any whitespace (whitespace-only edits compare equal); a methodcaller,
 # so that map() runs it without a Python call per line
 _norm = methodcaller("translate", None, _WS)
 _MANY_HUNKS = 24  # from this many hunks, a file's edit is worked out with NumPy
-_NONE = np.empty(0, dtype=np.int64)
 
 
 @dataclass(slots=True)
@@ -88,8 +88,8 @@ class FileEdit:
     which they are given ids. ``pairs`` maps an added line to the id it keeps (a
     whitespace-only edit). Hunk by hunk in that order, ``cuts`` says which old lines give
     way to which added ones (``(start, end, lo, hi)``: old ``[start, end)``, added
-    ``[lo, hi)``; ``bounds`` holds the ``hi``) and ``spans`` where its removed lines are in
-    the commit's :class:`Removed`. ``rebuilt``: the new file's hashes, once computed.
+    ``[lo, hi)``) and ``spans`` where its removed lines are in the commit's
+    :class:`Removed`. ``rebuilt``: the new file's hashes, once computed.
     """
 
     shown: list[bytes]
@@ -97,13 +97,12 @@ class FileEdit:
     exact: array
     pairs: dict[int, int]
     cuts: list[tuple[int, int, int, int]] | np.ndarray
-    bounds: list[int]
     spans: list[tuple[int, int]]
     rebuilt: array | None = None
 
     def span_of(self, k: int) -> tuple[int, int]:
         """Where the removed lines of the hunk that adds line *k* are in :class:`Removed`."""
-        return self.spans[bisect_right(self.bounds, k)]
+        return self.spans[bisect_right(self.cuts, k, key=_HI)]
 
 
 def file_edit(
@@ -137,11 +136,10 @@ def _few_hunks(path, hunks, ids, at, lines, removed, removed_text, anchors) -> F
         order = sorted(order, key=lambda i: hunks[i].old_start)
         lo = [0] * len(hunks)
         start = 0
-        for i in order:
-            lo[i], start = start, start + n_added[i]
         shown = list(chain.from_iterable(hunks[i].added for i in order))
         hashes, exact = array("I"), array("I")
         for i in order:
+            lo[i], start = start, start + n_added[i]
             hashes += lines.added_norm[a + offsets[i] : a + offsets[i + 1]]
             exact += lines.exact[a + offsets[i] : a + offsets[i + 1]]
     else:
@@ -193,7 +191,7 @@ def _few_hunks(path, hunks, ids, at, lines, removed, removed_text, anchors) -> F
     if isinstance(order, list):
         cuts = [cuts[i] for i in order]
         spans = [spans[i] for i in order]
-    return FileEdit(shown, hashes, exact, pairs, cuts, [c[3] for c in cuts], spans)
+    return FileEdit(shown, hashes, exact, pairs, cuts, spans)
 
 
 def _many_hunks(path, hunks, ids, at, lines, removed, removed_text, anchors) -> FileEdit | None:
@@ -220,7 +218,7 @@ def _many_hunks(path, hunks, ids, at, lines, removed, removed_text, anchors) -> 
     a_at = np.cumsum(n_add) - n_add
     old = lines.removed_norm[r : r + n_r]
     new = lines.added_norm[a : a + n_a]
-    gone = np.frombuffer(ids, dtype=np.int64)[_ranges(starts, old_len)] if ids else _NONE
+    gone = np.frombuffer(ids, dtype=np.int64)[_ranges(starts, old_len)]
     pairs: dict[int, int] = {}
     paired: list[int] = []
     both = np.minimum(old_len, n_add)  # a hunk's k-th removed and k-th added lines
@@ -261,7 +259,6 @@ def _many_hunks(path, hunks, ids, at, lines, removed, removed_text, anchors) -> 
         lines.exact[a : a + n_a],
         pairs,
         cuts,
-        (a_at + n_add).tolist(),
         list(zip(span_lo.tolist(), span_hi.tolist(), strict=True)),
     )
 
