@@ -80,6 +80,29 @@ _REMOVED = attrgetter("removed")
 _NO_IDS, _NO_TEXT = array("q"), array("I")
 
 
+class _IdMarks:
+    """A mask over every line id, reused by the merges: which of a file's ids are among a
+    few others, at one table read per id (a binary search per id costs several). Ids are
+    marked, read and unmarked within one call, so the table is all False between calls."""
+
+    def __init__(self) -> None:
+        self._table = np.zeros(1 << 16, dtype=bool)
+
+    def cover(self, n: int) -> None:
+        """Make room for the ids below *n*."""
+        if n > len(self._table):
+            self._table = np.zeros(max(n, 2 * len(self._table)), dtype=bool)
+
+    def among(self, values: np.ndarray, marked: np.ndarray) -> np.ndarray:
+        """Which of *values* are in *marked* (a mask over *values*)."""
+        table = self._table
+        table[marked] = True
+        try:
+            return table[values]
+        finally:
+            table[marked] = False
+
+
 def meaningful(line: bytes) -> bool:
     """Not blank and not a comment-only line (the usual SZZ filter)."""
     return _MEANINGLESS.match(line) is None
@@ -159,6 +182,7 @@ class LineHistory:
     # when a list (a stored history being extended): the ids each replayed commit deleted,
     # so that only the deaths that may have changed are stored again
     _deletions: list[array] | None = field(default=None, repr=False)
+    _marks: _IdMarks = field(default_factory=_IdMarks, repr=False, compare=False)
 
     @property
     def deleted_from(self) -> Mapping[int, Counter]:
@@ -308,9 +332,13 @@ class LineHistory:
                 context[(born[ids[pos]], path)] += 1
         taken: set[int] = set()  # removed lines that live on
         adopted = _adopted(text, edits, other) if other else {}
+        if other:
+            self._marks.cover(len(born))
         if adopted and gone.ids:  # a file taken whole from a merged branch keeps its lines
             kept = _present(
-                np.frombuffer(gone.ids, dtype=np.int64), [ids for ids, _ in adopted.values()]
+                np.frombuffer(gone.ids, dtype=np.int64),
+                [ids for ids, _ in adopted.values()],
+                self._marks,
             )
             taken.update(compress(range(len(gone.ids)), map(kept.__contains__, gone.ids)))
         own = {k: v for k, v in edits.items() if k not in adopted} if adopted else edits
@@ -472,34 +500,31 @@ class LineHistory:
             hashes = text[path]
             if len(hashes) < _VECTOR_MIN:
                 hits = _positions(hashes, wanted)
-                offered = _absent(ids, hits, first) if hits else hits
+                offered = _absent(ids, hits, first, self._marks) if hits else hits
             else:
                 if sorted_wanted is None:
                     sorted_wanted = np.sort(np.fromiter(wanted, np.uint32, len(wanted)))
-                offered = _offered(hashes, ids, first, sorted_wanted)
+                offered = _offered(hashes, ids, first, sorted_wanted, self._marks)
             # file order reversed: pop() hands out the first line of each content
             for i in reversed(offered):
                 donors.setdefault(hashes[i], []).append(born[ids[i]])
         return donors
 
 
-def _offered(hashes: array, ids: array, first: array, sorted_wanted: np.ndarray) -> list[int]:
+def _offered(
+    hashes: array, ids: array, first: array, sorted_wanted: np.ndarray, marks: _IdMarks
+) -> list[int]:
     """The positions of a file's lines (*hashes*, *ids*) whose content is wanted (in
     *sorted_wanted*) and whose id is not in *first*, found with NumPy (a long file)."""
     hits = np.flatnonzero(_members(np.frombuffer(hashes, dtype=np.uint32), sorted_wanted))
     if not hits.size:
         return []
-    return hits[_not_in(np.frombuffer(ids, dtype=np.int64)[hits], first)].tolist()
+    return hits[_not_in(np.frombuffer(ids, dtype=np.int64)[hits], first, marks)].tolist()
 
 
-def _not_in(chosen: np.ndarray, first: array) -> np.ndarray:
-    """Which of the line ids *chosen* (not empty) the ids *first* do not hold: a mask, from
-    a binary search of each of *first* in *chosen* sorted (*first* is a whole file)."""
-    first_ids = np.frombuffer(first, dtype=np.int64)
-    present = first_ids[_members(first_ids, np.sort(chosen))]
-    if not present.size:
-        return np.ones(len(chosen), dtype=bool)
-    return ~_members(chosen, np.sort(present))
+def _not_in(chosen: np.ndarray, first: array, marks: _IdMarks) -> np.ndarray:
+    """Which of the line ids *chosen* the ids *first* (a whole file) do not hold: a mask."""
+    return ~marks.among(chosen, np.frombuffer(first, dtype=np.int64))
 
 
 @contextmanager
@@ -558,11 +583,12 @@ def _positions(hashes: array, wanted: set[int]) -> list[int]:
     return np.flatnonzero(_members(values, of)).tolist()
 
 
-def _absent(ids: array, positions: list[int], first: array) -> list[int]:
+def _absent(ids: array, positions: list[int], first: array, marks: _IdMarks) -> list[int]:
     """The *positions* of *ids* whose line id is not in *first*."""
     chosen = [ids[i] for i in positions]
     if len(first) >= _VECTOR_MIN:
-        return list(compress(positions, _not_in(np.array(chosen, np.int64), first).tolist()))
+        mask = _not_in(np.array(chosen, np.int64), first, marks)
+        return list(compress(positions, mask.tolist()))
     present = set(chosen).intersection(first)
     if not present:
         return positions
@@ -644,14 +670,12 @@ def _tally(values: np.ndarray) -> Counter:
     return Counter(dict(zip(unique.tolist(), counts.tolist(), strict=True)))
 
 
-def _present(ids: np.ndarray, files: list[array]) -> set[int]:
-    """The line ids of *ids* that one of *files* (arrays of line ids) holds: a binary
-    search of each file's ids in *ids* sorted (files are long, *ids* are few)."""
-    of = np.sort(ids)
+def _present(ids: np.ndarray, files: list[array], marks: _IdMarks) -> set[int]:
+    """The line ids of *ids* that one of *files* (arrays of line ids) holds."""
     present: set[int] = set()
     for file in files:
         values = np.frombuffer(file, dtype=np.int64)
-        present.update(values[_members(values, of)].tolist())
+        present.update(values[marks.among(values, ids)].tolist())
     return present
 
 
